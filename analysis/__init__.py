@@ -1,0 +1,1 @@
+"""Reform Atlas analyses: region metrics, optimal centres and scenarios."""

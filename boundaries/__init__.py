@@ -1,0 +1,1 @@
+"""Boundaries: data sources, declarative reform specs and the builder of each epoch's regions."""

@@ -1,0 +1,1 @@
+"""Reform specification files (TOML data, not code)."""

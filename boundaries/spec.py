@@ -345,8 +345,9 @@ def check_against_units(
     targets = assign_after(spec, unit_regions)
     got = set(targets.values()) | {s.inside for s in spec.splits} | {s.outside for s in spec.splits}
     got = {merge_target(spec, c) for c in got}
+    merged_away = {c for g in spec.merges for c in g.regions if c != g.into}
     for code in after:
-        if code not in got:
+        if code not in got and code not in merged_away:
             problems.append(f"{spec.after} region {code} receives no district; move units to it or remove it")
     if problems:
         raise ReformSpecError(spec.source, problems)

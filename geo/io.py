@@ -89,8 +89,11 @@ def _check_geometries_read(gdf: gpd.GeoDataFrame, path: Path) -> None:
         msg = f"{path}: the file has no features; fetch it again or point at the right file"
         raise DataError(msg)
     empty = gdf.geometry.isna() | gdf.geometry.is_empty
-    if empty.all():
-        msg = f"{path}: no feature has a geometry (truncated .shp?); fetch the file again"
+    if empty.any():
+        msg = (
+            f"{path}: {int(empty.sum())} of {len(gdf)} features have no geometry "
+            "(truncated or corrupt file?); fetch the file again"
+        )
         raise DataError(msg)
 
 

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real data in ../shared/data, the bundled spec, cached builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+NO_DATA = f"real data folder {DATA} is absent (it sits beside the project root on dev machines and in CI)"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA / "geokz").is_dir():
+        pytest.skip(NO_DATA)
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def spec():
+    from boundaries.spec import load_spec
+
+    return load_spec()
+
+
+@pytest.fixture(scope="session")
+def geokz_sources(data_dir):
+    from boundaries.sources import load_geokz
+
+    return load_geokz(data_dir)
+
+
+@pytest.fixture(scope="session")
+def geokz_build(geokz_sources, spec):
+    from boundaries.build import build
+
+    return build(geokz_sources, spec)
+
+
+@pytest.fixture(scope="session")
+def embedded_build(spec):
+    from boundaries.build import build
+    from boundaries.sources import load_embedded
+
+    return build(load_embedded(), spec)

@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+from geographiclib.geodesic import Geodesic
+
+from geo.distance import geodesic_km, nearest_km
+
+
+def test_geodesic_matches_geographiclib_to_a_metre():
+    rng = np.random.default_rng(1)
+    lon1, lat1 = rng.uniform(46, 88, 200), rng.uniform(40, 56, 200)
+    lon2, lat2 = rng.uniform(46, 88, 200), rng.uniform(40, 56, 200)
+    got = geodesic_km(lon1, lat1, lon2, lat2)
+    ref = np.array([Geodesic.WGS84.Inverse(a, b, c, d)["s12"] for b, a, d, c in zip(lon1, lat1, lon2, lat2, strict=True)]) / 1000
+    assert np.abs(got - ref).max() < 0.001
+
+
+def test_known_distance_taldykorgan_almaty():
+    # Taldykorgan → Almaty, both cnt1_2022 points: about 228 km as the crow flies
+    assert geodesic_km(78.379184, 45.016414, 76.974524, 43.177119) == pytest.approx(233.3, abs=2)
+
+
+def test_nearest_is_exact_geodesic_minimum():
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(46, 88, 5000), rng.uniform(40, 56, 5000)
+    tlon, tlat = rng.uniform(46, 88, 21), rng.uniform(40, 56, 21)
+    idx, km = nearest_km(lon, lat, tlon, tlat, chunk=1000)
+    full = geodesic_km(lon[:, None], lat[:, None], tlon[None, :], tlat[None, :])
+    assert (idx == full.argmin(axis=1)).all()
+    assert km == pytest.approx(full.min(axis=1), abs=1e-9)
+
+
+def test_nan_points_stay_nan():
+    idx, km = nearest_km([np.nan, 70.0], [np.nan, 45.0], [70.0], [46.0])
+    assert idx.tolist() == [-1, 0] and np.isnan(km[0])
+    assert np.isnan(geodesic_km(np.nan, 1, 2, 3))

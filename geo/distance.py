@@ -47,6 +47,8 @@ def nearest_km(
     *,
     chunk: int = 200_000,
     tolerance: float = 0.01,
+    known_index=None,
+    known_km=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest target of each point by geodesic distance, and that distance in km.
 
@@ -66,6 +68,10 @@ def nearest_km(
         Points handled at once (bounds memory at ``chunk * n_targets`` floats).
     tolerance : float
         Relative chord margin within which candidates are measured exactly.
+    known_index, known_km : array-like, optional
+        A target already measured for each point (e.g. its own regional centre)
+        and that distance; where the chord screen leaves only that target, the
+        known distance is reused instead of measured again.
 
     Returns
     -------
@@ -97,7 +103,15 @@ def nearest_km(
         chord = np.sqrt(d2)
         cmin = chord.min(axis=1)
         cand_rows, cand_cols = np.nonzero(chord <= cmin[:, None] * (1 + tolerance) + 1.0)
-        km = geodesic_km(lon[sel][cand_rows], lat[sel][cand_rows], tlon[cand_cols], tlat[cand_cols])
+        km = np.full(cand_rows.size, np.nan)
+        if known_index is not None:
+            lone = np.bincount(cand_rows, minlength=sel.size)[cand_rows] == 1
+            reuse = lone & (np.asarray(known_index)[sel][cand_rows] == cand_cols)
+            km[reuse] = np.asarray(known_km, dtype="float64")[sel][cand_rows[reuse]]
+        todo = np.isnan(km)
+        km[todo] = geodesic_km(
+            lon[sel][cand_rows[todo]], lat[sel][cand_rows[todo]], tlon[cand_cols[todo]], tlat[cand_cols[todo]]
+        )
         # per row, keep the candidate with the smallest geodesic distance
         order = np.lexsort((km, cand_rows))
         rows_sorted = cand_rows[order]

@@ -42,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
 
+    for name, text in (
+        ("analyze", "settlements, distances to regional centres, statistics and shifts"),
+        ("report", "the analysis written up as report.html and report.md"),
+        ("run", "build + analyze + report in one go (the main batch job)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        _add_data_args(p, settlements=True)
+        p.add_argument("--out", required=True, help="output folder")
+        p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
+
     data = sub.add_parser("data", help="data management")
     dsub = data.add_subparsers(dest="data_command", required=True)
     f = dsub.add_parser("fetch", help="download the geokz and HOT files with checksums")
@@ -70,6 +80,48 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analysis(args: argparse.Namespace):
+    from analysis.pipeline import analyze, load_settlements, read_official
+    from boundaries.build import build
+    from boundaries.sources import load_sources
+    from boundaries.spec import load_spec
+
+    spec = load_spec(args.spec)
+    sources = load_sources(args.data_dir)
+    official = read_official(args.official) if args.official else None
+    settlements = load_settlements(sources, settlements_file=args.settlements)
+    return analyze(build(sources, spec), settlements, official=official)
+
+
+def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool = True) -> int:
+    """Run ``reform-atlas analyze`` (and, with ``report``, ``run``)."""
+    from analysis.export import analysis_summary, build_summary, write_analysis
+    from geo.io import atomic_output_dir
+
+    t0 = time.perf_counter()
+    result = _analysis(args)
+    with atomic_output_dir(args.out) as tmp:
+        written = write_analysis(result, tmp, gpkg=args.gpkg) if outputs else []
+        if report:
+            from analysis.report import write_report
+
+            written += write_report(result, tmp)
+    for line in [*build_summary(result.build), *analysis_summary(result)]:
+        print(line)
+    print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas report``."""
+    return cmd_analyze(args, report=True, outputs=False)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas run``: build, analyze and report."""
+    return cmd_analyze(args, report=True)
+
+
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     """Run ``reform-atlas data fetch``."""
     from boundaries.fetch import fetch_data
@@ -82,6 +134,9 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "build": cmd_build,
+    "analyze": cmd_analyze,
+    "report": cmd_report,
+    "run": cmd_run,
     "data": {"fetch": cmd_data_fetch},
 }
 

@@ -68,3 +68,83 @@ def build_summary(result: BuildResult) -> list[str]:
 def frame_for_csv(df: pd.DataFrame) -> pd.DataFrame:
     """Drop geometry for CSV output."""
     return pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+
+
+#: Settlement columns in the order they are exported (others follow).
+SETTLEMENT_COLUMNS = (
+    "id", "osm_id", "source", "name", "name_en", "name_kk", "name_ru", "place",
+    "population", "population_est", "population_low", "population_high", "population_basis", "population_status",
+    "region_{b}", "region_{a}", "assignment", "assign_km",
+    "centre_{b}", "centre_{b}_lon", "centre_{b}_lat", "dist_{b}_km",
+    "centre_{a}", "centre_{a}_lon", "centre_{a}_lat", "dist_{a}_km",
+    "delta_km", "changed_region", "nearest_centre_{a}", "nearest_centre_{a}_km", "farther_than_other_centre",
+)
+_DROP = ("alt_names", "population_raw", "geonames_admin1", "merged_from", "population_secondary")
+
+
+def settlement_export(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> gpd.GeoDataFrame:
+    """Settlements with contract columns first, distances rounded to 1 m."""
+    cols = [c.format(b=before, a=after) for c in SETTLEMENT_COLUMNS]
+    present = [c for c in cols if c in settlements.columns]
+    rest = [c for c in settlements.columns if c not in present and c not in _DROP and c != "geometry"]
+    out = settlements[[*present, *rest, "geometry"]].copy()
+    for c in out.columns:
+        if c.endswith("_km"):
+            out[c] = out[c].round(3)
+    return out
+
+
+def write_analysis(analysis, folder: str | Path, *, gpkg: bool = False) -> list[Path]:
+    """Write the build outputs plus settlements, region statistics and shifts."""
+    folder = Path(folder)
+    before, after = analysis.epochs
+    written = write_build(analysis.build, folder, gpkg=gpkg)
+    settlements = settlement_export(analysis.settlements, before=before, after=after)
+    written.append(write_geojson(settlements, folder / "settlements.geojson"))
+    written.append(write_csv(settlements_csv(settlements), folder / "settlements.csv"))
+    if gpkg:
+        written.append(write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements"))
+    tables = {
+        "region_stats.csv": analysis.region_stats,
+        "shifts.csv": analysis.shifts,
+        "affected_regions.csv": analysis.affected,
+        "winners_losers.csv": analysis.winners_losers,
+        "claims.csv": analysis.claims,
+    }
+    if analysis.official is not None:
+        tables["official_vs_estimate.csv"] = analysis.official
+    for name, table in tables.items():
+        written.append(write_csv(table.round(3), folder / name))
+    return written
+
+
+def settlements_csv(settlements: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Settlements as a table with ``lon``/``lat`` columns instead of geometry."""
+    table = frame_for_csv(settlements)
+    table.insert(len(table.columns), "lon", settlements.geometry.x.round(6).to_numpy())
+    table.insert(len(table.columns), "lat", settlements.geometry.y.round(6).to_numpy())
+    return table
+
+
+def analysis_summary(analysis) -> list[str]:
+    """Short human summary of an analysis run."""
+    c, p = analysis.counts, analysis.population
+    src = analysis.settlement_source
+    lines = [
+        f"settlements: {src.description}",
+        f"  assigned inside a region {c['inside']:,}, to the nearest region within 5 km {c['nearest']:,}, "
+        f"unassigned {c['unassigned']:,} (kept, listed with assignment=unassigned)",
+        f"  changed region {c['changed_region']:,}; own 2024 centre farther than another region's "
+        f"{c['farther_than_other_centre']:,}",
+        f"population: {p['population_total']:,.0f} of which {p['known_share']:.1%} from known counts "
+        f"(imputed part {p['imputed_est']:,.0f}, interquartile band {p['imputed_low']:,.0f}–{p['imputed_high']:,.0f})",
+    ]
+    before, after = analysis.epochs
+    for row in analysis.claims.itertuples(index=False):
+        if row.found:
+            lines.append(
+                f"  {row.place}: {getattr(row, f'dist_{before}_km'):.0f} km to {getattr(row, f'centre_{before}')} "
+                f"→ {getattr(row, f'dist_{after}_km'):.0f} km to {getattr(row, f'centre_{after}')}"
+            )
+    lines.append(f"analysis time: {analysis.seconds:.2f} s")
+    return lines

@@ -92,7 +92,9 @@ def winners_losers(
             f"dist_{before}_km", f"dist_{after}_km", "delta_km"]
     frames = []
     for _, g in pool.groupby(b):
-        for kind, part in (("gainer", g.nsmallest(top, "delta_km")), ("loser", g[g["delta_km"] > 0].nlargest(top, "delta_km"))):
+        gainers = g[g["delta_km"] < 0].nsmallest(top, "delta_km")
+        losers = g[g["delta_km"] > 0].nlargest(top, "delta_km")
+        for kind, part in (("gainer", gainers), ("loser", losers)):
             part = part[[c for c in cols if c in part.columns]].copy()
             part.insert(0, "kind", kind)
             frames.append(part)

@@ -59,12 +59,15 @@ def assign_regions(
     polys = pieces.geometry.to_crs(WGS84).to_numpy() if pieces.crs != WGS84 else pieces.geometry.to_numpy()
     n = len(out)
     piece_of = np.full(n, -1, dtype="int64")
-    tree = shapely.STRtree(polys)
-    p_idx, g_idx = tree.query(pts, predicate="intersects")
-    # a point on a shared edge touches two pieces: keep the first piece, deterministically
+    cells, cell_piece = subdivide(polys)
+    p_idx, c_idx = shapely.STRtree(cells).query(pts, predicate="intersects")
+    # a point on a shared edge touches two pieces: keep the lowest piece, deterministically
+    order = np.lexsort((cell_piece[c_idx], p_idx))
+    p_idx, g_idx = p_idx[order], cell_piece[c_idx][order]
     first = np.r_[True, p_idx[1:] != p_idx[:-1]] if p_idx.size else np.array([], dtype=bool)
     piece_of[p_idx[first]] = g_idx[first]
     assign_km = np.where(piece_of >= 0, 0.0, np.nan)
+    tree = shapely.STRtree(polys)
 
     missing = np.flatnonzero((piece_of < 0) & ~shapely.is_missing(pts) & ~shapely.is_empty(pts))
     if missing.size:
@@ -80,12 +83,35 @@ def assign_regions(
 
     assignment = np.where(piece_of < 0, "unassigned", np.where(assign_km > 0, "nearest", "inside"))
     for epoch in epochs:
-        col = f"region_{epoch}"
-        values = pieces[col].to_numpy(dtype=object)
-        out[col] = pd.array(np.where(piece_of >= 0, values[np.maximum(piece_of, 0)], None), dtype="string")
-    out["assignment"] = assignment
+        codes, uniques = pd.factorize(pieces[f"region_{epoch}"], sort=True)
+        region_codes = np.where(piece_of >= 0, codes[np.maximum(piece_of, 0)], -1)
+        out[f"region_{epoch}"] = pd.Categorical.from_codes(region_codes, categories=pd.Index(uniques, dtype=object))
+    out["assignment"] = pd.Categorical(assignment, categories=["inside", "nearest", "unassigned"])
     out["assign_km"] = assign_km
     return out
+
+
+def subdivide(polys: np.ndarray, *, cell_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygons along a ``cell_deg`` grid so each part has few vertices.
+
+    Point-in-polygon cost grows with the vertices of the polygon tested; clipping
+    large districts to grid cells (as PostGIS ``ST_Subdivide`` does) makes each
+    test cheap. Returns the parts and, for each, the index of its polygon.
+    """
+    parts, owner = [], []
+    for i, poly in enumerate(polys):
+        xmin, ymin, xmax, ymax = poly.bounds
+        xs = np.arange(np.floor(xmin / cell_deg) * cell_deg, xmax, cell_deg)
+        ys = np.arange(np.floor(ymin / cell_deg) * cell_deg, ymax, cell_deg)
+        gx, gy = np.meshgrid(xs, ys)
+        clipped = np.array(
+            [shapely.clip_by_rect(poly, x, y, x + cell_deg, y + cell_deg) for x, y in zip(gx.ravel(), gy.ravel(), strict=True)],
+            dtype=object,
+        )
+        keep = ~shapely.is_empty(clipped)
+        parts.append(clipped[keep])
+        owner.append(np.full(int(keep.sum()), i))
+    return np.concatenate(parts), np.concatenate(owner)
 
 
 def assignment_counts(assigned: pd.DataFrame) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.crs import WGS84, require_crs
 from geo.distance import geodesic_km, nearest_km
@@ -50,15 +51,19 @@ def settlement_distances(
     require_crs(settlements, name="settlements")
     out = settlements.copy()
     pts = out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry
-    lon, lat = pts.x.to_numpy(), pts.y.to_numpy()
+    xy = shapely.get_coordinates(pts.to_numpy())
+    lon, lat = xy[:, 0], xy[:, 1]
 
-    coords = {}
+    coords, region_idx = {}, {}
     for epoch in (before, after):
-        table = centre_lookup(regions[epoch])
-        codes = out[f"region_{epoch}"]
-        out[f"centre_{epoch}"] = codes.map(table["centre_name_en"]).astype("string")
-        clon = codes.map(table["centre_lon"]).astype("float64").to_numpy()
-        clat = codes.map(table["centre_lat"]).astype("float64").to_numpy()
+        table = regions[epoch].reset_index(drop=True)
+        idx = _positions(out[f"region_{epoch}"], table["code"])
+        region_idx[epoch] = idx
+        valid = idx >= 0
+        names = pd.Categorical.from_codes(np.where(valid, idx, -1), categories=_unique(table["centre_name_en"]))
+        out[f"centre_{epoch}"] = names
+        clon = np.where(valid, table["centre_lon"].to_numpy()[np.maximum(idx, 0)], np.nan)
+        clat = np.where(valid, table["centre_lat"].to_numpy()[np.maximum(idx, 0)], np.nan)
         out[f"centre_{epoch}_lon"], out[f"centre_{epoch}_lat"] = clon, clat
         coords[epoch] = (clon, clat)
 
@@ -74,21 +79,37 @@ def settlement_distances(
     out[f"dist_{before}_km"] = dist_before
     out[f"dist_{after}_km"] = dist_after
     out["delta_km"] = dist_after - dist_before
-    rb, ra = out[f"region_{before}"], out[f"region_{after}"]
-    out["changed_region"] = (rb.notna() & ra.notna() & (rb.astype(str) != ra.astype(str))).astype(bool)
+    ib, ia = region_idx[before], region_idx[after]
+    code_b = regions[before]["code"].to_numpy(dtype=object)
+    code_a = regions[after]["code"].to_numpy(dtype=object)
+    out["changed_region"] = (ib >= 0) & (ia >= 0) & (code_b[np.maximum(ib, 0)] != code_a[np.maximum(ia, 0)])
 
     table = regions[after].reset_index(drop=True)
-    own = pd.Index(table["code"]).get_indexer(ra.astype(object).where(ra.notna(), None))
     idx, km = nearest_km(
         lon,
         lat,
         table["centre_lon"].to_numpy(),
         table["centre_lat"].to_numpy(),
-        known_index=own,
+        known_index=ia,
         known_km=dist_after,
     )
-    names = table["centre_name_en"].to_numpy(dtype=object)
-    out[f"nearest_centre_{after}"] = pd.array(np.where(idx >= 0, names[np.maximum(idx, 0)], None), dtype="string")
+    centre_names = _unique(table["centre_name_en"])
+    name_codes = pd.Index(centre_names).get_indexer(table["centre_name_en"])
+    out[f"nearest_centre_{after}"] = pd.Categorical.from_codes(
+        np.where(idx >= 0, name_codes[np.maximum(idx, 0)], -1), categories=centre_names
+    )
     out[f"nearest_centre_{after}_km"] = km
-    out["farther_than_other_centre"] = (own >= 0) & (idx >= 0) & (idx != own) & (dist_after - km > 1e-6)
+    out["farther_than_other_centre"] = (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
     return out
+
+
+def _positions(codes: pd.Series, table_codes: pd.Series) -> np.ndarray:
+    """Position of each code in ``table_codes`` (-1 where missing), via categorical codes."""
+    cat = pd.Categorical(codes)
+    lookup = pd.Index(table_codes).get_indexer(cat.categories.astype(object))
+    lookup = np.append(lookup, -1)  # categorical code -1 (missing) indexes this last slot
+    return lookup[cat.codes]
+
+
+def _unique(values: pd.Series) -> pd.Index:
+    return pd.Index(pd.unique(values.to_numpy(dtype=object)), dtype=object)

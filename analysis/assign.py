@@ -4,10 +4,13 @@ One point-in-polygon pass against the atomic pieces of the build (2018 districts
 split ones cut in two) gives both epochs at once, since every piece carries its
 ``region_<before>`` and ``region_<after>``.
 
-Rule for points in no piece (outside the country outline, on a lake, in a
-digitising gap): the nearest piece within ``max_km`` (default 5 km, geodesic) is
+Rule for points in no piece (on a lake or the coast, in a digitising gap, or just
+outside the country outline): the nearest piece within ``max_km`` (default 1 km,
+geodesic; about the largest digitising difference between the geokz layers) is
 taken and the row is marked ``assignment = "nearest"``; beyond that the row is kept
-with no region and marked ``"unassigned"``. No row is ever dropped.
+with no region and marked ``"unassigned"``. No row is ever dropped. The HOT export
+holds several hundred places across the border (Tokmok in Kyrgyzstan, 1.8 km out;
+Chinese towns near Khorgos): a wider radius would count them in Kazakh regions.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from geo.crs import WGS84, require_crs
 from geo.distance import geodesic_km
 
 #: Points farther than this from every piece stay unassigned (km, geodesic).
-MAX_NEAREST_KM = 5.0
+MAX_NEAREST_KM = 1.0
 _DEG_MARGIN = 0.1  # ≈ 8–11 km in Kazakhstan: generous bound for the candidate search
 
 
@@ -56,7 +59,11 @@ def assign_regions(
     require_crs(pieces, name="pieces")
     out = settlements.copy()
     pts = out.geometry.to_crs(WGS84).to_numpy() if out.crs != WGS84 else out.geometry.to_numpy()
-    polys = pieces.geometry.to_crs(WGS84).to_numpy() if pieces.crs != WGS84 else pieces.geometry.to_numpy()
+    polys = (
+        pieces.geometry.to_crs(WGS84).to_numpy()
+        if pieces.crs != WGS84
+        else pieces.geometry.to_numpy()
+    )
     n = len(out)
     piece_of = np.full(n, -1, dtype="int64")
     cells, cell_piece = subdivide(polys)
@@ -71,7 +78,9 @@ def assign_regions(
 
     missing = np.flatnonzero((piece_of < 0) & ~shapely.is_missing(pts) & ~shapely.is_empty(pts))
     if missing.size:
-        near_p, near_g = tree.query_nearest(pts[missing], max_distance=_DEG_MARGIN + max_km / 80.0, all_matches=False)
+        near_p, near_g = tree.query_nearest(
+            pts[missing], max_distance=_DEG_MARGIN + max_km / 80.0, all_matches=False
+        )
         if near_p.size:
             rows = missing[near_p]
             lines = shapely.shortest_line(pts[rows], polys[near_g])
@@ -85,7 +94,9 @@ def assign_regions(
     for epoch in epochs:
         codes, uniques = pd.factorize(pieces[f"region_{epoch}"], sort=True)
         region_codes = np.where(piece_of >= 0, codes[np.maximum(piece_of, 0)], -1)
-        out[f"region_{epoch}"] = pd.Categorical.from_codes(region_codes, categories=pd.Index(uniques, dtype=object))
+        out[f"region_{epoch}"] = pd.Categorical.from_codes(
+            region_codes, categories=pd.Index(uniques, dtype=object)
+        )
     out["assignment"] = pd.Categorical(assignment, categories=["inside", "nearest", "unassigned"])
     out["assign_km"] = assign_km
     return out
@@ -105,7 +116,10 @@ def subdivide(polys: np.ndarray, *, cell_deg: float = 0.5) -> tuple[np.ndarray, 
         ys = np.arange(np.floor(ymin / cell_deg) * cell_deg, ymax, cell_deg)
         gx, gy = np.meshgrid(xs, ys)
         clipped = np.array(
-            [shapely.clip_by_rect(poly, x, y, x + cell_deg, y + cell_deg) for x, y in zip(gx.ravel(), gy.ravel(), strict=True)],
+            [
+                shapely.clip_by_rect(poly, x, y, x + cell_deg, y + cell_deg)
+                for x, y in zip(gx.ravel(), gy.ravel(), strict=True)
+            ],
             dtype=object,
         )
         keep = ~shapely.is_empty(clipped)

@@ -11,7 +11,6 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from geo.errors import ReformAtlasError
 
@@ -26,8 +25,12 @@ def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> 
     )
     p.add_argument("--spec", help="reform spec TOML (default: the bundled kz-2022)")
     if settlements:
-        p.add_argument("--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)")
-        p.add_argument("--official", help="CSV of official population by region (columns code, population)")
+        p.add_argument(
+            "--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)"
+        )
+        p.add_argument(
+            "--official", help="CSV of official population by region (columns code, population)"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build", help="build 2018 and 2024 regions from districts and the reform spec")
+    p = sub.add_parser(
+        "build", help="build 2018 and 2024 regions from districts and the reform spec"
+    )
     _add_data_args(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
@@ -51,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         _add_data_args(p, settlements=True)
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
+
+    from analysis.scenario_cli import register
+
+    SCENARIO_COMMANDS.update(register(sub))
 
     data = sub.add_parser("data", help="data management")
     dsub = data.add_subparsers(dest="data_command", required=True)
@@ -132,6 +141,8 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+SCENARIO_COMMANDS: dict = {}
+
 COMMANDS = {
     "build": cmd_build,
     "analyze": cmd_analyze,
@@ -145,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``reform-atlas``; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handler = COMMANDS[args.command]
+    handler = {**COMMANDS, **SCENARIO_COMMANDS}[args.command]
     if isinstance(handler, dict):
         handler = handler[getattr(args, f"{args.command}_command")]
     try:

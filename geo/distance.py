@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -31,8 +32,10 @@ def _inv_m(lo1: np.ndarray, la1: np.ndarray, lo2: np.ndarray, la2: np.ndarray) -
         return np.asarray(GEOD.inv(lo1, la1, lo2, la2)[2])
     bounds = np.linspace(0, n, workers + 1).astype(int)
     parts = _pool().map(
-        lambda ab: GEOD.inv(lo1[ab[0]:ab[1]], la1[ab[0]:ab[1]], lo2[ab[0]:ab[1]], la2[ab[0]:ab[1]])[2],
-        zip(bounds[:-1], bounds[1:], strict=True),
+        lambda ab: GEOD.inv(
+            lo1[ab[0] : ab[1]], la1[ab[0] : ab[1]], lo2[ab[0] : ab[1]], la2[ab[0] : ab[1]]
+        )[2],
+        itertools.pairwise(bounds),
     )
     return np.concatenate([np.asarray(p) for p in parts])
 

@@ -21,7 +21,9 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> N
     """Raise :class:`DataError` listing every missing column at once."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        msg = f"{name}: missing column(s) {', '.join(missing)}; add them or use the documented layer"
+        msg = (
+            f"{name}: missing column(s) {', '.join(missing)}; add them or use the documented layer"
+        )
         raise DataError(msg)
 
 
@@ -121,11 +123,11 @@ def overlap_pairs(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     area = gpd.GeoSeries(inter, crs=crs).to_crs(EQUAL_AREA).area.to_numpy() / 1e6
     # a sliver with no area in the native CRS (collinear vertices along a shared
     # edge) gains a spurious area when only its vertices are projected: skip it
-    keep = shapely.area(np.asarray(inter, dtype=object)) > _NATIVE_AREA_EPS * shapely.area(geoms[left])
-    left, right, area = left[keep], right[keep], area[keep]
-    return pd.DataFrame(
-        {"left": gdf.index[left], "right": gdf.index[right], "overlap_km2": area}
+    keep = shapely.area(np.asarray(inter, dtype=object)) > _NATIVE_AREA_EPS * shapely.area(
+        geoms[left]
     )
+    left, right, area = left[keep], right[keep], area[keep]
+    return pd.DataFrame({"left": gdf.index[left], "right": gdf.index[right], "overlap_km2": area})
 
 
 def coverage_report(gdf: gpd.GeoDataFrame, *, gap_max_km2: float = 50.0) -> CoverageReport:
@@ -141,11 +143,7 @@ def coverage_report(gdf: gpd.GeoDataFrame, *, gap_max_km2: float = 50.0) -> Cove
     n_edges = int((~shapely.is_empty(edges) & ~shapely.is_missing(edges)).sum())
     pairs = overlap_pairs(gdf)
     union = shapely.union_all(gdf.geometry.to_crs(EQUAL_AREA).to_numpy())
-    holes = [
-        shapely.Polygon(ring)
-        for poly in shapely.get_parts(union)
-        for ring in poly.interiors
-    ]
+    holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union) for ring in poly.interiors]
     hole_areas = np.array([h.area / 1e6 for h in holes])
     small = hole_areas[hole_areas < gap_max_km2] if hole_areas.size else hole_areas
     return CoverageReport(
@@ -213,7 +211,5 @@ def iou_by_key(
     b.index = built[key].to_numpy()
     r = reference.geometry.to_crs(EQUAL_AREA).make_valid()
     r.index = reference[rkey].to_numpy()
-    values = {
-        k: (iou(b[k], r[k]) if k in b.index else float("nan")) for k in r.index
-    }
+    values = {k: (iou(b[k], r[k]) if k in b.index else float("nan")) for k in r.index}
     return pd.Series(values, name="iou", dtype="float64")

@@ -8,7 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-NO_DATA = f"real data folder {DATA} is absent (it sits beside the project root on dev machines and in CI)"
+NO_DATA = (
+    f"real data folder {DATA} is absent (it sits beside the project root on dev machines and in CI)"
+)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,16 @@ def test_known_differences_stay_small(geokz_build):
 def test_regions_have_contract_columns(geokz_build):
     for epoch, regions in geokz_build.regions.items():
         assert regions.crs.to_epsg() == 4326
-        for col in ("code", "name_en", "name_kk", "name_ru", "centre_name_en", "centre_lon", "centre_lat", "area_km2"):
+        for col in (
+            "code",
+            "name_en",
+            "name_kk",
+            "name_ru",
+            "centre_name_en",
+            "centre_lon",
+            "centre_lat",
+            "area_km2",
+        ):
             assert regions[col].notna().all(), (epoch, col)
         assert regions["code"].str.fullmatch(r"KZ-\d\d").all()
         assert regions.geometry.is_valid.all()
@@ -53,9 +62,9 @@ def test_crosswalk_shares_sum_to_one(geokz_build):
     assert cw.groupby("region_2018")["share_of_2018_area"].sum().to_numpy() == pytest.approx(1.0)
     assert cw.groupby("region_2024")["share_of_2024_area"].sum().to_numpy() == pytest.approx(1.0)
     regions18 = geokz_build.regions[2018].set_index("code")["area_km2"]
-    assert cw.groupby("region_2018")["area_km2"].sum().reindex(regions18.index).to_numpy() == pytest.approx(
-        regions18.to_numpy(), rel=1e-6
-    )
+    assert cw.groupby("region_2018")["area_km2"].sum().reindex(
+        regions18.index
+    ).to_numpy() == pytest.approx(regions18.to_numpy(), rel=1e-6)
 
 
 def test_crosswalk_describes_the_reform(geokz_build):
@@ -66,15 +75,28 @@ def test_crosswalk_describes_the_reform(geokz_build):
     assert cw.loc[("KZ-35", "KZ-62"), "share_of_2018_area"] == pytest.approx(0.438, abs=0.005)
     assert cw.loc[("KZ-11", "KZ-71"), "area_km2"] == pytest.approx(91.35, abs=1.0)
     changed = set(cw.index[cw["changed"]])
-    assert changed == {("KZ-19", "KZ-33"), ("KZ-63", "KZ-10"), ("KZ-35", "KZ-62"), ("KZ-11", "KZ-71")}
+    assert changed == {
+        ("KZ-19", "KZ-33"),
+        ("KZ-63", "KZ-10"),
+        ("KZ-35", "KZ-62"),
+        ("KZ-11", "KZ-71"),
+    }
 
 
 def test_pieces_tile_without_overlap(geokz_build):
     pieces = geokz_build.pieces
     assert len(pieces) == 216 + 3  # three split districts become two pieces each
-    assert set(pieces.loc[pieces["piece"] != "whole", "unit"]) == {"KZ635000", "KZ635800", "KZ116600"}
+    assert set(pieces.loc[pieces["piece"] != "whole", "unit"]) == {
+        "KZ635000",
+        "KZ635800",
+        "KZ116600",
+    }
     total = pieces.to_crs("EPSG:6933").area.sum()
-    union = gpd.GeoSeries([shapely.union_all(pieces.geometry.to_numpy())], crs=4326).to_crs("EPSG:6933").area[0]
+    union = (
+        gpd.GeoSeries([shapely.union_all(pieces.geometry.to_numpy())], crs=4326)
+        .to_crs("EPSG:6933")
+        .area[0]
+    )
     assert total == pytest.approx(union, rel=1e-6)
 
 
@@ -129,9 +151,31 @@ def _toy_spec(**extra):
         "reform": {"id": "toy", "before": 2000, "after": 2001},
         "centres": {"c": centre},
         "regions": [
-            {"code": "KZ-01", "epochs": [2000, 2001], "name_en": "One", "name_kk": "1", "name_ru": "1", "centre": "c"},
-            {"code": "KZ-02", "epochs": [2000, 2001], "name_en": "Two", "name_kk": "2", "name_ru": "2", "centre": "c"},
-            {"code": "KZ-03", "epochs": [2001], "parent": "KZ-02", "name_en": "Three", "name_kk": "3", "name_ru": "3", "centre": "c"},
+            {
+                "code": "KZ-01",
+                "epochs": [2000, 2001],
+                "name_en": "One",
+                "name_kk": "1",
+                "name_ru": "1",
+                "centre": "c",
+            },
+            {
+                "code": "KZ-02",
+                "epochs": [2000, 2001],
+                "name_en": "Two",
+                "name_kk": "2",
+                "name_ru": "2",
+                "centre": "c",
+            },
+            {
+                "code": "KZ-03",
+                "epochs": [2001],
+                "parent": "KZ-02",
+                "name_en": "Three",
+                "name_kk": "3",
+                "name_ru": "3",
+                "centre": "c",
+            },
         ],
         "moves": [{"to": "KZ-03", "units": ["B2"]}],
     }
@@ -140,8 +184,20 @@ def _toy_spec(**extra):
 
 
 def test_toy_move_and_split(toy_units):
-    cut = gpd.GeoDataFrame({"code": ["CUT"]}, geometry=[shapely.box(71.5, 44, 73, 47)], crs="EPSG:4326")
-    spec = _toy_spec(splits=[{"unit": "A2", "cut_layer": "adm2_2024", "cut_codes": ["CUT"], "inside": "KZ-02", "outside": "KZ-01"}])
+    cut = gpd.GeoDataFrame(
+        {"code": ["CUT"]}, geometry=[shapely.box(71.5, 44, 73, 47)], crs="EPSG:4326"
+    )
+    spec = _toy_spec(
+        splits=[
+            {
+                "unit": "A2",
+                "cut_layer": "adm2_2024",
+                "cut_codes": ["CUT"],
+                "inside": "KZ-02",
+                "outside": "KZ-01",
+            }
+        ]
+    )
     before = toy_units.copy()
     pieces = apply_spec(toy_units, spec, cut_layers={"adm2_2024": cut})
     assert_geodataframe_equal(toy_units, before)  # input untouched
@@ -161,13 +217,42 @@ def test_toy_move_and_split(toy_units):
 
 
 def test_toy_merge(toy_units):
-    spec = _toy_spec(merges=[{"regions": ["KZ-03"], "into": "KZ-02"}], regions=[
-        {"code": "KZ-01", "epochs": [2000, 2001], "name_en": "One", "name_kk": "1", "name_ru": "1", "centre": "c"},
-        {"code": "KZ-02", "epochs": [2000, 2001], "name_en": "Two", "name_kk": "2", "name_ru": "2", "centre": "c"},
-        {"code": "KZ-03", "epochs": [2001], "name_en": "Three", "name_kk": "3", "name_ru": "3", "centre": "c"},
-    ])
+    spec = _toy_spec(
+        merges=[{"regions": ["KZ-03"], "into": "KZ-02"}],
+        regions=[
+            {
+                "code": "KZ-01",
+                "epochs": [2000, 2001],
+                "name_en": "One",
+                "name_kk": "1",
+                "name_ru": "1",
+                "centre": "c",
+            },
+            {
+                "code": "KZ-02",
+                "epochs": [2000, 2001],
+                "name_en": "Two",
+                "name_kk": "2",
+                "name_ru": "2",
+                "centre": "c",
+            },
+            {
+                "code": "KZ-03",
+                "epochs": [2001],
+                "name_en": "Three",
+                "name_kk": "3",
+                "name_ru": "3",
+                "centre": "c",
+            },
+        ],
+    )
     pieces = apply_spec(toy_units, spec)
-    assert pieces.set_index("unit")["region_2001"].to_dict() == {"A1": "KZ-01", "A2": "KZ-01", "B1": "KZ-02", "B2": "KZ-02"}
+    assert pieces.set_index("unit")["region_2001"].to_dict() == {
+        "A1": "KZ-01",
+        "A2": "KZ-01",
+        "B1": "KZ-02",
+        "B2": "KZ-02",
+    }
 
 
 def test_missing_crs_raises_with_fix(toy_units):
@@ -182,6 +267,12 @@ def test_regions_area_is_equal_area(toy_units):
     pieces = apply_spec(toy_units, spec)
     r = build_regions(pieces, spec, epoch=2000)
     # a 2°×1° box at 45–46°N: 2 · 111.32 km · cos(45.5°) · 111.1 km ≈ 17,3xx km²
-    geod_area = sum(abs(__import__("pyproj").Geod(ellps="WGS84").geometry_area_perimeter(g)[0]) for g in r.geometry) / 1e6
+    geod_area = (
+        sum(
+            abs(__import__("pyproj").Geod(ellps="WGS84").geometry_area_perimeter(g)[0])
+            for g in r.geometry
+        )
+        / 1e6
+    )
     assert r["area_km2"].sum() == pytest.approx(geod_area, rel=1e-3)
     assert isinstance(r, pd.DataFrame)

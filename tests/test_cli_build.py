@@ -11,7 +11,16 @@ import shapely
 
 from analysis.cli import main
 
-REGION_PROPS = {"code", "name_en", "name_kk", "name_ru", "centre_name_en", "centre_lon", "centre_lat", "area_km2"}
+REGION_PROPS = {
+    "code",
+    "name_en",
+    "name_kk",
+    "name_ru",
+    "centre_name_en",
+    "centre_lon",
+    "centre_lat",
+    "area_km2",
+}
 
 
 def test_build_on_shared_data(data_dir, tmp_path, capsys):
@@ -20,7 +29,10 @@ def test_build_on_shared_data(data_dir, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "geokz" in printed and "IoU min" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "crosswalk.csv", "regions_2018.geojson", "regions_2024.geojson", "validation.csv"
+        "crosswalk.csv",
+        "regions_2018.geojson",
+        "regions_2024.geojson",
+        "validation.csv",
     ]
     for epoch, n in ((2018, 17), (2024, 20)):
         doc = json.loads((out / f"regions_{epoch}.geojson").read_text(encoding="utf-8"))
@@ -34,7 +46,13 @@ def test_build_on_shared_data(data_dir, tmp_path, capsys):
     validation = pd.read_csv(out / "validation.csv")
     assert len(validation) == 37 and validation["iou"].min() >= 0.998
     cw = pd.read_csv(out / "crosswalk.csv")
-    assert {"region_2018", "region_2024", "area_km2", "share_of_2018_area", "share_of_2024_area"} <= set(cw.columns)
+    assert {
+        "region_2018",
+        "region_2024",
+        "area_km2",
+        "share_of_2018_area",
+        "share_of_2024_area",
+    } <= set(cw.columns)
 
 
 def test_build_embedded_default(tmp_path, capsys, monkeypatch):
@@ -86,12 +104,17 @@ def _break_truncated(d):
 
 
 def _break_missing_field(d):
-    _rewrite_districts(d / "geokz" / "kaz_admbnda_adm2_2018.shp", lambda g: g.drop(columns="ADM2_PCODE"))
+    _rewrite_districts(
+        d / "geokz" / "kaz_admbnda_adm2_2018.shp", lambda g: g.drop(columns="ADM2_PCODE")
+    )
     return r"kaz_admbnda_adm2_2018.shp: missing field\(s\) ADM2_PCODE"
 
 
 def _break_points(d):
-    _rewrite_districts(d / "geokz" / "kaz_admbnda_adm2_2018.shp", lambda g: g.set_geometry(g.representative_point()))
+    _rewrite_districts(
+        d / "geokz" / "kaz_admbnda_adm2_2018.shp",
+        lambda g: g.set_geometry(g.representative_point()),
+    )
     return r"kaz_admbnda_adm2_2018.shp: 216 feature\(s\) are not polygons \(Point\)"
 
 
@@ -101,7 +124,13 @@ def _break_spec(d):
 
 @pytest.mark.parametrize(
     "breaker",
-    [_break_missing_file, _break_missing_sidecar, _break_truncated, _break_missing_field, _break_points],
+    [
+        _break_missing_file,
+        _break_missing_sidecar,
+        _break_truncated,
+        _break_missing_field,
+        _break_points,
+    ],
     ids=["missing-file", "missing-dbf", "truncated-shp", "missing-field", "point-districts"],
 )
 def test_bad_data_exits_2_with_one_line_and_no_output(breaker, data_copy, tmp_path, capsys):
@@ -121,7 +150,9 @@ def test_spec_error_leaves_existing_out_untouched(data_dir, tmp_path, capsys):
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
     bad = tmp_path / "bad.toml"
-    text = (pytest.importorskip("boundaries.spec").REFORMS_DIR / "kz-2022.toml").read_text(encoding="utf-8")
+    text = (pytest.importorskip("boundaries.spec").REFORMS_DIR / "kz-2022.toml").read_text(
+        encoding="utf-8"
+    )
     bad.write_text(text.replace('"KZ191000", # Taldykorgan city', '"KZ999999",'), encoding="utf-8")
     code = main(["build", "--data-dir", str(data_dir), "--spec", str(bad), "--out", str(out)])
     err = capsys.readouterr().err
@@ -138,8 +169,19 @@ def test_missing_data_dir(tmp_path, capsys):
 
 def test_console_script_and_module_entry_point(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "build", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "build",
+            "--data-dir",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("reform-atlas: error:") and "Traceback" not in proc.stderr

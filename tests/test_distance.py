@@ -10,7 +10,15 @@ def test_geodesic_matches_geographiclib_to_a_metre():
     lon1, lat1 = rng.uniform(46, 88, 200), rng.uniform(40, 56, 200)
     lon2, lat2 = rng.uniform(46, 88, 200), rng.uniform(40, 56, 200)
     got = geodesic_km(lon1, lat1, lon2, lat2)
-    ref = np.array([Geodesic.WGS84.Inverse(a, b, c, d)["s12"] for b, a, d, c in zip(lon1, lat1, lon2, lat2, strict=True)]) / 1000
+    ref = (
+        np.array(
+            [
+                Geodesic.WGS84.Inverse(a, b, c, d)["s12"]
+                for b, a, d, c in zip(lon1, lat1, lon2, lat2, strict=True)
+            ]
+        )
+        / 1000
+    )
     assert np.abs(got - ref).max() < 0.001
 
 

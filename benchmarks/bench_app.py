@@ -1,0 +1,281 @@
+"""Browser benchmark of the Streamlit app: run on demand, prints the figures.
+
+Starts ``streamlit run app.py`` on a free port (fresh process, empty caches) and
+drives it in headless Debian Chromium with Playwright, every request outside the
+app blocked (Leaflet is bundled; tiles stay blank):
+
+* cold: first page load on the fresh server until the regions map is visible
+  (≥ 17 region polygons drawn in the streamlit-folium map);
+* warm: a new browser session on the same server until the regions map is visible;
+* switching epoch (2024 ↔ 2018) and the choropleth metric until the map shows it;
+* page payload: bytes received while the page loads (CDP network events), split
+  into the app's content (websocket: page elements and map JSON), the map
+  component's own HTML/JS, and Streamlit's static bundle (cacheable, the same for
+  every app).
+
+Targets of issue 4: cold ≤ 6 s, warm ≤ 1.5 s, switch ≤ 1 s, payload (HTML + map
+JSON) ≤ 2.5 MB.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_app.py [--data-dir DIR | --embedded] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+FOLIUM_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+REGIONS_JS = """() => {
+  if (!window.map || !window.map._loaded) { return 0; }
+  return Object.values(window.map._layers).filter(
+    l => l.feature && l.feature.properties && l.feature.properties.code && l._parts && l._parts.length).length;
+}"""
+STATE_JS = """() => {
+  const t = document.querySelector('.ra-title'), h = document.querySelector('.ra-legend .ra-head');
+  return [t ? t.textContent : '', h ? h.textContent : ''];
+}"""
+TARGETS = {"cold_s": 6.0, "warm_s": 1.5, "switch_s": 1.0, "payload_mb": 2.5}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(data_dir: str | None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ)
+    env.pop("REFORM_ATLAS_DATA_DIR", None)
+    if data_dir:
+        env["REFORM_ATLAS_DATA_DIR"] = data_dir
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+           str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while not healthy(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit("streamlit did not start")
+        time.sleep(0.1)
+    return proc, url
+
+
+def live_frame(page):
+    try:
+        return page.locator(FOLIUM_FRAME).first.element_handle(timeout=1000).content_frame()
+    except Exception:
+        return None
+
+
+def poll(page, check, timeout: float = 120.0, step: float = 0.02):
+    """Poll ``check(frame)`` on the live map frame until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = live_frame(page)
+        if frame is not None:
+            try:
+                value = check(frame)
+            except Exception:
+                value = None
+            if value:
+                return value
+        time.sleep(step)
+    raise TimeoutError("map did not reach the expected state")
+
+
+def idle(page) -> None:
+    page.wait_for_timeout(200)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=120000)
+    page.wait_for_timeout(200)
+
+
+class Traffic:
+    """Bytes received by a page, from Chrome DevTools Protocol network events."""
+
+    def __init__(self, context, page):
+        self.http: dict[str, int] = {}
+        self.urls: dict[str, str] = {}
+        self.ws = 0
+        self.ws_frames = 0
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.on("Network.responseReceived", lambda e: self.urls.__setitem__(e["requestId"], e["response"]["url"]))
+        cdp.on("Network.loadingFinished",
+               lambda e: self.http.__setitem__(e["requestId"], int(e.get("encodedDataLength", 0))))
+        cdp.on("Network.webSocketFrameReceived", lambda e: self._frame(e))
+        self.cdp = cdp
+
+    def _frame(self, event) -> None:
+        self.ws += len(event["response"]["payloadData"])  # base64 for binary frames, as sent
+
+    def split(self) -> dict[str, int]:
+        out = {"streamlit_static": 0, "component": 0, "page_html": 0, "other": 0}
+        for rid, size in self.http.items():
+            url = self.urls.get(rid, "")
+            if "/component/" in url:
+                out["component"] += size
+            elif "/static/" in url:
+                out["streamlit_static"] += size
+            elif url.rstrip("/").count("/") <= 2 or url.endswith("/"):
+                out["page_html"] += size
+            else:
+                out["other"] += size
+        out["websocket"] = self.ws
+        return out
+
+
+def new_page(context, url):
+    page = context.new_page()
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+    return page
+
+
+def open_until_regions(context, url, *, traffic: bool = False):
+    """Open the app in a new tab (a new Streamlit session) and time it until the regions show."""
+    page = new_page(context, url)
+    meter = Traffic(context, page) if traffic else None
+    t0 = time.perf_counter()
+    page.goto(url)
+    poll(page, lambda f: f.evaluate(REGIONS_JS) >= 17)
+    return page, time.perf_counter() - t0, meter
+
+
+def switch(page, click, expect) -> float:
+    idle(page)
+    t0 = time.perf_counter()
+    click()
+    poll(page, lambda f: expect(f.evaluate(STATE_JS), f.evaluate(REGIONS_JS)), timeout=30)
+    return time.perf_counter() - t0
+
+
+def choose_metric(page, label: str) -> None:
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Colour regions by")
+    box.locator("input, [role=combobox]").first.click()
+    page.get_by_role("option", name=label).click()
+
+
+def fmt(seconds: list[float]) -> str:
+    return f"median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s (n={len(seconds)})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--data-dir", default=str(DEFAULT_DATA) if (DEFAULT_DATA / "geokz").is_dir() else None,
+                       help="data directory (default ../shared/data when present)")
+    group.add_argument("--embedded", action="store_true", help="use the embedded default instead")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions of warm loads and switches")
+    args = parser.parse_args(argv)
+    data_dir = None if args.embedded else args.data_dir
+
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from analysis.mapping import METRICS
+
+    results: dict[str, object] = {}
+    proc, url = start_server(data_dir)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            viewport = {"width": 1500, "height": 1100}
+            context = browser.new_context(viewport=viewport)
+            page, cold, _ = open_until_regions(context, url)
+            results["cold_s"] = cold
+            t0 = time.perf_counter()
+            poll(page, lambda f: "computing" not in f.evaluate(STATE_JS)[0] and f.evaluate(STATE_JS)[1])
+            results["cold_full_s"] = cold + time.perf_counter() - t0
+            idle(page)
+            page.close()
+
+            # warm: server caches filled, browser cache too (a returning visitor, a new session each time)
+            warm, payloads = [], []
+            for i in range(args.runs):
+                page, elapsed, meter = open_until_regions(context, url, traffic=i == 0)
+                warm.append(elapsed)
+                if meter is not None:
+                    idle(page)
+                    payloads.append(meter.split())
+                if i < args.runs - 1:
+                    idle(page)
+                    page.close()
+            results["warm_s"] = warm
+            results["payload"] = payloads[0]
+            # warm server, empty browser cache (first visit of a new visitor)
+            fresh = browser.new_context(viewport=viewport)
+            _, results["warm_new_browser_s"], _ = open_until_regions(fresh, url)
+            fresh.close()
+
+            epochs, metrics = [], []
+            for _ in range(args.runs):
+                epochs.append(switch(page, lambda: page.get_by_text("2018", exact=True).first.click(),
+                                     lambda s, n: s[0].startswith("2018") and n == 17))
+                epochs.append(switch(page, lambda: page.get_by_text("2024", exact=True).first.click(),
+                                     lambda s, n: s[0].startswith("2024") and n == 20))
+            for _ in range(max(1, args.runs // 2)):
+                for key in ("area_km2", "pop_weighted_mean_km", "change_km", "population"):
+                    caption = METRICS[key].caption
+                    metrics.append(switch(page, lambda c=caption: choose_metric(page, c),
+                                          lambda s, n, c=caption: s[1].strip().endswith(c)))
+            results["epoch_s"] = epochs
+            results["metric_s"] = metrics
+            context.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    pay = results["payload"]
+    app_bytes = pay["websocket"] + pay["page_html"] + pay["component"]
+    switch_all = results["epoch_s"] + results["metric_s"]
+    print(f"Reform Atlas app benchmark — data: {data_dir or 'embedded default'}; Chromium {CHROMIUM}")
+    print(f"  cold: regions map visible  {results['cold_s']:.2f} s   (target ≤ {TARGETS['cold_s']} s); "
+          f"full map with settlements {results['cold_full_s']:.2f} s")
+    print(f"  warm: regions map visible  {fmt(results['warm_s'])}   (target ≤ {TARGETS['warm_s']} s); "
+          f"empty browser cache {results['warm_new_browser_s']:.2f} s")
+    print(f"  switch epoch               {fmt(results['epoch_s'])}   (target ≤ {TARGETS['switch_s']} s)")
+    print(f"  switch metric              {fmt(results['metric_s'])}   (target ≤ {TARGETS['switch_s']} s)")
+    print(f"  payload: page HTML {pay['page_html'] / 1e3:.0f} kB + websocket (elements, map JSON) "
+          f"{pay['websocket'] / 1e6:.2f} MB + map component HTML/JS {pay['component'] / 1e3:.0f} kB "
+          f"= {app_bytes / 1e6:.2f} MB   (target ≤ {TARGETS['payload_mb']} MB)")
+    print(f"  Streamlit's own static bundle (cacheable, not counted): {pay['streamlit_static'] / 1e6:.2f} MB")
+    ok = (results["cold_s"] <= TARGETS["cold_s"] and statistics.median(results["warm_s"]) <= TARGETS["warm_s"]
+          and max(switch_all) <= TARGETS["switch_s"] and app_bytes / 1e6 <= TARGETS["payload_mb"])
+    print(f"  all targets met: {'yes' if ok else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

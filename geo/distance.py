@@ -68,6 +68,52 @@ def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y, z])
 
 
+def _nearest_chunk(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    t_xyz: np.ndarray,
+    tlon: np.ndarray,
+    tlat: np.ndarray,
+    *,
+    tolerance: float,
+    known_i: np.ndarray | None,
+    known_d: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest target for one chunk of points (single thread; see :func:`nearest_km`)."""
+    p_xyz = _ecef(lon, lat)
+    # |p - t|² = |p|² + |t|² - 2 p·t: one matrix product for all pairs; squared
+    # chords are compared directly, so no square root of the whole matrix
+    d2 = (p_xyz**2).sum(axis=1)[:, None] + (t_xyz**2).sum(axis=1)[None, :] - 2.0 * (p_xyz @ t_xyz.T)
+    arg = d2.argmin(axis=1)
+    rows = np.arange(lon.size)
+    cmin = np.sqrt(np.maximum(d2[rows, arg], 0.0))
+    limit = (cmin * (1 + tolerance) + 1.0) ** 2
+    cand = d2 <= limit[:, None]
+    lone = cand.sum(axis=1) == 1
+    km = np.full(lon.size, np.nan)
+    if known_i is not None:
+        reuse = lone & (known_i == arg)
+        km[reuse] = known_d[reuse]
+    todo = lone & np.isnan(km)
+    km[todo] = _inv_serial_km(lon[todo], lat[todo], tlon[arg[todo]], tlat[arg[todo]])
+    # several targets nearly equidistant by chord: measure them all exactly
+    many = np.flatnonzero(~lone)
+    if many.size:
+        r, c = np.nonzero(cand[many])
+        exact = _inv_serial_km(lon[many][r], lat[many][r], tlon[c], tlat[c])
+        order = np.lexsort((exact, r))
+        first = np.r_[True, r[order][1:] != r[order][:-1]]
+        arg[many[r[order][first]]] = c[order][first]
+        km[many[r[order][first]]] = exact[order][first]
+    return arg, km
+
+
+def _inv_serial_km(lo1, la1, lo2, la2) -> np.ndarray:
+    if len(lo1) == 0:
+        return np.zeros(0)
+    return np.asarray(GEOD.inv(lo1, la1, lo2, la2)[2]) / 1000.0
+
+
 def nearest_km(
     lon,
     lat,
@@ -119,35 +165,29 @@ def nearest_km(
     if n == 0 or tlon.size == 0:
         return best, best_km
     t_xyz = _ecef(tlon, tlat)
-    t_norm = (t_xyz**2).sum(axis=1)
     known_i = None if known_index is None else np.asarray(known_index)
     known_d = None if known_km is None else np.asarray(known_km, dtype="float64")
     idx_ok = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
-    for start in range(0, idx_ok.size, chunk):
-        sel = idx_ok[start : start + chunk]
-        p_xyz = _ecef(lon[sel], lat[sel])
-        # |p - t|² = |p|² + |t|² - 2 p·t, one matrix product for all pairs
-        d2 = (p_xyz**2).sum(axis=1)[:, None] + t_norm[None, :] - 2.0 * (p_xyz @ t_xyz.T)
-        chord = np.sqrt(np.maximum(d2, 0.0))
-        arg = chord.argmin(axis=1)
-        cmin = chord[np.arange(sel.size), arg]
-        n_cand = (chord <= cmin[:, None] * (1 + tolerance) + 1.0).sum(axis=1)
-        km = np.full(sel.size, np.nan)
-        lone = n_cand == 1
-        if known_i is not None:
-            reuse = lone & (known_i[sel] == arg)
-            km[reuse] = known_d[sel][reuse]
-        todo = lone & np.isnan(km)
-        km[todo] = geodesic_km(lon[sel][todo], lat[sel][todo], tlon[arg[todo]], tlat[arg[todo]])
-        best[sel] = arg
-        # several targets nearly equidistant by chord: measure them all exactly
-        many = np.flatnonzero(~lone)
-        if many.size:
-            rows, cols = np.nonzero(chord[many] <= cmin[many, None] * (1 + tolerance) + 1.0)
-            exact = geodesic_km(lon[sel][many][rows], lat[sel][many][rows], tlon[cols], tlat[cols])
-            order = np.lexsort((exact, rows))
-            first = np.r_[True, rows[order][1:] != rows[order][:-1]]
-            best[sel[many[rows[order][first]]]] = cols[order][first]
-            km[many[rows[order][first]]] = exact[order][first]
-        best_km[sel] = km
+    workers = os.cpu_count() or 1
+    size = min(chunk, max(1, -(-idx_ok.size // workers)))
+    chunks = [idx_ok[i : i + size] for i in range(0, idx_ok.size, size)]
+
+    def run(sel: np.ndarray) -> None:
+        arg, km = _nearest_chunk(
+            lon[sel],
+            lat[sel],
+            t_xyz,
+            tlon,
+            tlat,
+            tolerance=tolerance,
+            known_i=None if known_i is None else known_i[sel],
+            known_d=None if known_d is None else known_d[sel],
+        )
+        best[sel], best_km[sel] = arg, km
+
+    if len(chunks) > 1 and idx_ok.size >= PARALLEL_MIN:
+        list(_pool().map(run, chunks))  # chunks write disjoint rows
+    else:
+        for sel in chunks:
+            run(sel)
     return best, best_km

@@ -99,6 +99,22 @@ _SHAPE_FIELDS = (
 _SOURCE = "scenario lab"
 
 
+#: Columns of a candidate-centre table, in order.
+CANDIDATE_COLUMNS = (
+    "id",
+    "candidate",
+    "name_en",
+    "name_kk",
+    "name_ru",
+    "population",
+    "pop_weighted_mean_km",
+    "rank",
+    "lon",
+    "lat",
+    "is_current",
+)
+
+
 def _share_label(km: float) -> str:
     return f"share_pop_beyond_{float(km):g}km"
 
@@ -727,21 +743,7 @@ def candidate_centres(
     demand["population"] = base.weight
     demand["region"] = result.settlement_region
     if not cand.any():
-        table = pd.DataFrame(
-            columns=[
-                "id",
-                "candidate",
-                "name_en",
-                "name_kk",
-                "name_ru",
-                "population",
-                "pop_weighted_mean_km",
-                "rank",
-                "lon",
-                "lat",
-                "is_current",
-            ]
-        )
+        table = pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
         memo[key] = table
         return table.copy()
     candidates = demand[cand]
@@ -753,20 +755,7 @@ def candidate_centres(
     ranking = ranking.join(extra, on="id")
     current_id = str(s["id"].iloc[current[0]]) if current.size else None
     ranking["is_current"] = ranking["id"].astype(str) == current_id
-    keep = [
-        "id",
-        "candidate",
-        "name_en",
-        "name_kk",
-        "name_ru",
-        "population",
-        "pop_weighted_mean_km",
-        "rank",
-        "lon",
-        "lat",
-        "is_current",
-    ]
-    table = ranking[[c for c in keep if c in ranking.columns]].reset_index(drop=True)
+    table = ranking[[c for c in CANDIDATE_COLUMNS if c in ranking.columns]].reset_index(drop=True)
     memo[key] = table
     return table.copy()
 

@@ -47,3 +47,25 @@ def embedded_build(spec):
     from boundaries.sources import load_embedded
 
     return build(load_embedded(), spec)
+
+
+@pytest.fixture(scope="session")
+def geokz_settlement_source(geokz_sources):
+    from analysis.pipeline import load_settlements
+
+    return load_settlements(geokz_sources)
+
+
+@pytest.fixture(scope="session")
+def geokz_analysis(geokz_build, geokz_settlement_source):
+    """The full analysis on ../shared/data, shared by every test module (read-only)."""
+    from analysis.pipeline import analyze
+
+    return analyze(geokz_build, geokz_settlement_source)
+
+
+@pytest.fixture(scope="session")
+def embedded_analysis(embedded_build):
+    from analysis.pipeline import analyze, load_settlements
+
+    return analyze(embedded_build, load_settlements(embedded_build.sources))

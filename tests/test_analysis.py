@@ -9,7 +9,6 @@ from geographiclib.geodesic import Geodesic
 
 from analysis.assign import assign_regions
 from analysis.cli import main
-from analysis.pipeline import analyze, load_settlements
 from analysis.population import estimate_population
 from boundaries.build import apply_spec
 from boundaries.spec import parse_spec
@@ -37,13 +36,13 @@ CONTRACT = [
 
 
 @pytest.fixture(scope="module")
-def real(geokz_build):
-    return analyze(geokz_build, load_settlements(geokz_build.sources))
+def real(geokz_analysis):
+    return geokz_analysis
 
 
 @pytest.fixture(scope="module")
-def embedded(embedded_build):
-    return analyze(embedded_build, load_settlements(embedded_build.sources))
+def embedded(embedded_analysis):
+    return embedded_analysis
 
 
 def test_every_settlement_is_kept_and_counted(real):

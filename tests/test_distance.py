@@ -41,3 +41,15 @@ def test_nan_points_stay_nan():
     idx, km = nearest_km([np.nan, 70.0], [np.nan, 45.0], [70.0], [46.0])
     assert idx.tolist() == [-1, 0] and np.isnan(km[0])
     assert np.isnan(geodesic_km(np.nan, 1, 2, 3))
+
+
+def test_nearest_with_known_own_target_is_still_exact():
+    rng = np.random.default_rng(11)
+    lon, lat = rng.uniform(46, 88, 20000), rng.uniform(40, 56, 20000)
+    tlon, tlat = rng.uniform(46, 88, 21), rng.uniform(40, 56, 21)
+    own = rng.integers(0, 21, lon.size)  # an arbitrary "own" target, often not the nearest
+    own_km = geodesic_km(lon, lat, tlon[own], tlat[own])
+    idx, km = nearest_km(lon, lat, tlon, tlat, known_index=own, known_km=own_km)
+    full = geodesic_km(lon[:, None], lat[:, None], tlon[None, :], tlat[None, :])
+    assert (idx == full.argmin(axis=1)).all()
+    assert km == pytest.approx(full.min(axis=1), abs=1e-9)

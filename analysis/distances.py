@@ -17,11 +17,6 @@ from geo.crs import WGS84, require_crs
 from geo.distance import geodesic_km, nearest_km
 
 
-def centre_lookup(regions: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Region code → centre name and coordinates (from built regions)."""
-    return regions.set_index("code")[["centre_name_en", "centre_lon", "centre_lat"]]
-
-
 def settlement_distances(
     settlements: gpd.GeoDataFrame,
     regions: dict[int, gpd.GeoDataFrame],

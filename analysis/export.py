@@ -71,11 +71,6 @@ def build_summary(result: BuildResult) -> list[str]:
     return lines
 
 
-def frame_for_csv(df: pd.DataFrame) -> pd.DataFrame:
-    """Drop geometry for CSV output."""
-    return pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
-
-
 #: Settlement columns in the order they are exported (others follow).
 SETTLEMENT_COLUMNS = (
     "id",
@@ -110,7 +105,14 @@ SETTLEMENT_COLUMNS = (
     "nearest_centre_{a}_km",
     "farther_than_other_centre",
 )
-_DROP = ("alt_names", "population_raw", "geonames_admin1", "merged_from", "population_secondary", "piece_index")
+_DROP = (
+    "alt_names",
+    "population_raw",
+    "geonames_admin1",
+    "merged_from",
+    "population_secondary",
+    "piece_index",
+)
 
 
 def settlement_export(
@@ -155,7 +157,7 @@ def write_analysis(analysis, folder: str | Path, *, gpkg: bool = False) -> list[
 
 def settlements_csv(settlements: gpd.GeoDataFrame) -> pd.DataFrame:
     """Settlements as a table with ``lon``/``lat`` columns instead of geometry."""
-    table = frame_for_csv(settlements)
+    table = pd.DataFrame(settlements.drop(columns="geometry"))
     table.insert(len(table.columns), "lon", settlements.geometry.x.round(6).to_numpy())
     table.insert(len(table.columns), "lat", settlements.geometry.y.round(6).to_numpy())
     return table

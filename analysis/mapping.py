@@ -1491,13 +1491,12 @@ class SyncedMaps(folium.plugins.DualMap):
     default_js: ClassVar[list[tuple[str, str]]] = []
 
 
-def dual_map(
-    layers: MapLayers, *, selected: Selection | None = None
-) -> tuple[folium.plugins.DualMap, list[folium.FeatureGroup]]:
-    """Before (left) and after (right) side by side, panning and zooming together."""
-    before, after = layers.analysis.epochs
-    # no zoom animation: both maps then move in one synchronous step and cannot race each other
-    dm = SyncedMaps(
+def synced_maps() -> SyncedMaps:
+    """Two empty maps of Kazakhstan side by side, panning and zooming together.
+
+    No zoom animation: both maps move in one synchronous step and cannot race each other.
+    """
+    return SyncedMaps(
         location=[48.0, 67.0],
         zoom_start=4,
         tiles=None,
@@ -1507,6 +1506,14 @@ def dual_map(
         min_zoom=3,
         zoom_animation=False,
     )
+
+
+def dual_map(
+    layers: MapLayers, *, selected: Selection | None = None
+) -> tuple[folium.plugins.DualMap, list[folium.FeatureGroup]]:
+    """Before (left) and after (right) side by side, panning and zooming together."""
+    before, after = layers.analysis.epochs
+    dm = synced_maps()
     for m in (dm.m1, dm.m2):
         _offline(m)
         _add_tiles(m, layers.basemap)

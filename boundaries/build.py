@@ -284,9 +284,3 @@ def build(sources: BoundarySources, spec: ReformSpec) -> BuildResult:
         seconds=time.perf_counter() - t0,
         notes=notes,
     )
-
-
-def area_conservation_km2(result: BuildResult) -> tuple[float, float]:
-    """Total area of the before and after regions (km², equal-area CRS)."""
-    a, b = (result.regions[e]["area_km2"].sum() for e in result.spec.epochs)
-    return float(a), float(b)

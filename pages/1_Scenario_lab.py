@@ -850,18 +850,9 @@ def _enacted_json(e: dict) -> str:
 
 def base_figure(basemap: str):
     """Make the two maps (scenario left, enacted right), kept in step; static per basemap."""
-    from analysis.mapping import BASEMAPS, KZ_BOUNDS, RA_JS, JsLayer, SyncedMaps, leaflet_assets
+    from analysis.mapping import BASEMAPS, KZ_BOUNDS, RA_JS, JsLayer, leaflet_assets, synced_maps
 
-    dm = SyncedMaps(
-        location=[48.0, 67.0],
-        zoom_start=4,
-        tiles=None,
-        prefer_canvas=True,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-        min_zoom=3,
-        zoom_animation=False,
-    )
+    dm = synced_maps()
     js, css, _ = leaflet_assets()
     tiles = BASEMAPS.get(basemap)
     for m in (dm.m1, dm.m2):

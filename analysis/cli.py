@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from geo.errors import ReformAtlasError
 
@@ -98,8 +99,13 @@ def _analysis(args: argparse.Namespace):
     spec = load_spec(args.spec)
     sources = load_sources(args.data_dir)
     official = read_official(args.official) if args.official else None
-    settlements = load_settlements(sources, settlements_file=args.settlements)
-    return analyze(build(sources, spec), settlements, official=official)
+    # Reading the settlements (mostly Python) and building the regions (mostly GEOS,
+    # which releases the GIL) are independent: overlap them on two threads.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
+        pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
+        built = build(sources, spec)  # an error here wins; the pool still waits for the thread
+        settlements = pending.result()
+    return analyze(built, settlements, official=official)
 
 
 def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool = True) -> int:

@@ -26,6 +26,7 @@ from boundaries.settlements import (
     load_hotosm,
     load_settlements_file,
     merge_gazetteers,
+    name_skeletons,
 )
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
@@ -138,10 +139,11 @@ class Analysis:
 def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> pd.DataFrame:
     """One row per place of :data:`CLAIM_PLACES` found (largest match of any of its names)."""
     rows = []
+    skeletons = name_skeletons(settlements)
     for label, names, *hint in CLAIM_PLACES:
         hit = None
         for name in names:
-            found = find_settlement(settlements, name)
+            found = find_settlement(settlements, name, skeletons=skeletons)
             if hint:
                 found = found[found[f"region_{before}"] == hint[0]]
             if len(found):

@@ -275,6 +275,7 @@ SETTLEMENT_WORDS: frozenset[str] = frozenset(
 _TRANSLATE = str.maketrans({**_CYRILLIC, **_LATIN})
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"(.)\1+")
+_MULTI_SPLIT = re.compile(r"[|;]")
 # Russian adjective endings after folding (-ский/-ское/-ская/-ские, -ный/-ное/-ная),
 # so that Novoishimskiy matches Новоишимское.
 _ADJECTIVE_END = re.compile(r"(?<=..)(sk|n)(?:ij|i|oe|oje|aia|aja|e)$")
@@ -348,7 +349,7 @@ def _skeletons_of(names: Iterable[str | None]) -> Iterable[str]:
     for value in names:
         if value is None:
             continue
-        for part in re.split(r"[|;]", value):
+        for part in _MULTI_SPLIT.split(value):
             key = skeleton(part)
             if len(key) >= MIN_SKELETON:
                 yield key
@@ -915,7 +916,9 @@ def _pairs_within(
 # --------------------------------------------------------------------------- search
 
 
-def find_settlement(settlements: gpd.GeoDataFrame, query: str) -> gpd.GeoDataFrame:
+def find_settlement(
+    settlements: gpd.GeoDataFrame, query: str, *, skeletons: pd.Series | None = None
+) -> gpd.GeoDataFrame:
     """Rows any of whose names has the same :func:`skeleton` as ``query``.
 
     So "Ұзынағаш", "Узынагач", "Uzynagash" and "Uzunagach" all find the same
@@ -927,6 +930,9 @@ def find_settlement(settlements: gpd.GeoDataFrame, query: str) -> gpd.GeoDataFra
         Frame in the module schema (not modified).
     query : str
         A name in any script or romanisation.
+    skeletons : pandas.Series, optional
+        :func:`name_skeletons` of ``settlements``, when several queries search the
+        same frame (computed here otherwise).
 
     Returns
     -------
@@ -938,7 +944,12 @@ def find_settlement(settlements: gpd.GeoDataFrame, query: str) -> gpd.GeoDataFra
     key = skeleton(query)
     if len(key) < MIN_SKELETON:  # shorter skeletons are never indexed
         return settlements.iloc[0:0].reset_index(drop=True)
-    hits = name_skeletons(settlements).map(lambda names: key in names).to_numpy(dtype=bool)
+    if skeletons is None:
+        skeletons = name_skeletons(settlements)
+    elif not skeletons.index.equals(settlements.index):
+        msg = "skeletons are not on the settlements' index; pass name_skeletons(settlements)"
+        raise ValueError(msg)
+    hits = np.fromiter((key in names for names in skeletons), dtype=bool, count=len(skeletons))
     found = settlements.loc[hits]
     exact = _has_exact_name(found, query)
     population = (

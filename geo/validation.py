@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import EQUAL_AREA, require_crs, require_same_crs
+from geo.crs import EQUAL_AREA, area_km2, require_crs, require_same_crs
 from geo.errors import DataError
 
 POLYGONAL = ("Polygon", "MultiPolygon")
@@ -92,16 +92,21 @@ class CoverageReport:
 
     is_valid: bool
     invalid_edges: int
+    invalid_polygons: int
     overlap_km2: float
     overlap_pairs: int
     gap_km2: float
     gaps: int
+    #: The overlapping pairs (``left``, ``right`` labels, ``overlap_km2``), as
+    #: :func:`overlap_pairs` returns them; pass to :func:`resolve_overlaps`.
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
     def summary(self) -> str:
         """One line for logs and the CLI."""
         state = "valid" if self.is_valid else "not a clean coverage"
         return (
-            f"coverage {state}: {self.invalid_edges} invalid edge(s), "
+            f"coverage {state}: {self.invalid_edges} invalid edge(s) "
+            f"on {self.invalid_polygons} polygon(s), "
             f"{self.overlap_pairs} overlapping pair(s) totalling {self.overlap_km2:.2f} km², "
             f"{self.gaps} interior gap(s) totalling {self.gap_km2:.2f} km²"
         )
@@ -118,6 +123,10 @@ def overlap_pairs(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
     keep = left < right
+    left, right = left[keep], right[keep]
+    # only pairs whose interiors meet in an area (DE-9IM "2********") can overlap;
+    # neighbours that merely share an edge are dropped before the costlier overlay
+    keep = shapely.relate_pattern(geoms[left], geoms[right], "2********")
     left, right = left[keep], right[keep]
     inter = [polygonal_part(g) for g in shapely.intersection(geoms[left], geoms[right])]
     area = gpd.GeoSeries(inter, crs=crs).to_crs(EQUAL_AREA).area.to_numpy() / 1e6
@@ -140,33 +149,44 @@ def coverage_report(gdf: gpd.GeoDataFrame, *, gap_max_km2: float = 50.0) -> Cove
     require_crs(gdf, name="coverage")
     geoms = gdf.geometry.to_numpy()
     edges = shapely.coverage_invalid_edges(geoms)
-    n_edges = int((~shapely.is_empty(edges) & ~shapely.is_missing(edges)).sum())
+    # one (Multi)LineString per polygon, empty where all its edges are valid; the
+    # coverage is valid exactly when none has any (what coverage_is_valid recomputes)
+    bad = ~shapely.is_empty(edges) & ~shapely.is_missing(edges)
+    n_polygons = int(bad.sum())
+    n_edges = int(shapely.get_num_geometries(edges[bad]).sum())
     pairs = overlap_pairs(gdf)
     union = shapely.union_all(gdf.geometry.to_crs(EQUAL_AREA).to_numpy())
     holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union) for ring in poly.interiors]
     hole_areas = np.array([h.area / 1e6 for h in holes])
     small = hole_areas[hole_areas < gap_max_km2] if hole_areas.size else hole_areas
     return CoverageReport(
-        is_valid=bool(shapely.coverage_is_valid(geoms)),
+        is_valid=n_polygons == 0,
         invalid_edges=n_edges,
+        invalid_polygons=n_polygons,
         overlap_km2=float(pairs["overlap_km2"].sum()),
         overlap_pairs=len(pairs),
         gap_km2=float(small.sum()),
         gaps=int(small.size),
+        pairs=pairs,
     )
 
 
-def resolve_overlaps(gdf: gpd.GeoDataFrame, *, priority: str | None = None) -> gpd.GeoDataFrame:
+def resolve_overlaps(
+    gdf: gpd.GeoDataFrame, *, priority: str | None = None, pairs: pd.DataFrame | None = None
+) -> gpd.GeoDataFrame:
     """Return a copy whose polygons no longer overlap.
 
     Each overlapping area is kept by one polygon only: the one that comes first in
     ``priority`` order (a column, ascending) or in row order, and cut from the
     other. Total area therefore equals the area of the union.
+
+    ``pairs`` are the overlapping pairs of ``gdf`` if already known (e.g.
+    :attr:`CoverageReport.pairs`); by default they are found with :func:`overlap_pairs`.
     """
     require_crs(gdf, name="coverage")
     out = gdf.copy()
     order = out[priority].rank(method="first").to_numpy() if priority else np.arange(len(out))
-    pairs = overlap_pairs(out)
+    pairs = overlap_pairs(out) if pairs is None else pairs
     pos = {label: i for i, label in enumerate(out.index)}
     geoms = out.geometry.to_numpy().copy()
     for left, right in zip(pairs["left"], pairs["right"], strict=True):
@@ -197,19 +217,31 @@ def iou_by_key(
 ) -> pd.Series:
     """IoU of each reference feature against the built feature with the same key.
 
-    Both are projected to :data:`~geo.crs.EQUAL_AREA` (and made valid after
-    projection) so the ratio is one of true areas.
+    The intersection is computed in the data's own CRS, where the polygons are
+    valid (projecting first leaves some self-touching rings that the overlay
+    rejects); its area and both inputs' areas are measured in
+    :data:`~geo.crs.EQUAL_AREA` (:func:`~geo.crs.area_km2`), so the ratio is one
+    of true areas.
 
     Returns
     -------
     pandas.Series
         Named ``iou``, indexed by key (NaN where ``built`` has no such key).
     """
-    require_same_crs(built, reference, names=("built regions", "reference regions"))
+    crs = require_same_crs(built, reference, names=("built regions", "reference regions"))
     rkey = reference_key or key
-    b = built.geometry.to_crs(EQUAL_AREA).make_valid()
-    b.index = built[key].to_numpy()
-    r = reference.geometry.to_crs(EQUAL_AREA).make_valid()
-    r.index = reference[rkey].to_numpy()
-    values = {k: (iou(b[k], r[k]) if k in b.index else float("nan")) for k in r.index}
-    return pd.Series(values, name="iou", dtype="float64")
+    keys = pd.Index(reference[rkey].to_numpy())
+    pos = pd.Index(built[key].to_numpy()).get_indexer(keys)
+    found = pos >= 0
+    b = built.geometry.iloc[pos[found]].to_numpy()
+    r = reference.geometry.iloc[np.flatnonzero(found)].to_numpy()
+    inter = area_km2(gpd.GeoSeries(shapely.intersection(b, r), crs=crs)).to_numpy()
+    union = (
+        area_km2(gpd.GeoSeries(b, crs=crs)).to_numpy()
+        + area_km2(gpd.GeoSeries(r, crs=crs)).to_numpy()
+        - inter
+    )
+    values = np.full(len(keys), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values[found] = np.where(union > 0, inter / union, np.nan)
+    return pd.Series(values, index=keys, name="iou", dtype="float64")

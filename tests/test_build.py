@@ -1,4 +1,5 @@
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -6,6 +7,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 from boundaries.build import apply_spec, build_regions, crosswalk
 from boundaries.spec import parse_spec
+from geo.crs import area_km2
 from geo.errors import CRSError
 
 MIN_IOU = 0.998
@@ -104,6 +106,37 @@ def test_coverage_report_measures_the_2018_overlaps(geokz_build):
     cov = geokz_build.coverage
     assert not cov.is_valid
     assert cov.overlap_km2 == pytest.approx(15.3, abs=0.5)
+    assert cov.overlap_pairs == len(cov.pairs)
+    assert cov.overlap_km2 == pytest.approx(cov.pairs["overlap_km2"].sum())
+    # every district of an overlapping pair has an invalid edge (the converse need not hold)
+    units = geokz_build.sources.units
+    edges = shapely.coverage_invalid_edges(units.geometry.to_numpy())
+    with_bad_edges = set(units.index[~shapely.is_empty(edges)])
+    assert set(cov.pairs["left"]) | set(cov.pairs["right"]) <= with_bad_edges
+    assert cov.invalid_polygons == len(with_bad_edges) <= cov.invalid_edges
+
+
+def test_overlap_pairs_and_iou_on_squares():
+    from geo.validation import iou_by_key, overlap_pairs, resolve_overlaps
+
+    squares = gpd.GeoDataFrame(
+        {"key": ["a", "b", "c"]},
+        # a and b overlap by half; c only touches b along an edge
+        geometry=[_square(70, 45), _square(70.5, 45), _square(71.5, 45)],
+        crs="EPSG:4326",
+    )
+    pairs = overlap_pairs(squares)
+    assert pairs[["left", "right"]].values.tolist() == [[0, 1]]
+    half = area_km2(gpd.GeoSeries([shapely.box(70.5, 45, 71, 46)], crs=4326))[0]
+    assert pairs["overlap_km2"][0] == pytest.approx(half, rel=1e-9)
+    resolved = resolve_overlaps(squares, pairs=pairs)
+    assert overlap_pairs(resolved).empty
+    assert area_km2(resolved).sum() == pytest.approx(3 * half * 2 - half, rel=1e-9)
+    reference = squares.iloc[[1, 0]].assign(key=["a", "z"])  # "a" against b's square; "z" unknown
+    scores = iou_by_key(squares, reference, key="key")
+    assert scores.name == "iou" and list(scores.index) == ["a", "z"]
+    assert scores["a"] == pytest.approx(1 / 3, rel=1e-9)
+    assert np.isnan(scores["z"])
 
 
 def test_embedded_default_builds_17_and_20_regions(embedded_build):

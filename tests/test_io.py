@@ -25,6 +25,55 @@ def test_geojson_is_rfc7946(tmp_path):
     assert 71.123457 in [xy[0] for xy in ring]
 
 
+def test_geojson_text_matches_geopandas_and_keeps_awkward_values():
+    import numpy as np
+    import pandas as pd
+
+    gdf = gpd.GeoDataFrame(
+        {
+            "name": ["a/b", "back\\slash/", 'quote "q"', "line\nbreak", None],
+            "kind": pd.Categorical(["x", "y", None, "x", "y"]),
+            "n": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+            "flag": [True, False, True, False, True],
+            "km": [1.0, np.nan, 1234567.1234564, -0.0000004, 2.5],
+        },
+        geometry=[
+            shapely.Point(76.1234564, 43.2),
+            shapely.Point(0, 0),
+            None,
+            shapely.Polygon(),  # empty: written as a null geometry
+            shapely.Point(-1.5, 89.9999999),
+        ],
+        crs="EPSG:4326",
+    )
+    text = geojson_text(gdf)
+    assert "\\/" not in text.replace("\\\\", "")  # slashes are not escaped
+    doc = json.loads(text)
+    props = [f["properties"] for f in doc["features"]]
+    assert [p["name"] for p in props] == ["a/b", "back\\slash/", 'quote "q"', "line\nbreak", None]
+    assert [p["kind"] for p in props] == ["x", "y", None, "x", "y"]
+    assert [p["n"] for p in props] == [1, None, 3, 4, 5]
+    assert [p["flag"] for p in props] == [True, False, True, False, True]
+    assert props[2]["km"] == pytest.approx(1234567.123456, abs=1e-7)
+    assert props[1]["km"] is None and props[3]["km"] == 0
+    geoms = [f["geometry"] for f in doc["features"]]
+    assert geoms[0] == {"type": "Point", "coordinates": [76.123456, 43.2]}
+    assert geoms[2] is None and geoms[3] is None
+    assert geoms[4]["coordinates"] == [-1.5, 90.0]
+    # the same content as geopandas' own writer, property for property
+    reference = json.loads(gdf.iloc[[0, 1, 4]].to_json(drop_id=True, na="null"))
+    for mine, ref in zip(
+        [doc["features"][i] for i in (0, 1, 4)], reference["features"], strict=True
+    ):
+        assert list(mine["properties"]) == list(ref["properties"])
+        assert mine["properties"]["name"] == ref["properties"]["name"]
+
+
+def test_geojson_text_of_no_features_is_a_feature_collection():
+    gdf = gpd.GeoDataFrame({"a": []}, geometry=[], crs="EPSG:4326")
+    assert json.loads(geojson_text(gdf)) == {"type": "FeatureCollection", "features": []}
+
+
 def test_geojson_text_needs_crs():
     gdf = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)])
     with pytest.raises(Exception, match="set_crs"):

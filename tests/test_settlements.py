@@ -377,6 +377,14 @@ def test_find_settlement_orders_exact_then_population():
     assert find_settlement(places, "Ақсу")["id"].tolist() == ["p:1", "p:0", "p:2"]
     assert find_settlement(places, "Nowhere").empty
     assert find_settlement(places, "  ").empty
+    # several searches can share one skeleton index; it must be the frame's own
+    skeletons = name_skeletons(places)
+    for query in ("Aksu", "Аксу", "Aksuat"):
+        assert find_settlement(places, query, skeletons=skeletons)["id"].tolist() == (
+            find_settlement(places, query)["id"].tolist()
+        )
+    with pytest.raises(ValueError, match="name_skeletons"):
+        find_settlement(places, "Aksu", skeletons=skeletons.iloc[1:])
 
 
 # --------------------------------------------------------------------------- real data

@@ -44,23 +44,20 @@ def settlement_distances(
         ``after`` centre farther than another region's centre).
     """
     require_crs(settlements, name="settlements")
-    out = settlements.copy()
-    pts = out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry
-    xy = shapely.get_coordinates(pts.to_numpy())
-    lon, lat = xy[:, 0], xy[:, 1]
+    # a shallow copy is enough: columns are only ever replaced whole, never edited in place
+    out = settlements.copy(deep=False)
+    pts = (out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry).to_numpy()
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
 
     coords, region_idx = {}, {}
     for epoch in (before, after):
         table = regions[epoch].reset_index(drop=True)
-        idx = _positions(out[f"region_{epoch}"], table["code"])
+        idx = _positions(out[f"region_{epoch}"], table["code"])  # -1: no region
         region_idx[epoch] = idx
-        valid = idx >= 0
-        names = pd.Categorical.from_codes(
-            np.where(valid, idx, -1), categories=_unique(table["centre_name_en"])
-        )
-        out[f"centre_{epoch}"] = names
-        clon = np.where(valid, table["centre_lon"].to_numpy()[np.maximum(idx, 0)], np.nan)
-        clat = np.where(valid, table["centre_lat"].to_numpy()[np.maximum(idx, 0)], np.nan)
+        out[f"centre_{epoch}"] = _centre_names(table, idx)
+        # one gather per column: position -1 picks the NaN appended at the end
+        clon = np.append(table["centre_lon"].to_numpy(dtype="float64"), np.nan)[idx]
+        clat = np.append(table["centre_lat"].to_numpy(dtype="float64"), np.nan)[idx]
         out[f"centre_{epoch}_lon"], out[f"centre_{epoch}_lat"] = clon, clat
         coords[epoch] = (clon, clat)
 
@@ -77,11 +74,9 @@ def settlement_distances(
     out[f"dist_{after}_km"] = dist_after
     out["delta_km"] = dist_after - dist_before
     ib, ia = region_idx[before], region_idx[after]
-    code_b = regions[before]["code"].to_numpy(dtype=object)
-    code_a = regions[after]["code"].to_numpy(dtype=object)
-    out["changed_region"] = (
-        (ib >= 0) & (ia >= 0) & (code_b[np.maximum(ib, 0)] != code_a[np.maximum(ia, 0)])
-    )
+    # position in the after table of each before region's code (-1: no such region after)
+    kept_at = pd.Index(regions[after]["code"]).get_indexer(regions[before]["code"])
+    out["changed_region"] = (ib >= 0) & (ia >= 0) & (kept_at[np.maximum(ib, 0)] != ia)
 
     table = regions[after].reset_index(drop=True)
     idx, km = nearest_km(
@@ -92,11 +87,7 @@ def settlement_distances(
         known_index=ia,
         known_km=dist_after,
     )
-    centre_names = _unique(table["centre_name_en"])
-    name_codes = pd.Index(centre_names).get_indexer(table["centre_name_en"])
-    out[f"nearest_centre_{after}"] = pd.Categorical.from_codes(
-        np.where(idx >= 0, name_codes[np.maximum(idx, 0)], -1), categories=centre_names
-    )
+    out[f"nearest_centre_{after}"] = _centre_names(table, idx)
     out[f"nearest_centre_{after}_km"] = km
     out["farther_than_other_centre"] = (
         (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
@@ -110,6 +101,13 @@ def _positions(codes: pd.Series, table_codes: pd.Series) -> np.ndarray:
     lookup = pd.Index(table_codes).get_indexer(cat.categories.astype(object))
     lookup = np.append(lookup, -1)  # categorical code -1 (missing) indexes this last slot
     return lookup[cat.codes]
+
+
+def _centre_names(table: pd.DataFrame, positions: np.ndarray) -> pd.Categorical:
+    """Centre name of the region at each table position (missing where -1), as a categorical."""
+    names = _unique(table["centre_name_en"])
+    codes = np.append(names.get_indexer(table["centre_name_en"]), -1)  # -1 → missing
+    return pd.Categorical.from_codes(codes[positions], categories=names)
 
 
 def _unique(values: pd.Series) -> pd.Index:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -261,13 +262,17 @@ def build(sources: BoundarySources, spec: ReformSpec) -> BuildResult:
             f"overlaps resolved (sliver kept by the district with the smaller code): {remaining:.3f} km² remain"
         )
         pieces = apply_spec(units, spec, cut_layers=sources.cut_layers)
-    regions = {epoch: build_regions(pieces, spec, epoch=epoch) for epoch in spec.epochs}
+    # the epochs are independent and their dissolves and overlays run in GEOS, which
+    # releases the GIL: one thread per epoch
+    with ThreadPoolExecutor(max_workers=len(spec.epochs), thread_name_prefix="epoch") as pool:
+        # each thread reads its own shallow copy (pandas' caches are not thread-safe)
+        built = pool.map(
+            lambda e: build_regions(pieces.copy(deep=False), spec, epoch=e), spec.epochs
+        )
+        regions = dict(zip(spec.epochs, built, strict=True))
+        checks = [(e, ref) for e, ref in sources.reference.items() if e in regions]
+        frames = list(pool.map(lambda c: validate_regions(regions[c[0]], c[1], epoch=c[0]), checks))
     table = crosswalk(pieces, spec)
-    frames = [
-        validate_regions(regions[e], ref, epoch=e)
-        for e, ref in sources.reference.items()
-        if e in regions
-    ]
     validation = (
         pd.concat(frames, ignore_index=True)
         if frames

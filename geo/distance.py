@@ -24,20 +24,25 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="geod")
 
 
-def _inv_m(lo1: np.ndarray, la1: np.ndarray, lo2: np.ndarray, la2: np.ndarray) -> np.ndarray:
-    """``GEOD.inv`` distances in metres, split across cores for long arrays."""
+def _inv_km(lo1: np.ndarray, la1: np.ndarray, lo2: np.ndarray, la2: np.ndarray) -> np.ndarray:
+    """``GEOD.inv`` distances in km, split across cores for long arrays.
+
+    Each thread writes its slice of one output array (no concatenation).
+    """
     n = lo1.size
+    out = np.empty(n)
     workers = os.cpu_count() or 1
+
+    def part(ab: tuple[int, int]) -> None:
+        a, b = ab
+        np.divide(GEOD.inv(lo1[a:b], la1[a:b], lo2[a:b], la2[a:b])[2], 1000.0, out=out[a:b])
+
     if n < PARALLEL_MIN or workers == 1:
-        return np.asarray(GEOD.inv(lo1, la1, lo2, la2)[2])
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    parts = _pool().map(
-        lambda ab: GEOD.inv(
-            lo1[ab[0] : ab[1]], la1[ab[0] : ab[1]], lo2[ab[0] : ab[1]], la2[ab[0] : ab[1]]
-        )[2],
-        itertools.pairwise(bounds),
-    )
-    return np.concatenate([np.asarray(p) for p in parts])
+        part((0, n))
+    else:
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        list(_pool().map(part, itertools.pairwise(bounds)))
+    return out
 
 
 def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -60,7 +65,7 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     lo1, la1, lo2, la2 = (np.ascontiguousarray(a).ravel() for a in arrays)
     if lo1.size == 0:
         return np.zeros(shape)
-    return (_inv_m(lo1, la1, lo2, la2) / 1000.0).reshape(shape)
+    return _inv_km(lo1, la1, lo2, la2).reshape(shape)
 
 
 def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -114,6 +119,88 @@ def _inv_serial_km(lo1, la1, lo2, la2) -> np.ndarray:
     return np.asarray(GEOD.inv(lo1, la1, lo2, la2)[2]) / 1000.0
 
 
+#: Points at least this many are screened on all cores (the screen releases the GIL
+#: in numpy and ``Geod.inv``).
+SCREEN_PARALLEL_MIN = 20_000
+
+#: Grid cell size (degrees) of the cell screen in :func:`nearest_km`, and the most
+#: cells it lays out (coarser cells are used for points spread wider).
+CELL_DEG = 0.2
+MAX_CELLS = 4_000_000
+
+
+def _cell_screen(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    t_xyz: np.ndarray,
+    *,
+    tolerance: float,
+    step: float | None = None,
+    levels: int = 3,
+) -> np.ndarray:
+    """Find, per point, the one target that can be its nearest, judging whole grid cells.
+
+    Points are binned on a lon/lat grid. For each occupied cell, with centre ``a``
+    and chord radius ``R`` (the farthest corner: within a lon/lat rectangle the
+    chord from its centre grows towards the corners), every point ``p`` of the
+    cell has ``|a - t| - R <= |p - t| <= |a - t| + R`` for any target ``t``
+    (triangle inequality in earth-centred space). A target whose lower bound
+    exceeds the best upper bound by more than the screen's ``tolerance`` can be
+    nearest to no point of the cell; when that rules out all targets but one, the
+    cell's points need no further screen. Points left undecided are binned again
+    on cells half as wide, ``levels`` times in all (cells near a boundary between
+    two targets' territories stay undecided at any size).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        That target's position per point, or -1 where several targets remain.
+    """
+    lon0, lat0 = lon.min(), lat.min()
+    if step is None:
+        area = (np.ptp(lon) + CELL_DEG) * (np.ptp(lat) + CELL_DEG)
+        step = max(CELL_DEG, float(np.sqrt(area / MAX_CELLS)))
+    ix = ((lon - lon0) / step).astype(np.int64)
+    iy = ((lat - lat0) / step).astype(np.int64)
+    nx = int(ix.max()) + 1
+    cell = iy * nx + ix
+    occupied = np.flatnonzero(np.bincount(cell))
+    row = occupied // nx
+    centre = _ecef(lon0 + (occupied % nx + 0.5) * step, lat0 + (row + 0.5) * step)
+    # on an ellipsoid of revolution the centre-to-corner chord depends on the row only
+    south = lat0 + np.arange(int(row.max()) + 1) * step
+    mid = _ecef(np.full(south.size, step / 2), south + step / 2)
+    radius = np.zeros(south.size)
+    for dy in (0, 1):
+        corner = _ecef(np.zeros(south.size), south + dy * step)
+        radius = np.maximum(radius, np.linalg.norm(corner - mid, axis=1))
+    radius = radius[row] * 1.01 + 1.0  # margin for the ellipsoid's flattening and rounding
+    sole = np.full(occupied.size, -1, dtype=np.int64)
+    per = max(1, 4_000_000 // max(1, len(t_xyz)))  # cells per block: bounded memory
+    for i in range(0, occupied.size, per):
+        c, r = centre[i : i + per], radius[i : i + per, None]
+        chord = np.sqrt(
+            np.maximum(
+                (c**2).sum(axis=1)[:, None] + (t_xyz**2).sum(axis=1)[None, :] - 2.0 * (c @ t_xyz.T),
+                0.0,
+            )
+        )
+        upper = (chord + r).min(axis=1)
+        # the same margin as the chord screen: candidates within tolerance of the best
+        maybe = chord - r <= (upper * (1 + tolerance) + 1.0)[:, None]
+        one = maybe.sum(axis=1) == 1
+        sole[i : i + per][one] = maybe[one].argmax(axis=1)
+    lookup = np.full(int(cell.max()) + 1, -1, dtype=np.int64)
+    lookup[occupied] = sole
+    out = lookup[cell]
+    left = np.flatnonzero(out < 0)
+    if levels > 1 and left.size:
+        out[left] = _cell_screen(
+            lon[left], lat[left], t_xyz, tolerance=tolerance, step=step / 2, levels=levels - 1
+        )
+    return out
+
+
 def nearest_km(
     lon,
     lat,
@@ -131,7 +218,9 @@ def nearest_km(
     earth-centred coordinates, which orders points on the ellipsoid almost exactly
     as the geodesic does; every target whose chord is within ``tolerance``
     (relative) of the shortest is then measured with :data:`GEOD`, so the answer
-    is the exact geodesic minimum.
+    is the exact geodesic minimum. The screen runs first per grid cell
+    (:data:`CELL_DEG`): where one target is the only candidate for every point of
+    a cell, its points skip the per-point screen.
 
     Parameters
     ----------
@@ -140,15 +229,14 @@ def nearest_km(
     target_lon, target_lat : array-like of float
         Targets (e.g. regional centres), degrees.
     chunk : int
-        Points handled at once (bounds memory at ``chunk * n_targets`` floats).
+        Points handled at once by the per-point screen (bounds memory at
+        ``chunk * n_targets`` floats).
     tolerance : float
         Relative chord margin within which candidates are measured exactly.
     known_index, known_km : array-like, optional
         A target already measured for each point (e.g. its own regional centre)
-        and that distance; where the chord screen leaves only that target, the
-        known distance is reused instead of measured again. A point closer to its
-        known target than half the distance from that target to the nearest other
-        target needs no screen at all (triangle inequality: no target is nearer).
+        and that distance; where the screen leaves only that target, the known
+        distance is reused instead of measured again.
 
     Returns
     -------
@@ -170,17 +258,20 @@ def nearest_km(
     known_i = None if known_index is None else np.asarray(known_index)
     known_d = None if known_km is None else np.asarray(known_km, dtype="float64")
     idx_ok = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
-    if known_i is not None and tlon.size > 1:
-        # Triangle inequality: a point within half the distance from its known target
-        # to that target's nearest other target has no nearer target; keep it as is.
-        pair = geodesic_km(tlon[:, None], tlat[:, None], tlon[None, :], tlat[None, :])
-        np.fill_diagonal(pair, np.inf)
-        radius = pair.min(axis=1) / 2.0
-        ki = known_i[idx_ok]
-        safe = (ki >= 0) & (known_d[idx_ok] <= radius[np.maximum(ki, 0)])
-        best[idx_ok[safe]] = ki[safe]
-        best_km[idx_ok[safe]] = known_d[idx_ok[safe]]
-        idx_ok = idx_ok[~safe]
+    if idx_ok.size == 0:
+        return best, best_km
+    sole = _cell_screen(lon[idx_ok], lat[idx_ok], t_xyz, tolerance=tolerance)
+    settled = idx_ok[sole >= 0]
+    best[settled] = sole[sole >= 0]
+    measure = settled
+    if known_i is not None:
+        reuse = known_i[settled] == best[settled]
+        best_km[settled[reuse]] = known_d[settled[reuse]]
+        measure = settled[~reuse]
+    best_km[measure] = geodesic_km(
+        lon[measure], lat[measure], tlon[best[measure]], tlat[best[measure]]
+    )
+    idx_ok = idx_ok[sole < 0]
     workers = os.cpu_count() or 1
     size = min(chunk, max(1, -(-idx_ok.size // workers)))
     chunks = [idx_ok[i : i + size] for i in range(0, idx_ok.size, size)]
@@ -198,7 +289,7 @@ def nearest_km(
         )
         best[sel], best_km[sel] = arg, km
 
-    if len(chunks) > 1 and idx_ok.size >= PARALLEL_MIN:
+    if len(chunks) > 1 and idx_ok.size >= SCREEN_PARALLEL_MIN:
         list(_pool().map(run, chunks))  # chunks write disjoint rows
     else:
         for sel in chunks:

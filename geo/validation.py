@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -148,17 +149,19 @@ def coverage_report(gdf: gpd.GeoDataFrame, *, gap_max_km2: float = 50.0) -> Cove
     """
     require_crs(gdf, name="coverage")
     geoms = gdf.geometry.to_numpy()
-    edges = shapely.coverage_invalid_edges(geoms)
-    # one (Multi)LineString per polygon, empty where all its edges are valid; the
-    # coverage is valid exactly when none has any (what coverage_is_valid recomputes)
-    bad = ~shapely.is_empty(edges) & ~shapely.is_missing(edges)
-    n_polygons = int(bad.sum())
-    n_edges = int(shapely.get_num_geometries(edges[bad]).sum())
-    pairs = overlap_pairs(gdf)
-    union = shapely.union_all(gdf.geometry.to_crs(EQUAL_AREA).to_numpy())
-    holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union) for ring in poly.interiors]
-    hole_areas = np.array([h.area / 1e6 for h in holes])
-    small = hole_areas[hole_areas < gap_max_km2] if hole_areas.size else hole_areas
+    # the union for the gaps is the costliest step and independent of the rest:
+    # GEOS releases the GIL, so it runs on a second core meanwhile
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage") as pool:
+        pending = pool.submit(_hole_areas_km2, gdf.geometry)
+        edges = shapely.coverage_invalid_edges(geoms)
+        # one (Multi)LineString per polygon, empty where all its edges are valid; the
+        # coverage is valid exactly when none has any (what coverage_is_valid recomputes)
+        bad = ~shapely.is_empty(edges) & ~shapely.is_missing(edges)
+        n_polygons = int(bad.sum())
+        n_edges = int(shapely.get_num_geometries(edges[bad]).sum())
+        pairs = overlap_pairs(gdf)
+        hole_areas = pending.result()
+    small = hole_areas[hole_areas < gap_max_km2]
     return CoverageReport(
         is_valid=n_polygons == 0,
         invalid_edges=n_edges,
@@ -169,6 +172,13 @@ def coverage_report(gdf: gpd.GeoDataFrame, *, gap_max_km2: float = 50.0) -> Cove
         gaps=int(small.size),
         pairs=pairs,
     )
+
+
+def _hole_areas_km2(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Areas (km², :data:`~geo.crs.EQUAL_AREA`) of the holes in the union of ``geoms``."""
+    union = shapely.union_all(geoms.to_crs(EQUAL_AREA).to_numpy())
+    rings = [ring for poly in shapely.get_parts(union) for ring in poly.interiors]
+    return shapely.area(shapely.polygons(rings)) / 1e6 if rings else np.zeros(0)
 
 
 def resolve_overlaps(

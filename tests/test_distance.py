@@ -53,3 +53,26 @@ def test_nearest_with_known_own_target_is_still_exact():
     full = geodesic_km(lon[:, None], lat[:, None], tlon[None, :], tlat[None, :])
     assert (idx == full.argmin(axis=1)).all()
     assert km == pytest.approx(full.min(axis=1), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("lon_range", "lat_range", "n_targets"),
+    [
+        ((46, 88), (40, 56), 20),  # Kazakhstan-sized, few targets
+        ((60, 61), (70, 80), 7),  # high latitudes, narrow cells
+        ((-180, 180), (-89, 89), 300),  # world-wide: coarser grid, many targets
+    ],
+)
+def test_cell_screen_never_settles_a_wrong_target(lon_range, lat_range, n_targets):
+    rng = np.random.default_rng(n_targets)
+    tlon, tlat = rng.uniform(*lon_range, n_targets), rng.uniform(*lat_range, n_targets)
+    # half the points hug the bisectors between neighbouring targets, where cells
+    # are hardest to decide; the rest are uniform
+    a, b = rng.integers(0, n_targets, (2, 5_000))
+    t = rng.uniform(0.45, 0.55, 5_000)
+    lon = np.r_[tlon[a] * t + tlon[b] * (1 - t), rng.uniform(*lon_range, 5_000)]
+    lat = np.r_[tlat[a] * t + tlat[b] * (1 - t), rng.uniform(*lat_range, 5_000)]
+    idx, km = nearest_km(lon, lat, tlon, tlat)
+    full = geodesic_km(lon[:, None], lat[:, None], tlon[None, :], tlat[None, :])
+    assert km == pytest.approx(full.min(axis=1), abs=1e-9)
+    assert (full[np.arange(lon.size), idx] == full.min(axis=1)).all()

@@ -23,7 +23,8 @@ def region_stats(settlements: pd.DataFrame, regions: dict[int, gpd.GeoDataFrame]
     rows = []
     for epoch, reg in regions.items():
         col, dist = f"region_{epoch}", f"dist_{epoch}_km"
-        groups = dict(tuple(settlements.groupby(settlements[col].astype(object))))
+        table = pd.DataFrame(settlements[[dist, "population_est", "population"]])  # not geometry
+        groups = dict(tuple(table.groupby(settlements[col].astype(object))))
         for r in reg.itertuples(index=False):
             g = groups.get(r.code)
             d = g[dist] if g is not None else pd.Series(dtype="float64")

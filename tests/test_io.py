@@ -31,7 +31,7 @@ def test_geojson_text_matches_geopandas_and_keeps_awkward_values():
 
     gdf = gpd.GeoDataFrame(
         {
-            "name": ["a/b", "back\\slash/", 'quote "q"', "line\nbreak", None],
+            "name": ["a/b", "back\\slash/", 'quote "q" },{"name":"z', "line\nbreak", None],
             "kind": pd.Categorical(["x", "y", None, "x", "y"]),
             "n": pd.array([1, None, 3, 4, 5], dtype="Int64"),
             "flag": [True, False, True, False, True],
@@ -50,7 +50,13 @@ def test_geojson_text_matches_geopandas_and_keeps_awkward_values():
     assert "\\/" not in text.replace("\\\\", "")  # slashes are not escaped
     doc = json.loads(text)
     props = [f["properties"] for f in doc["features"]]
-    assert [p["name"] for p in props] == ["a/b", "back\\slash/", 'quote "q"', "line\nbreak", None]
+    assert [p["name"] for p in props] == [
+        "a/b",
+        "back\\slash/",
+        'quote "q" },{"name":"z',
+        "line\nbreak",
+        None,
+    ]
     assert [p["kind"] for p in props] == ["x", "y", None, "x", "y"]
     assert [p["n"] for p in props] == [1, None, 3, 4, 5]
     assert [p["flag"] for p in props] == [True, False, True, False, True]
@@ -102,3 +108,30 @@ def test_read_vector_errors(tmp_path):
     bad.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
     with pytest.raises(DataError, match=r"bad.geojson: cannot read"):
         read_vector(bad)
+
+
+def test_write_csv_round_trips_values(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from geo.io import write_csv
+
+    frame = pd.DataFrame(
+        {
+            "name": pd.array(['Ақсу, "old"', None, "Talgar"], dtype="string"),
+            "region": pd.Categorical(["KZ-19", "KZ-33", None]),
+            "population": pd.array([11, None, 2_000_000], dtype="Int64"),
+            "dist_km": [62.312, np.nan, 0.5],
+            "changed": [True, False, True],
+        }
+    )
+    back = pd.read_csv(write_csv(frame, tmp_path / "a.csv"))
+    assert list(back.columns) == list(frame.columns)
+    assert back["name"].tolist()[::2] == ['Ақсу, "old"', "Talgar"] and pd.isna(back["name"][1])
+    assert back["region"].tolist()[:2] == ["KZ-19", "KZ-33"] and pd.isna(back["region"][2])
+    assert back["population"].tolist()[::2] == [11, 2_000_000] and pd.isna(back["population"][1])
+    assert back["dist_km"].tolist()[::2] == [62.312, 0.5] and pd.isna(back["dist_km"][1])
+    assert back["changed"].tolist() == [True, False, True]
+    # a column mixing text and numbers (which Arrow refuses) is still written
+    mixed = pd.DataFrame({"value": ["a", 1, 2.5]}, dtype=object)
+    assert pd.read_csv(write_csv(mixed, tmp_path / "m.csv"))["value"].tolist() == ["a", "1", "2.5"]

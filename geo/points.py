@@ -124,8 +124,14 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return data
 
 
+#: Formats that hold one layer only (GDAL GeoJSON driver).
+SINGLE_LAYER_SUFFIXES = frozenset({".geojson", ".json", ".geojsonl", ".geojsons"})
+
+
 def _choose_layer(path: Path, layer: str | None) -> str | None:
     """Return the layer to read: ``layer``, the only layer, or the only point layer."""
+    if layer is None and path.suffix.lower() in SINGLE_LAYER_SUFFIXES:
+        return None  # listing layers would scan the whole file for its geometry type
     try:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, RuntimeError, OSError, ValueError) as error:

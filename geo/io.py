@@ -114,7 +114,15 @@ def rfc7946_geometries(geoms: gpd.GeoSeries, *, precision: int = 6) -> gpd.GeoSe
     collapse; then exterior rings become counter-clockwise and holes clockwise
     (:func:`shapely.orient_polygons`).
     """
-    arr = shapely.set_precision(geoms.to_numpy(), 10.0**-precision)
+    arr = geoms.to_numpy()
+    kinds = shapely.get_type_id(arr)
+    if np.isin(kinds, (-1, 0)).all():  # only points (or missing): rounding is all it takes
+        return gpd.GeoSeries(
+            shapely.transform(arr, lambda xy: np.round(xy, precision)),
+            index=geoms.index,
+            crs=geoms.crs,
+        )
+    arr = shapely.set_precision(arr, 10.0**-precision)
     # set_precision can leave float noise such as 84.21919200000001: round it off
     arr = shapely.transform(arr, lambda xy: np.round(xy, precision))
     arr = shapely.orient_polygons(arr, exterior_cw=False)

@@ -157,9 +157,14 @@ def _cell_screen(
         That target's position per point, or -1 where several targets remain.
     """
     lon0, lat0 = lon.min(), lat.min()
+    # never more than MAX_CELLS cells over the points' extent (bounded memory)
+    cap = float(np.sqrt((np.ptp(lon) + CELL_DEG) * (np.ptp(lat) + CELL_DEG) / MAX_CELLS))
     if step is None:
-        area = (np.ptp(lon) + CELL_DEG) * (np.ptp(lat) + CELL_DEG)
-        step = max(CELL_DEG, float(np.sqrt(area / MAX_CELLS)))
+        step = max(CELL_DEG, cap)
+    elif cap >= 2 * step:  # a refinement (the cells before were 2 * step wide) the cap forbids
+        return np.full(lon.size, -1, dtype=np.int64)
+    else:
+        step = max(step, cap)
     ix = ((lon - lon0) / step).astype(np.int64)
     iy = ((lat - lat0) / step).astype(np.int64)
     nx = int(ix.max()) + 1

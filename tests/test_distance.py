@@ -76,3 +76,16 @@ def test_cell_screen_never_settles_a_wrong_target(lon_range, lat_range, n_target
     full = geodesic_km(lon[:, None], lat[:, None], tlon[None, :], tlat[None, :])
     assert km == pytest.approx(full.min(axis=1), abs=1e-9)
     assert (full[np.arange(lon.size), idx] == full.min(axis=1)).all()
+
+
+def test_cell_screen_respects_the_cell_cap(monkeypatch):
+    import geo.distance
+
+    monkeypatch.setattr(geo.distance, "MAX_CELLS", 500)  # forces coarse cells, no refinement
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(-180, 180, 4000), rng.uniform(-80, 80, 4000)
+    tlon, tlat = rng.uniform(-180, 180, 40), rng.uniform(-80, 80, 40)
+    idx, km = nearest_km(lon, lat, tlon, tlat)
+    full = geodesic_km(lon[:, None], lat[:, None], tlon[None, :], tlat[None, :])
+    assert km == pytest.approx(full.min(axis=1), abs=1e-9)
+    assert (full[np.arange(lon.size), idx] == full.min(axis=1)).all()

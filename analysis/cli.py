@@ -103,7 +103,11 @@ def _analysis(args: argparse.Namespace):
     # which releases the GIL) are independent: overlap them on two threads.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
         pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
-        built = build(sources, spec)  # an error here wins; the pool still waits for the thread
+        try:
+            built = build(sources, spec)
+        except ReformAtlasError:
+            pending.result()  # a settlements error is reported first, as when run in turn
+            raise
         settlements = pending.result()
     return analyze(built, settlements, official=official)
 

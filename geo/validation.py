@@ -181,6 +181,16 @@ def _hole_areas_km2(geoms: gpd.GeoSeries) -> np.ndarray:
     return shapely.area(shapely.polygons(rings)) / 1e6 if rings else np.zeros(0)
 
 
+def _made_valid(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` with the invalid ones (only) repaired to their polygonal part."""
+    bad = ~shapely.is_valid(geoms)
+    if not bad.any():
+        return geoms
+    out = geoms.copy()
+    out[bad] = [polygonal_part(g) for g in shapely.make_valid(geoms[bad])]
+    return out
+
+
 def resolve_overlaps(
     gdf: gpd.GeoDataFrame, *, priority: str | None = None, pairs: pd.DataFrame | None = None
 ) -> gpd.GeoDataFrame:
@@ -227,9 +237,9 @@ def iou_by_key(
 ) -> pd.Series:
     """IoU of each reference feature against the built feature with the same key.
 
-    The intersection is computed in the data's own CRS, where the polygons are
-    valid (projecting first leaves some self-touching rings that the overlay
-    rejects); its area and both inputs' areas are measured in
+    The intersection is computed in the data's own CRS, on polygons made valid
+    there (projecting first leaves self-touching rings that the overlay rejects,
+    and repairing every projected region costs more than the overlay); its area and both inputs' areas are measured in
     :data:`~geo.crs.EQUAL_AREA` (:func:`~geo.crs.area_km2`), so the ratio is one
     of true areas.
 
@@ -243,8 +253,8 @@ def iou_by_key(
     keys = pd.Index(reference[rkey].to_numpy())
     pos = pd.Index(built[key].to_numpy()).get_indexer(keys)
     found = pos >= 0
-    b = built.geometry.iloc[pos[found]].to_numpy()
-    r = reference.geometry.iloc[np.flatnonzero(found)].to_numpy()
+    b = _made_valid(built.geometry.iloc[pos[found]].to_numpy())
+    r = _made_valid(reference.geometry.iloc[np.flatnonzero(found)].to_numpy())
     inter = area_km2(gpd.GeoSeries(shapely.intersection(b, r), crs=crs)).to_numpy()
     union = (
         area_km2(gpd.GeoSeries(b, crs=crs)).to_numpy()

@@ -137,6 +137,18 @@ def test_overlap_pairs_and_iou_on_squares():
     assert scores.name == "iou" and list(scores.index) == ["a", "z"]
     assert scores["a"] == pytest.approx(1 / 3, rel=1e-9)
     assert np.isnan(scores["z"])
+    # an invalid (self-intersecting) input is repaired before the overlay, not misread
+    bowtie = shapely.Polygon([(70, 45), (71, 46), (71, 45), (70, 46)])
+    spiked = shapely.Polygon([(70, 45), (71, 45), (71, 46), (71, 47), (71, 46), (70, 46)])
+    broken = gpd.GeoDataFrame({"key": ["a", "b"]}, geometry=[bowtie, spiked], crs="EPSG:4326")
+    clean = gpd.GeoDataFrame(
+        {"key": ["a", "b"]}, geometry=shapely.make_valid(broken.geometry.to_numpy()), crs=4326
+    )
+    clean["geometry"] = clean.geometry.apply(
+        lambda g: shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
+    )
+    scores = iou_by_key(broken, clean, key="key")
+    assert scores.to_numpy() == pytest.approx([1.0, 1.0], rel=1e-9)
 
 
 def test_embedded_default_builds_17_and_20_regions(embedded_build):

@@ -161,6 +161,23 @@ def test_spec_error_leaves_existing_out_untouched(data_dir, tmp_path, capsys):
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+def test_analyze_reports_a_settlements_error_before_a_build_error(data_dir, tmp_path, capsys):
+    # the settlements are read while the regions build; errors keep the order of the steps
+    bad = tmp_path / "bad.toml"
+    text = (pytest.importorskip("boundaries.spec").REFORMS_DIR / "kz-2022.toml").read_text(
+        encoding="utf-8"
+    )
+    bad.write_text(text.replace('"KZ191000", # Taldykorgan city', '"KZ999999",'), encoding="utf-8")
+    common = ["analyze", "--data-dir", str(data_dir), "--spec", str(bad), "--out"]
+    code = main([*common, str(tmp_path / "o1"), "--settlements", str(tmp_path / "nope.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "nope.csv" in err and "KZ999999" not in err
+    code = main([*common, str(tmp_path / "o2")])  # good settlements: the spec error shows
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.toml" in err and "KZ999999" in err
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
 def test_missing_data_dir(tmp_path, capsys):
     code = main(["build", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err

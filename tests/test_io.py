@@ -80,6 +80,12 @@ def test_geojson_text_of_no_features_is_a_feature_collection():
     assert json.loads(geojson_text(gdf)) == {"type": "FeatureCollection", "features": []}
 
 
+def test_geojson_text_precision_is_bounded():
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(70, 45)], crs="EPSG:4326")
+    with pytest.raises(ValueError, match="precision 16"):
+        geojson_text(gdf, precision=16)
+
+
 def test_geojson_text_needs_crs():
     gdf = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)])
     with pytest.raises(Exception, match="set_crs"):
@@ -132,6 +138,9 @@ def test_write_csv_round_trips_values(tmp_path):
     assert back["population"].tolist()[::2] == [11, 2_000_000] and pd.isna(back["population"][1])
     assert back["dist_km"].tolist()[::2] == [62.312, 0.5] and pd.isna(back["dist_km"][1])
     assert back["changed"].tolist() == [True, False, True]
+    # one column: a missing value must not become a blank line that readers skip
+    single = pd.DataFrame({"s": ["", None, "x"]})
+    assert len(pd.read_csv(write_csv(single, tmp_path / "s.csv"))) == 3
     # a column mixing text and numbers (which Arrow refuses) is still written
     mixed = pd.DataFrame({"value": ["a", 1, 2.5]}, dtype=object)
     assert pd.read_csv(write_csv(mixed, tmp_path / "m.csv"))["value"].tolist() == ["a", "1", "2.5"]

@@ -23,7 +23,6 @@ Candidate centres
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,7 +42,6 @@ from boundaries.build import BuildResult, build
 from boundaries.settlements import find_settlement
 from boundaries.sources import BoundarySources
 from boundaries.spec import (
-    REFORMS_DIR,
     ReformSpec,
     ReformSpecError,
     check_against_units,
@@ -51,16 +49,12 @@ from boundaries.spec import (
     load_spec,
     merge_target,
     parse_spec,
+    read_spec_toml,
 )
 from geo.crs import EQUAL_AREA
 from geo.distance import geodesic_km
 from geo.errors import DataError
 from geo.validation import iou
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "CentreRanking",
@@ -96,18 +90,6 @@ SCENARIO_FILES = (
 
 
 # ---------------------------------------------------------------- loading and checks
-def _read_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
-    path = Path(path)
-    if not path.exists() and (REFORMS_DIR / f"{path}.toml").exists():
-        path = REFORMS_DIR / f"{path}.toml"
-    if not path.exists():
-        raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), str(path)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ReformSpecError(str(path), [f"not valid TOML ({err}); fix the syntax"]) from err
-
-
 def _raw_units(raw: Mapping[str, Any]) -> list[str]:
     """District codes named by the moves and splits of an unparsed spec."""
     units: list[str] = []
@@ -298,7 +280,7 @@ def load_scenario(
     ReformSpecError
         The file is missing or not TOML, or the scenario has problems (all listed).
     """
-    raw, source = _read_toml(path)
+    raw, source = read_spec_toml(path)
     spec, problems = scenario_problems(
         raw, source=source, sources=sources, enacted_spec=enacted_spec
     )

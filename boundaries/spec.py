@@ -420,18 +420,29 @@ def load_spec(path: str | os.PathLike | None = None) -> ReformSpec:
 
     ``path`` may also be the id of a bundled spec (e.g. ``"kz-2022"``).
     """
-    if path is None:
-        path = REFORMS_DIR / "kz-2022.toml"
+    raw, source = read_spec_toml(REFORMS_DIR / "kz-2022.toml" if path is None else path)
+    return parse_spec(raw, source=source)
+
+
+def read_spec_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
+    """Read a spec file's TOML unparsed: the mapping and the path it came from.
+
+    ``path`` may also be the id of a bundled spec (e.g. ``"kz-2022"``).
+
+    Raises
+    ------
+    ReformSpecError
+        The file is missing or is not valid TOML.
+    """
     path = Path(path)
     if not path.exists() and (REFORMS_DIR / f"{path}.toml").exists():
         path = REFORMS_DIR / f"{path}.toml"
     if not path.exists():
         raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8")), str(path)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ReformSpecError(str(path), [f"not valid TOML ({err}); fix the syntax"]) from err
-    return parse_spec(raw, source=str(path))
 
 
 def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:

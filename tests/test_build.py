@@ -190,38 +190,26 @@ def toy_units():
     )
 
 
+def _toy_region(code, name, number, epochs, **extra):
+    names = {"name_en": name, "name_kk": number, "name_ru": number}
+    return {"code": code, "epochs": epochs, **names, "centre": "c", **extra}
+
+
+def _toy_regions(*, three_has_parent=True):
+    three = {"parent": "KZ-02"} if three_has_parent else {}
+    return [
+        _toy_region("KZ-01", "One", "1", [2000, 2001]),
+        _toy_region("KZ-02", "Two", "2", [2000, 2001]),
+        _toy_region("KZ-03", "Three", "3", [2001], **three),
+    ]
+
+
 def _toy_spec(**extra):
     centre = {"name_en": "C", "name_kk": "C", "name_ru": "C", "lon": 70.5, "lat": 45.5}
     raw = {
         "reform": {"id": "toy", "before": 2000, "after": 2001},
         "centres": {"c": centre},
-        "regions": [
-            {
-                "code": "KZ-01",
-                "epochs": [2000, 2001],
-                "name_en": "One",
-                "name_kk": "1",
-                "name_ru": "1",
-                "centre": "c",
-            },
-            {
-                "code": "KZ-02",
-                "epochs": [2000, 2001],
-                "name_en": "Two",
-                "name_kk": "2",
-                "name_ru": "2",
-                "centre": "c",
-            },
-            {
-                "code": "KZ-03",
-                "epochs": [2001],
-                "parent": "KZ-02",
-                "name_en": "Three",
-                "name_kk": "3",
-                "name_ru": "3",
-                "centre": "c",
-            },
-        ],
+        "regions": _toy_regions(),
         "moves": [{"to": "KZ-03", "units": ["B2"]}],
     }
     raw.update(extra)
@@ -264,32 +252,7 @@ def test_toy_move_and_split(toy_units):
 def test_toy_merge(toy_units):
     spec = _toy_spec(
         merges=[{"regions": ["KZ-03"], "into": "KZ-02"}],
-        regions=[
-            {
-                "code": "KZ-01",
-                "epochs": [2000, 2001],
-                "name_en": "One",
-                "name_kk": "1",
-                "name_ru": "1",
-                "centre": "c",
-            },
-            {
-                "code": "KZ-02",
-                "epochs": [2000, 2001],
-                "name_en": "Two",
-                "name_kk": "2",
-                "name_ru": "2",
-                "centre": "c",
-            },
-            {
-                "code": "KZ-03",
-                "epochs": [2001],
-                "name_en": "Three",
-                "name_kk": "3",
-                "name_ru": "3",
-                "centre": "c",
-            },
-        ],
+        regions=_toy_regions(three_has_parent=False),
     )
     pieces = apply_spec(toy_units, spec)
     assert pieces.set_index("unit")["region_2001"].to_dict() == {

@@ -72,11 +72,7 @@ def repair_geometries(
         return out, report
     before = out.geometry[invalid]
     reasons = shapely.is_valid_reason(before.to_numpy())
-    fixed = gpd.GeoSeries(
-        [polygonal_part(g) for g in shapely.make_valid(before.to_numpy())],
-        index=before.index,
-        crs=out.crs,
-    )
+    fixed = gpd.GeoSeries(_made_valid(before.to_numpy()), index=before.index, crs=out.crs)
     area_before = before.to_crs(EQUAL_AREA).area if out.crs else before.area
     area_after = fixed.to_crs(EQUAL_AREA).area if out.crs else fixed.area
     for idx, reason in zip(before.index, reasons, strict=True):

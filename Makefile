@@ -12,7 +12,7 @@ $(BIN)/reform-atlas: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# an editable install leaves the project uncompiled (and PYTHONDONTWRITEBYTECODE
 	# may forbid caching later): compile once, as pip does for regular installs
-	$(BIN)/python -m compileall -q analysis boundaries geo
+	$(BIN)/python -m compileall -q geo boundaries inputs analysis report webapp cli
 	touch $@
 
 # Build, analyse and report on the embedded default (or $REFORM_ATLAS_DATA_DIR), then open the app.

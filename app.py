@@ -8,8 +8,8 @@ sidebar.
 
 The app presents the tables of :func:`analysis.pipeline.analyze`; it computes
 nothing of its own beyond display aggregates. Map building lives in
-:mod:`analysis.mapping`. Downloads are written by the CLI's own writers
-(:func:`analysis.export.write_analysis`, :func:`analysis.report.write_report`), so
+:mod:`webapp.maplayers`. Downloads are written by the CLI's own writers
+(:func:`cli.export.write_analysis`, :func:`report.render.write_report`), so
 they are byte for byte the files ``reform-atlas`` writes for the same data.
 """
 
@@ -38,7 +38,7 @@ UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".csv")
 MAP_KEY = "atlas_map"
 SOURCES = ("Embedded default", "Data directory", "Uploaded settlements file")
 VIEWS = ("Single map", "Side by side")
-#: Files offered for download (report.html when analysis.report is importable).
+#: Files offered for download (report.html when report.render is importable).
 DOWNLOADS = (
     ("regions_{before}.geojson", "application/geo+json", "Regions {before} (GeoJSON)"),
     ("regions_{after}.geojson", "application/geo+json", "Regions {after} (GeoJSON)"),
@@ -164,14 +164,14 @@ def compute_analysis(request: Request, upload: bytes | None = None, *, build=Non
 
 def download_files(analysis) -> dict[str, bytes]:
     """Return the files of :data:`DOWNLOADS`, written by the CLI's writers into a temporary folder."""
-    from analysis.export import write_analysis
+    from cli.export import write_analysis
 
     before, after = analysis.epochs
     wanted = {name.format(before=before, after=after) for name, _, _ in DOWNLOADS}
     with tempfile.TemporaryDirectory(prefix="reform-atlas-export-") as tmp:
         written = list(write_analysis(analysis, tmp))
         try:
-            from analysis.report import write_report
+            from report.render import write_report
         except ImportError:
             write_report = None
         if write_report is not None:
@@ -206,7 +206,7 @@ def ready_keys() -> set:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_geometry(data_dir: str):
     """Display geometry (coverage-simplified) of a build."""
-    from analysis.mapping import display_geometry
+    from webapp.maplayers import display_geometry
 
     return display_geometry(cached_build(data_dir))
 
@@ -214,7 +214,7 @@ def cached_geometry(data_dir: str):
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_settlement_layer(data_dir: str, upload_digest: str, _analysis):
     """Settlement payload of an analysis."""
-    from analysis.mapping import settlement_layer
+    from webapp.maplayers import settlement_layer
 
     return settlement_layer(_analysis)
 
@@ -222,7 +222,7 @@ def cached_settlement_layer(data_dir: str, upload_digest: str, _analysis):
 @st.cache_resource(show_spinner=False, max_entries=32)
 def cached_metric_layers(data_dir: str, upload_digest: str, metric: str, _analysis):
     """Choropleth GeoJSON per epoch and legends for one metric."""
-    from analysis.mapping import metric_layers
+    from webapp.maplayers import metric_layers
 
     return metric_layers(_analysis, cached_geometry(data_dir), metric)
 
@@ -230,7 +230,7 @@ def cached_metric_layers(data_dir: str, upload_digest: str, metric: str, _analys
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_changed(data_dir: str, upload_digest: str, _analysis) -> str:
     """Changed-territory GeoJSON text."""
-    from analysis.mapping import _json, changed_features
+    from webapp.maplayers import _json, changed_features
 
     return _json(changed_features(_analysis, cached_geometry(data_dir)))
 
@@ -293,7 +293,7 @@ def sidebar_request() -> tuple[Request | None, bytes | None]:
 
 def sidebar_status(analysis, request: Request) -> None:
     """Source in use, with licences and attribution."""
-    from analysis.mapping import leaflet_assets
+    from webapp.maplayers import leaflet_assets
 
     sb = st.sidebar
     sb.subheader("In use")
@@ -306,7 +306,7 @@ def sidebar_status(analysis, request: Request) -> None:
 
 def sidebar_map_options() -> tuple[str, bool]:
     """Basemap and changed-territory overlay."""
-    from analysis.mapping import BASEMAPS, DEFAULT_BASEMAP
+    from webapp.maplayers import BASEMAPS, DEFAULT_BASEMAP
 
     sb = st.sidebar
     sb.subheader("Map options")
@@ -330,11 +330,11 @@ def sidebar_downloads(analysis, request: Request) -> None:
         "Full-resolution files, byte for byte as `reform-atlas analyze` / `report` writes them."
     )
     before, after = analysis.epochs
-    have_report = importlib.util.find_spec("analysis.report") is not None
+    have_report = importlib.util.find_spec("report.render") is not None
     for pattern, mime, label in DOWNLOADS:
         name = pattern.format(before=before, after=after)
         if name == "report.html" and not have_report:
-            sb.caption("report.html: not available in this installation (analysis.report missing).")
+            sb.caption("report.html: not available in this installation (report.render missing).")
             continue
 
         def data(name=name, key=request.key, result=analysis) -> bytes:
@@ -413,7 +413,7 @@ def fmt_km(value: float, decimals: int = 0) -> str:
 
 def settlement_search(analysis, request: Request) -> None:
     """Name search in Kazakh, Russian or English (transliteration-aware)."""
-    from boundaries.settlements import find_settlement
+    from inputs.settlements import find_settlement
 
     query = st.text_input(
         "Find a settlement",
@@ -547,7 +547,7 @@ POPULATION_COLUMNS = (
 
 def regions_table(analysis, epoch: int) -> None:
     """Region statistics of the selected epoch (analysis.region_stats)."""
-    from analysis.mapping import centre_label
+    from webapp.maplayers import centre_label
 
     stats = analysis.region_stats[analysis.region_stats["epoch"] == epoch].copy()
     meta = analysis.build.regions[epoch].set_index("code")
@@ -900,7 +900,7 @@ def claims_panel(analysis) -> None:
 
 def method_panel(analysis, geometry) -> None:
     """Show sources, notes, counts and display-geometry checks."""
-    from analysis.mapping import leaflet_assets
+    from webapp.maplayers import leaflet_assets
 
     src = analysis.build.sources
     st.markdown(
@@ -948,7 +948,7 @@ def render_map(
     """Draw the folium map (single with epoch toggle, or the synced before/after pair)."""
     from streamlit_folium import st_folium
 
-    from analysis.mapping import MAP_HEIGHT, MapLayers, dual_map, single_map, view_for
+    from webapp.maplayers import MAP_HEIGHT, MapLayers, dual_map, single_map, view_for
 
     d, u = request.key
     layer = cached_settlement_layer(d, u, analysis)
@@ -995,7 +995,7 @@ def render_preview(slot, request: Request, basemap: str) -> None:
     """Regions map drawn while the settlements are analysed for the first time."""
     from streamlit_folium import st_folium
 
-    from analysis.mapping import MAP_HEIGHT, preview_map
+    from webapp.maplayers import MAP_HEIGHT, preview_map
 
     try:
         build = cached_build(request.data_dir)
@@ -1017,7 +1017,7 @@ def render_preview(slot, request: Request, basemap: str) -> None:
 
 def main() -> None:
     """Draw the page."""
-    from analysis.mapping import METRICS, selection, settlement_legend_html
+    from webapp.maplayers import METRICS, selection, settlement_legend_html
 
     st.set_page_config(
         page_title="Reform Atlas · Kazakhstan 2022", page_icon=":material/map:", layout="wide"

@@ -20,7 +20,9 @@ from analysis.population import compare_official, estimate_population, populatio
 from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
 from boundaries.build import BuildResult
-from boundaries.settlements import (
+from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
+from geo.errors import DataError
+from inputs.settlements import (
     find_settlement,
     load_geonames,
     load_hotosm,
@@ -28,8 +30,6 @@ from boundaries.settlements import (
     merge_gazetteers,
     name_skeletons,
 )
-from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
-from geo.errors import DataError
 
 #: Places named in the address of 16 March 2022 and other places the reform moved.
 #: Each entry: label, the names to search for (any script or romanisation) and

@@ -39,7 +39,6 @@ from analysis.centres import DEFAULT_MIN_POPULATION, centre_rank_of, rank_centre
 from analysis.metrics import overall_metrics, region_metrics
 from analysis.pipeline import Analysis, SettlementSource, analyze
 from boundaries.build import BuildResult, build
-from boundaries.settlements import find_settlement
 from boundaries.sources import BoundarySources
 from boundaries.spec import (
     ReformSpec,
@@ -55,6 +54,7 @@ from geo.crs import EQUAL_AREA
 from geo.distance import geodesic_km
 from geo.errors import DataError
 from geo.validation import iou
+from inputs.settlements import find_settlement
 
 __all__ = [
     "CentreRanking",
@@ -784,12 +784,12 @@ def rank_region_centres(
 def scenario_settlements(result: ScenarioResult) -> pd.DataFrame:
     """Scenario settlements as a CSV table, with the enacted region and distance beside.
 
-    The columns of :func:`analysis.export.settlement_export` (regions, centres and
+    The columns of :func:`cli.export.settlement_export` (regions, centres and
     distances of the 2018 map and the scenario), then ``region_<after>_enacted``,
     ``centre_<after>_enacted``, ``dist_<after>_enacted_km`` and
     ``delta_vs_enacted_km`` (scenario minus enacted; negative = nearer).
     """
-    from analysis.export import settlement_export, settlements_csv
+    from cli.export import settlement_export, settlements_csv
 
     before, after = result.spec.epochs
     e_after = result.enacted_spec.after
@@ -815,7 +815,7 @@ def write_scenario(result: ScenarioResult, folder: str | os.PathLike) -> list[Pa
     (regions that differ from the enacted map) and ``scenario.toml`` (the spec as
     evaluated).
     """
-    from analysis.export import region_properties
+    from cli.export import region_properties
     from geo.io import write_csv, write_geojson
 
     folder = Path(folder)

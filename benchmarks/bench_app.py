@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
-    from analysis.mapping import METRICS
+    from webapp.maplayers import METRICS
 
     results: dict[str, object] = {}
     proc, url = start_server(data_dir)

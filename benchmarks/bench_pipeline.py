@@ -168,7 +168,7 @@ def main() -> None:
             t0 = time.perf_counter()
             command = ["analyze", "--data-dir", args.data_dir, "--out", f"{tmp}/out"]
             subprocess.run(
-                [sys.executable, "-m", "analysis", *command],
+                [sys.executable, "-m", "cli", *command],
                 check=True,
                 capture_output=True,
             )

@@ -138,7 +138,7 @@ def geometry_text(geom) -> str:
     """GeoJSON geometry text with coordinates rounded for display (shared vertices stay shared)."""
     import shapely
 
-    from analysis.mapping import DISPLAY_DECIMALS
+    from webapp.maplayers import DISPLAY_DECIMALS
 
     rounded = shapely.transform(geom, lambda xy: np.round(xy, DISPLAY_DECIMALS))
     return shapely.to_geojson(rounded)
@@ -175,12 +175,12 @@ def compute_lab(data_dir: str) -> Lab:
     """Build, analyse and prepare the fast path for a data directory ("" = embedded default)."""
     import shapely
 
-    from analysis.mapping import DISPLAY_TOLERANCE
     from analysis.pipeline import analyze, load_settlements
     from analysis.whatif import prepare
     from boundaries.build import build
     from boundaries.sources import load_embedded, load_sources
     from boundaries.spec import load_spec
+    from webapp.maplayers import DISPLAY_TOLERANCE
 
     sources = load_sources(data_dir) if data_dir else load_embedded()
     result = build(sources, load_spec())
@@ -501,7 +501,7 @@ def spec_text(lab: Lab, state: dict, result) -> str:
 @st.cache_data(show_spinner=False, max_entries=16)
 def regions_geojson(data_dir: str, state_key: str, _result) -> bytes:
     """RFC 7946 GeoJSON of the scenario's regions (full resolution), once per state."""
-    from analysis.export import region_properties
+    from cli.export import region_properties
     from geo.io import geojson_text
 
     return geojson_text(region_properties(_result.regions), name="scenario regions").encode("utf-8")
@@ -612,10 +612,10 @@ def outline_json(lab: Lab, members: frozenset) -> str:
 def colour_scale(lab: Lab, result, colour_by: str):
     """Fill colour per region code for both maps, and the legend HTML (None for region colours).
 
-    A metric gets one step scale for both maps (:func:`analysis.mapping.metric_colormap`);
+    A metric gets one step scale for both maps (:func:`webapp.maplayers.metric_colormap`);
     its legend is a strip drawn under the maps, so it hides no part of the country.
     """
-    from analysis.mapping import Metric, colour_of, metric_colormap
+    from webapp.maplayers import Metric, colour_of, metric_colormap
 
     if colour_by == "region":
         return lab.colours, lab.colours, None
@@ -663,7 +663,7 @@ def _fmt_metric(colour_by: str, value: float) -> str:
 
 def centre_points(lab: Lab, result, *, scenario: bool) -> list[dict]:
     """Regional centres for a map: changed ones (vs enacted) flagged and labelled."""
-    from analysis.mapping import centre_label
+    from webapp.maplayers import centre_label
 
     base = lab.base
     out, seen = [], set()
@@ -704,7 +704,7 @@ def centre_points(lab: Lab, result, *, scenario: bool) -> list[dict]:
 
 def map_payload(lab: Lab, result, *, colour_by: str, selected: str | None) -> str:
     """JSON of the scenario layers (this map) and the enacted layers (the other map)."""
-    from analysis.mapping import MINOR_LABEL_ZOOM, geodesic_points
+    from webapp.maplayers import MINOR_LABEL_ZOOM, geodesic_points
 
     base = lab.base
     after = base.after
@@ -820,7 +820,7 @@ def map_payload(lab: Lab, result, *, colour_by: str, selected: str | None) -> st
         f"{html.escape(base.spec.id)}, for comparison</div>",
     }
     # streamlit-folium names the right map map_div2; keep that literal out of the base script
-    from analysis.mapping import KZ_BOUNDS
+    from webapp.maplayers import KZ_BOUNDS
 
     data = {"target": "map_div" + "2", "bounds": [list(KZ_BOUNDS[0]), list(KZ_BOUNDS[1])]}
     text = _json(data)[:-1]
@@ -850,7 +850,7 @@ def _enacted_json(e: dict) -> str:
 
 def base_figure(basemap: str):
     """Make the two maps (scenario left, enacted right), kept in step; static per basemap."""
-    from analysis.mapping import BASEMAPS, KZ_BOUNDS, RA_JS, JsLayer, leaflet_assets, synced_maps
+    from webapp.maplayers import BASEMAPS, KZ_BOUNDS, RA_JS, JsLayer, leaflet_assets, synced_maps
 
     dm = synced_maps()
     js, css, _ = leaflet_assets()
@@ -878,7 +878,7 @@ def render_map(lab: Lab, result, *, colour_by: str, selected: str | None, basema
     import folium
     from streamlit_folium import st_folium
 
-    from analysis.mapping import JsLayer
+    from webapp.maplayers import JsLayer
 
     fig = base_figure(basemap)
     group = folium.FeatureGroup(name="lab", control=False)
@@ -1108,7 +1108,7 @@ def _short(population: float) -> str:
 def centre_editor(lab: Lab, state: dict, result) -> None:
     """Pick a region and a settlement of it as its new centre."""
     from analysis.whatif import candidate_centres
-    from boundaries.settlements import find_settlement
+    from inputs.settlements import find_settlement
 
     base = lab.base
     st.markdown("**Change a centre**")
@@ -1269,7 +1269,7 @@ def sidebar_source() -> str:
 
 def sidebar_map_options() -> tuple[str, str]:
     """Colouring of the regions and the basemap."""
-    from analysis.mapping import BASEMAPS, DEFAULT_BASEMAP
+    from webapp.maplayers import BASEMAPS, DEFAULT_BASEMAP
 
     sb = st.sidebar
     sb.subheader("Map")
@@ -1380,7 +1380,7 @@ def sidebar_export(lab: Lab, state: dict, result) -> None:
 
 def sidebar_status(lab: Lab) -> None:
     """Source in use, with licences and attribution."""
-    from analysis.mapping import leaflet_assets
+    from webapp.maplayers import leaflet_assets
 
     sb = st.sidebar
     sb.subheader("In use")

@@ -8,10 +8,10 @@ import shapely
 from geographiclib.geodesic import Geodesic
 
 from analysis.assign import assign_regions
-from analysis.cli import main
 from analysis.population import estimate_population
 from boundaries.build import apply_spec
 from boundaries.spec import parse_spec
+from cli.main import main
 
 CONTRACT = [
     "name",

@@ -190,7 +190,7 @@ def test_map_payload_fits_the_budget_with_real_data(data_dir, monkeypatch):
 
 
 def test_downloads_are_byte_for_byte_the_cli_files(embedded, app_module, tmp_path, capsys):
-    from analysis.cli import main
+    from cli.main import main
 
     out = tmp_path / "cli"
     assert main(["analyze", "--out", str(out)]) == 0
@@ -203,8 +203,8 @@ def test_downloads_are_byte_for_byte_the_cli_files(embedded, app_module, tmp_pat
 
 
 def test_report_download_is_the_cli_report(embedded, app_module, tmp_path, capsys):
-    pytest.importorskip("analysis.report", reason="analysis.report (report.html writer) is not installed yet")
-    from analysis.cli import main
+    pytest.importorskip("report.render", reason="report.render (report.html writer) is not installed yet")
+    from cli.main import main
 
     out = tmp_path / "cli"
     assert main(["report", "--out", str(out)]) == 0
@@ -229,7 +229,7 @@ def test_check_upload_messages(app_module):
 
 
 def test_display_geometry_is_a_seamless_coverage(embedded_build):
-    from analysis.mapping import display_geometry
+    from webapp.maplayers import display_geometry
 
     geometry = display_geometry(embedded_build)
     checks = geometry.checks
@@ -245,7 +245,7 @@ def test_display_geometry_is_a_seamless_coverage(embedded_build):
 
 
 def test_display_geometry_of_real_districts(geokz_build):
-    from analysis.mapping import display_geometry
+    from webapp.maplayers import display_geometry
 
     checks = display_geometry(geokz_build).checks
     assert not checks["input_coverage_valid"]  # the geokz districts do not match exactly …
@@ -265,7 +265,7 @@ def embedded_analysis():
 
 
 def test_clicks_resolve_to_settlements(embedded_analysis):
-    from analysis.mapping import settlement_layer
+    from webapp.maplayers import settlement_layer
 
     layer = settlement_layer(embedded_analysis)
     payload = json.loads(layer.payload)
@@ -280,7 +280,7 @@ def test_clicks_resolve_to_settlements(embedded_analysis):
 
 
 def test_selection_and_legends(embedded_analysis):
-    from analysis.mapping import METRICS, metric_colormap, region_values, selection, view_for
+    from webapp.maplayers import METRICS, metric_colormap, region_values, selection, view_for
 
     talgar = embedded_analysis.claims.set_index("place").loc["Talgar", "id"]
     sel = selection(embedded_analysis, talgar)
@@ -300,7 +300,7 @@ def test_selection_and_legends(embedded_analysis):
 
 
 def test_leaflet_is_bundled_for_offline_use():
-    from analysis.mapping import leaflet_assets
+    from webapp.maplayers import leaflet_assets
 
     pytest.importorskip("js_lib_leaflet", reason="django-js-lib-leaflet is not installed (maps use the CDN)")
     js, css, origin = leaflet_assets()  # outside a script run: inlined

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from analysis.cli import main
+from cli.main import main
 
 REGION_PROPS = {
     "code",
@@ -189,7 +189,7 @@ def test_console_script_and_module_entry_point(tmp_path):
         [
             sys.executable,
             "-m",
-            "analysis",
+            "cli",
             "build",
             "--data-dir",
             str(tmp_path / "none"),

@@ -1,4 +1,4 @@
-"""Tests of ``boundaries.fetch`` against local HTTP servers; nothing touches the internet."""
+"""Tests of ``inputs.fetch`` against local HTTP servers; nothing touches the internet."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ if not (DATA / "SHA256SUMS").is_file():
         allow_module_level=True,
     )
 
-from boundaries import fetch as fetch_module  # noqa: E402
-from boundaries.fetch import (  # noqa: E402
+from geo.errors import FetchError  # noqa: E402
+from inputs import fetch as fetch_module  # noqa: E402
+from inputs.fetch import (  # noqa: E402
     CHECKSUMS_FILE,
     MIRROR_ENV_VAR,
     PUBLIC_ORIGINS,
@@ -32,7 +33,6 @@ from boundaries.fetch import (  # noqa: E402
     load_checksums,
     sha256_file,
 )
-from geo.errors import FetchError  # noqa: E402
 
 METADATA = {"SHA256SUMS", "SOURCES.md"}
 HOT_FILE = "hotosm/hotosm_kaz_populated_places_points_geojson.geojson"
@@ -133,7 +133,7 @@ def closed_port() -> int:
 def test_checksums_are_a_copy_of_the_shared_sums() -> None:
     assert CHECKSUMS_FILE.read_bytes() == (DATA / "SHA256SUMS").read_bytes()
     checksums = load_checksums()
-    assert len(checksums) == 32
+    assert len(checksums) == 34
     assert set(checksums) == data_files(DATA)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.pipeline import analyze, load_settlements
-from analysis.report import (
+from report.render import (
     Paragraph,
     Table,
     conservation,
@@ -296,8 +296,8 @@ def test_embedded_default_renders_a_full_report(embedded, embedded_report):
 
 
 def test_report_command_writes_only_the_report(tmp_path, monkeypatch):
-    from analysis.cli import main
     from boundaries.sources import ENV_VAR
+    from cli.main import main
 
     monkeypatch.delenv(ENV_VAR, raising=False)
     out = tmp_path / "out"

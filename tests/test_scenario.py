@@ -1,4 +1,4 @@
-"""Tests for the scenario lab (analysis.scenario) and its CLI (analysis.scenario_cli).
+"""Tests for the scenario lab (analysis.scenario) and its CLI (cli.scenario).
 
 Real data from ../shared/data through the fixtures of conftest.py; the enacted
 analysis and the scenario evaluations are computed once per module.
@@ -29,8 +29,8 @@ from analysis.scenario import (
     scenario_problems,
     weighted_settlements,
 )
-from analysis.scenario_cli import RANKING_FILE, register
 from boundaries.spec import ReformSpecError, check_against_units, dump_spec, load_spec, parse_spec
+from cli.scenario import RANKING_FILE, register
 from geo.crs import area_km2
 from geo.errors import DataError
 
@@ -523,17 +523,8 @@ def test_cli_errors_leave_no_output(tmp_path, monkeypatch, geokz_sources):
     assert exit_.value.code == 2
 
 
-def _wired() -> bool:
-    from analysis import cli
-
-    parser = cli._parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return "scenario" in sub.choices and "centres" in sub.choices
-
-
-@pytest.mark.skipif(not _wired(), reason="scenario_cli.register is not wired into analysis.cli yet")
 def test_reform_atlas_main_runs_scenarios(tmp_path, capsys, monkeypatch):
-    from analysis.cli import main
+    from cli.main import main
 
     monkeypatch.delenv("REFORM_ATLAS_DATA_DIR", raising=False)
     out = tmp_path / "kaskelen"

@@ -1,4 +1,4 @@
-"""Tests of boundaries.settlements: population parsing, name skeletons, loaders, merge, search."""
+"""Tests of inputs.settlements: population parsing, name skeletons, loaders, merge, search."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from boundaries.settlements import (
+from geo.distance import geodesic_km
+from geo.errors import CRSError, DataError
+from inputs.settlements import (
     SCHEMA,
     find_settlement,
     load_geonames,
@@ -24,8 +26,6 @@ from boundaries.settlements import (
     population_status,
     skeleton,
 )
-from geo.distance import geodesic_km
-from geo.errors import CRSError, DataError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HOT = DATA / "hotosm" / "hotosm_kaz_populated_places_points_geojson.geojson"

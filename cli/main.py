@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
 
-    from analysis.scenario_cli import register
+    from cli.scenario import register
 
     SCENARIO_COMMANDS.update(register(sub))
 
@@ -73,10 +73,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Run ``reform-atlas build``."""
-    from analysis.export import build_summary, write_build
     from boundaries.build import build
     from boundaries.sources import load_sources
     from boundaries.spec import load_spec
+    from cli.export import build_summary, write_build
     from geo.io import atomic_output_dir
 
     spec = load_spec(args.spec)
@@ -114,7 +114,7 @@ def _analysis(args: argparse.Namespace):
 
 def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool = True) -> int:
     """Run ``reform-atlas analyze`` (and, with ``report``, ``run``)."""
-    from analysis.export import analysis_summary, build_summary, write_analysis
+    from cli.export import analysis_summary, build_summary, write_analysis
     from geo.io import atomic_output_dir
 
     t0 = time.perf_counter()
@@ -122,7 +122,7 @@ def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool
     with atomic_output_dir(args.out) as tmp:
         written = write_analysis(result, tmp, gpkg=args.gpkg) if outputs else []
         if report:
-            from analysis.report import write_report
+            from report.render import write_report
 
             written += write_report(result, tmp)
     for line in [*build_summary(result.build), *analysis_summary(result)]:
@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     """Run ``reform-atlas data fetch``."""
-    from boundaries.fetch import fetch_data
+    from inputs.fetch import fetch_data
 
     t0 = time.perf_counter()
     paths = fetch_data(args.dest, base_url=args.base_url, progress=not args.no_progress)

@@ -1,7 +1,7 @@
 """Download the public data files Reform Atlas works with and verify their checksums.
 
 ``reform-atlas data fetch --dest DIR`` calls :func:`fetch_data`. Every file listed in
-``boundaries/checksums.txt`` is downloaded into ``DIR`` with the layout of the shared data
+``inputs/checksums.txt`` is downloaded into ``DIR`` with the layout of the shared data
 folder (``DIR/geokz/...``, ``DIR/hotosm/...``), checked against its pinned SHA-256 and only
 then moved into place, so an interrupted or corrupted download never leaves a file behind.
 
@@ -96,6 +96,12 @@ SHAPEFILE_PARTS = ("cpg", "dbf", "prj", "shp", "shx")
 # export will not match the pinned checksum; a mirror of the pinned files is then needed.
 HOT_S3 = "https://s3.dualstack.us-east-1.amazonaws.com/production-raw-data-api/ISO3/KAZ"
 HOT_PLACES = "hotosm_kaz_populated_places_points_geojson"
+# Official population (BNS), pinned to the commits named in the shared data's SOURCES.md.
+_GH_RAW = "https://raw.githubusercontent.com/open-data-kazakhstan"
+BNS_CITY_RAW = f"{_GH_RAW}/city-population/46e8393c47645ef114b6417a39b45502f62c17bf"
+BNS_REGIONS_RAW = (
+    f"{_GH_RAW}/population-projections-by-regions/2568e4140d8527c5e501619440ae4eb2e769275a"
+)
 
 #: Public origin of every file in ``checksums.txt``, keyed by its path in the data folder.
 PUBLIC_ORIGINS: dict[str, Origin] = {
@@ -108,6 +114,9 @@ PUBLIC_ORIGINS: dict[str, Origin] = {
     f"hotosm/{HOT_PLACES}.geojson": Origin(
         f"{HOT_S3}/populated_places/points/{HOT_PLACES}.zip", member=f"{HOT_PLACES}.geojson"
     ),
+    # Bureau of National Statistics figures as republished by open-data-kazakhstan (PDDL 1.0)
+    "bns/bns_population_2023-01-01.xlsx": Origin(f"{BNS_CITY_RAW}/archive/source.xlsx"),
+    "bns/bns_population_by_region_2000-2023.xlsx": Origin(f"{BNS_REGIONS_RAW}/archive/source.xlsx"),
 }
 
 

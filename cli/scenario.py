@@ -1,14 +1,14 @@
 """Command-line subcommands of the scenario lab: ``scenario evaluate`` and ``centres rank``.
 
-:func:`register` adds them to the subparsers of :mod:`analysis.cli` and returns the
+:func:`register` adds them to the subparsers of :mod:`cli.main` and returns the
 handlers to merge into its ``COMMANDS``::
 
-    from analysis.scenario_cli import register
+    from cli.scenario import register
     COMMANDS.update(register(sub))
 
 Handlers follow the CLI's rules: every expected failure is a
 :class:`~geo.errors.ReformAtlasError` (printed as one line, exit code 2 by
-:func:`analysis.cli.main`), and outputs are written through
+:func:`cli.main.main`), and outputs are written through
 :func:`geo.io.atomic_output_dir`, so a failed run leaves nothing in ``--out``.
 """
 

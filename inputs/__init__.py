@@ -1,0 +1,1 @@
+"""Other inputs: settlement gazetteers, population sources, names and transliteration, data fetch."""

@@ -1,0 +1,1 @@
+"""The report: HTML and Markdown written from the analysis."""

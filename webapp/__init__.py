@@ -1,0 +1,1 @@
+"""The Streamlit web app: pages, data-source sidebar, map layers."""

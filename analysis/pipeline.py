@@ -16,6 +16,15 @@ import pandas as pd
 
 from analysis.assign import assign_regions, assignment_counts
 from analysis.distances import settlement_distances
+from analysis.official import (
+    ControlUnits,
+    OfficialResult,
+    apply_official,
+    controlled_summary,
+    official_shift,
+    population_check,
+    population_sources,
+)
 from analysis.population import compare_official, estimate_population, population_summary
 from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
@@ -55,6 +64,8 @@ class SettlementSource:
     description: str
     attribution: list[str]
     counts: dict[str, int] = field(default_factory=dict)
+    #: "gazetteer" (HOT/GeoNames: controlled to official totals) or "file" (a user's file, as given)
+    kind: str = "gazetteer"
 
 
 def load_settlements(
@@ -74,6 +85,7 @@ def load_settlements(
             f"settlements file {settlements_file}",
             [f"user file {Path(settlements_file).name}"],
             {"loaded": len(frame)},
+            kind="file",
         )
     geonames = load_geonames()
     if sources.settlements_path is not None:
@@ -129,6 +141,14 @@ class Analysis:
     counts: dict[str, int]
     official: pd.DataFrame | None
     seconds: float
+    #: settlement matches and control units when official (BNS) totals were applied
+    official_result: OfficialResult | None = None
+    #: ``population_check.csv``: project vs official, per region/epoch and per BNS settlement
+    population_check: pd.DataFrame | None = None
+    #: ``official_shift.csv``: the reform's shift in the BNS regional series (2021 vs 2022)
+    official_shift: pd.DataFrame | None = None
+    #: per region and epoch: people from official counts, allocation, representative points
+    population_sources: pd.DataFrame | None = None
 
     @property
     def epochs(self) -> tuple[int, int]:
@@ -171,20 +191,49 @@ def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> p
     return pd.DataFrame(rows)
 
 
+def _controlled(
+    assigned: gpd.GeoDataFrame, build: BuildResult, units: ControlUnits
+) -> tuple[gpd.GeoDataFrame, OfficialResult]:
+    """Apply the official totals; give the added representative points their regions."""
+    before, after = build.spec.epochs
+    out, result = apply_official(assigned, units, after=after, before=before)
+    added = out["source"] == "bns"
+    if added.any():
+        placed = assign_regions(out.loc[added, ["geometry"]], build.pieces, epochs=(before, after))
+        for col in (f"region_{before}", "assignment", "piece_index", "assign_km"):
+            out[col] = out[col].astype(object)
+            out.loc[added, col] = placed[col].astype(object).to_numpy()
+        for col in (f"region_{before}", f"region_{after}", "assignment"):
+            out[col] = out[col].astype("category")
+    return out, result
+
+
 def analyze(
     build: BuildResult,
     source: SettlementSource,
     *,
     official: pd.DataFrame | None = None,
+    control: ControlUnits | None = None,
+    series: pd.DataFrame | None = None,
 ) -> Analysis:
-    """Run the whole analysis for one build and one set of settlements."""
+    """Run the whole analysis for one build and one set of settlements.
+
+    With ``control`` (official totals, see :mod:`analysis.official`), gazetteer
+    settlements are controlled to the official district/region totals before any
+    statistic; places abroad are listed but count in no total. ``series`` (the
+    BNS regional series) adds the official before/after shift and the 2021 check.
+    """
     t0 = time.perf_counter()
     before, after = build.spec.epochs
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
-    with_dist = settlement_distances(assigned, build.regions, before=before, after=after)
-    settlements = estimate_population(with_dist, region_col=f"region_{before}")
+    prior = estimate_population(assigned, region_col=f"region_{before}")
+    result = None
+    if control is not None and source.kind != "file":
+        prior, result = _controlled(prior, build, control)
+    settlements = settlement_distances(prior, build.regions, before=before, after=after)
     stats = region_stats(settlements, build.regions)
-    shifts = flow_matrix(settlements, build.crosswalk, before=before, after=after)
+    counted = settlements[~settlements["abroad"]] if "abroad" in settlements else settlements
+    shifts = flow_matrix(counted, build.crosswalk, before=before, after=after)
     comparison = None
     if official is not None:
         est = stats[stats["epoch"] == after][["region", "population"]]
@@ -201,11 +250,27 @@ def analyze(
         affected=affected_regions(settlements, before=before, after=after),
         winners_losers=winners_losers(settlements, before=before, after=after),
         claims=claims_table(settlements, before=before, after=after),
-        population=population_summary(settlements),
+        population=controlled_summary(settlements) if result else population_summary(settlements),
         counts=counts,
         official=comparison,
         seconds=time.perf_counter() - t0,
+        official_result=result,
+        population_check=population_check(settlements, result, series, before=before, after=after)
+        if result
+        else None,
+        official_shift=official_shift(series, _parents(build)) if series is not None else None,
+        population_sources=pd.concat(
+            [population_sources(settlements, epoch=e) for e in (after, before)], ignore_index=True
+        )
+        if result
+        else None,
     )
+
+
+def _parents(build: BuildResult) -> dict[str, str]:
+    """Map each new region to the pre-reform region it was formed from (spec parent links)."""
+    after = build.spec.epochs[1]
+    return {c: r.parent for c, r in build.spec.regions_of(after).items() if r.parent}
 
 
 def read_official(path: str | os.PathLike) -> pd.DataFrame:

@@ -91,14 +91,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _analysis(args: argparse.Namespace):
+    from analysis.official import control_units
     from analysis.pipeline import analyze, load_settlements, read_official
     from boundaries.build import build
     from boundaries.sources import load_sources
     from boundaries.spec import load_spec
+    from inputs.bns import load_bulletin, load_series
 
     spec = load_spec(args.spec)
     sources = load_sources(args.data_dir)
     official = read_official(args.official) if args.official else None
+    # official population (BNS): the data folder's workbooks, else the tables in the package
+    bulletin, series = load_bulletin(sources.data_dir), load_series(sources.data_dir)
     # Reading the settlements (mostly Python) and building the regions (mostly GEOS,
     # which releases the GIL) are independent: overlap them on two threads.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
@@ -109,7 +113,10 @@ def _analysis(args: argparse.Namespace):
             pending.result()  # a settlements error is reported first, as when run in turn
             raise
         settlements = pending.result()
-    return analyze(built, settlements, official=official)
+    units = control_units(
+        bulletin, districts=sources.districts, regions=built.regions[spec.epochs[1]]
+    )
+    return analyze(built, settlements, official=official, control=units, series=series)
 
 
 def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool = True) -> int:

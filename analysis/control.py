@@ -24,6 +24,9 @@ import pandas as pd
 
 COUNTED = "BNS settlement count"
 ALLOCATED = "BNS unit total, allocated by prior estimate"
+#: ``ALLOCATED`` split by what the prior was: a gazetteer figure, or an imputed median
+ALLOCATED_FIGURE = "BNS unit total, allocated by gazetteer figure"
+ALLOCATED_IMPUTED = "BNS unit total, allocated by imputed median"
 REMAINDER = "BNS unit total, representative point"
 
 

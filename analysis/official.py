@@ -35,12 +35,25 @@ import pandas as pd
 import shapely
 
 from analysis.assign import subdivide
-from analysis.control import ALLOCATED, COUNTED, REMAINDER, allocate, remainders
+from analysis.control import (
+    ALLOCATED,
+    ALLOCATED_FIGURE,
+    ALLOCATED_IMPUTED,
+    COUNTED,
+    REMAINDER,
+    allocate,
+    remainders,
+)
 from geo.crs import WGS84, require_crs
 from inputs.bns import BNS_SOURCE, BULLETIN_DATE, Bulletin
 from inputs.bns_match import DistrictMatch, match_districts, match_settlements
 
 ABROAD = "abroad (not counted)"
+#: Prior bases (:mod:`analysis.population`) that are a gazetteer's own figure.
+PRIOR_FIGURES = ("known", "secondary gazetteer figure")
+#: Bases after control whose figure rests on a count: the official one, or a gazetteer
+#: figure scaled to the official unit total.
+COUNTED_BASES = (COUNTED, ALLOCATED_FIGURE)
 
 
 @dataclass
@@ -198,6 +211,9 @@ def apply_official(
     band = np.sort(np.column_stack([low, high, pop]), axis=1)
     out["population"], out["population_est"] = pop, pop
     out["population_low"], out["population_high"] = band[:, 0], band[:, 2]
+    figure = out["population_basis"].isin(PRIOR_FIGURES)
+    basis = basis.mask(basis.eq(ALLOCATED) & figure, ALLOCATED_FIGURE)
+    basis = basis.mask(basis.eq(ALLOCATED), ALLOCATED_IMPUTED)
     out["population_basis"] = basis.where(basis != "", ABROAD)
     extra = _representative_points(cu, remainders(out["bns_unit"], pop, totals), after=after)
     if len(extra):
@@ -318,7 +334,9 @@ def population_sources(settlements: pd.DataFrame, *, epoch: int) -> pd.DataFrame
     frame = pd.DataFrame(settlements.drop(columns="geometry", errors="ignore"))
     frame = frame[frame[col].notna()]
     g = frame.groupby(frame[col].astype(object))
-    basis = frame["population_basis"]
+    basis = frame["population_basis"].replace(
+        {ALLOCATED_FIGURE: ALLOCATED, ALLOCATED_IMPUTED: ALLOCATED}
+    )
     out = pd.DataFrame(
         {
             "counted": frame["population"]

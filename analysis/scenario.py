@@ -69,7 +69,14 @@ __all__ = [
 ]
 
 #: ``population_basis`` values that are counts, not imputed medians.
-COUNTED_BASES = ("known", "secondary gazetteer figure")
+COUNTED_BASES = (
+    "known",
+    "secondary gazetteer figure",
+    # after official control (analysis.official.COUNTED_BASES): a BNS count, or a
+    # gazetteer figure scaled to the BNS unit total
+    "BNS settlement count",
+    "BNS unit total, allocated by gazetteer figure",
+)
 
 #: The actual centre is the settlement within this distance (km) of its coordinates.
 CENTRE_MATCH_KM = 5.0

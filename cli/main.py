@@ -90,19 +90,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analysis(args: argparse.Namespace):
+def load_official(sources):
+    """Official population for ``sources``: the data folder's BNS workbooks, else the package tables.
+
+    Returns ``(bulletin, series)``; read before any build so a bad workbook fails fast.
+    """
+    from inputs.bns import load_bulletin, load_series
+
+    return load_bulletin(sources.data_dir), load_series(sources.data_dir)
+
+
+def official_units(bulletin, sources, enacted):
+    """Control units of ``bulletin`` on the districts of ``sources`` (or ``enacted``'s regions)."""
     from analysis.official import control_units
+
+    after = enacted.spec.epochs[1]
+    return control_units(bulletin, districts=sources.districts, regions=enacted.regions[after])
+
+
+def _analysis(args: argparse.Namespace):
     from analysis.pipeline import analyze, load_settlements, read_official
     from boundaries.build import build
     from boundaries.sources import load_sources
     from boundaries.spec import load_spec
-    from inputs.bns import load_bulletin, load_series
 
     spec = load_spec(args.spec)
     sources = load_sources(args.data_dir)
     official = read_official(args.official) if args.official else None
-    # official population (BNS): the data folder's workbooks, else the tables in the package
-    bulletin, series = load_bulletin(sources.data_dir), load_series(sources.data_dir)
+    bulletin, series = load_official(sources)
     # Reading the settlements (mostly Python) and building the regions (mostly GEOS,
     # which releases the GIL) are independent: overlap them on two threads.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
@@ -113,9 +128,7 @@ def _analysis(args: argparse.Namespace):
             pending.result()  # a settlements error is reported first, as when run in turn
             raise
         settlements = pending.result()
-    units = control_units(
-        bulletin, districts=sources.districts, regions=built.regions[spec.epochs[1]]
-    )
+    units = official_units(bulletin, sources, built)
     return analyze(built, settlements, official=official, control=units, series=series)
 
 

@@ -114,7 +114,6 @@ def register(subparsers) -> dict:
 
 def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     """Run ``reform-atlas scenario evaluate``."""
-    from analysis.pipeline import load_settlements
     from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary, write_scenario
     from boundaries.sources import load_sources
     from boundaries.spec import load_spec
@@ -123,7 +122,7 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     sources = load_sources(args.data_dir)
     enacted_spec = load_spec(args.enacted)
     spec = load_scenario(args.spec, sources=sources, enacted_spec=enacted_spec)
-    settlements = load_settlements(sources, settlements_file=args.settlements)
+    settlements = _controlled_settlements(args, sources, enacted_spec)
     result = evaluate_scenario(
         spec, sources=sources, settlements_source=settlements, enacted_spec=enacted_spec
     )
@@ -135,9 +134,25 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _controlled_settlements(args: argparse.Namespace, sources, enacted):
+    """Settlements with figures controlled to the official (BNS) totals of the enacted reform.
+
+    ``enacted`` is the enacted reform's build, or its spec (then built here).
+    """
+    from analysis.pipeline import controlled_source, load_settlements
+    from boundaries.build import BuildResult, build
+    from cli.main import load_official, official_units
+
+    bulletin, _ = load_official(sources)
+    settlements = load_settlements(sources, settlements_file=args.settlements)
+    if not isinstance(enacted, BuildResult):
+        enacted = build(sources, enacted)
+    return controlled_source(settlements, enacted, official_units(bulletin, sources, enacted))
+
+
 def cmd_centres_rank(args: argparse.Namespace) -> int:
     """Run ``reform-atlas centres rank``."""
-    from analysis.pipeline import analyze, load_settlements
+    from analysis.pipeline import analyze
     from analysis.scenario import load_scenario, rank_region_centres
     from boundaries.build import build
     from boundaries.sources import load_sources, region_code
@@ -154,9 +169,9 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
 
         msg = f"--epoch {args.epoch}: the spec {spec.id} has epochs {epochs[0]} and {epochs[1]}"
         raise DataError(msg)
-    analysis = analyze(
-        build(sources, spec), load_settlements(sources, settlements_file=args.settlements)
-    )
+    built = build(sources, spec)
+    enacted = built if args.spec is None else build(sources, load_spec())
+    analysis = analyze(built, _controlled_settlements(args, sources, enacted))
     result = rank_region_centres(
         analysis, region=region, epoch=args.epoch, min_population=args.min_population
     )

@@ -981,6 +981,8 @@ def conservation(analysis: Analysis) -> dict[str, Any]:
     """
     before, after = analysis.epochs
     f, s = analysis.shifts, analysis.settlements
+    if "abroad" in s:  # places abroad are listed but in no flow (official control)
+        s = s[~s["abroad"].astype(bool)]
     area = {e: float(r["area_km2"].sum()) for e, r in analysis.build.regions.items()}
     flows_area = float(f["area_km2"].sum())
     out = {

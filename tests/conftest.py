@@ -50,10 +50,12 @@ def embedded_build(spec):
 
 
 @pytest.fixture(scope="session")
-def geokz_settlement_source(geokz_sources):
-    from analysis.pipeline import load_settlements
+def geokz_settlement_source(geokz_build):
+    """HOT + GeoNames settlements with figures controlled to the BNS totals, as the CLI uses them."""
+    from analysis.pipeline import controlled_source, load_settlements
 
-    return load_settlements(geokz_sources)
+    raw = load_settlements(geokz_build.sources)
+    return controlled_source(raw, geokz_build, _official(geokz_build)["control"])
 
 
 def _official(build):
@@ -75,7 +77,8 @@ def geokz_analysis(geokz_build, geokz_settlement_source):
     """The full analysis on ../shared/data, shared by every test module (read-only)."""
     from analysis.pipeline import analyze
 
-    return analyze(geokz_build, geokz_settlement_source, **_official(geokz_build))
+    series = _official(geokz_build)["series"]
+    return analyze(geokz_build, geokz_settlement_source, series=series)
 
 
 @pytest.fixture(scope="session")

@@ -325,10 +325,11 @@ def osm_error(check: pd.DataFrame) -> dict[str, float]:
 def population_sources(settlements: pd.DataFrame, *, epoch: int) -> pd.DataFrame:
     """Per region of ``epoch``: people from official counts, allocation and remainder points.
 
-    ``allocated_low``/``allocated_high`` are the allocated part recomputed with the
-    prior's 25th/75th percentiles as weights (see :mod:`analysis.population`): the
-    band moves people between settlements, so it is zero-width for any region made
-    of whole control units and opens only where a unit is split between regions.
+    ``allocated_low``/``allocated_high`` sum each allocated settlement's band: its
+    share recomputed with the prior's 25th and 75th percentiles as weights (see
+    :mod:`analysis.population`). The band says how many people could sit in other
+    settlements of the same control unit; it moves no one between regions made of
+    whole units, whose totals are fixed by the official figures.
     """
     col = f"region_{epoch}"
     frame = pd.DataFrame(settlements.drop(columns="geometry", errors="ignore"))

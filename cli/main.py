@@ -108,6 +108,15 @@ def official_units(bulletin, sources, enacted):
     return control_units(bulletin, districts=sources.districts, regions=enacted.regions[after])
 
 
+def official_inputs(built) -> dict:
+    """``analyze`` keywords for official population: ``control`` units and the ``series``.
+
+    For callers holding a build of the enacted reform (the app does, as the CLI).
+    """
+    bulletin, series = load_official(built.sources)
+    return {"control": official_units(bulletin, built.sources, built), "series": series}
+
+
 def _analysis(args: argparse.Namespace):
     from analysis.pipeline import analyze, load_settlements, read_official
     from boundaries.build import build

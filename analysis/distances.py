@@ -13,6 +13,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from boundaries.schema import (
+    centre_col,
+    centre_lat_col,
+    centre_lon_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+)
 from geo.crs import WGS84, require_crs
 from geo.distance import geodesic_km, nearest_km
 
@@ -52,13 +61,13 @@ def settlement_distances(
     coords, region_idx = {}, {}
     for epoch in (before, after):
         table = regions[epoch].reset_index(drop=True)
-        idx = _positions(out[f"region_{epoch}"], table["code"])  # -1: no region
+        idx = _positions(out[region_col(epoch)], table["code"])  # -1: no region
         region_idx[epoch] = idx
-        out[f"centre_{epoch}"] = _centre_names(table, idx)
+        out[centre_col(epoch)] = _centre_names(table, idx)
         # one gather per column: position -1 picks the NaN appended at the end
         clon = np.append(table["centre_lon"].to_numpy(dtype="float64"), np.nan)[idx]
         clat = np.append(table["centre_lat"].to_numpy(dtype="float64"), np.nan)[idx]
-        out[f"centre_{epoch}_lon"], out[f"centre_{epoch}_lat"] = clon, clat
+        out[centre_lon_col(epoch)], out[centre_lat_col(epoch)] = clon, clat
         coords[epoch] = (clon, clat)
 
     a_lon, a_lat = coords[after]
@@ -70,8 +79,8 @@ def settlement_distances(
     dist_before[redo] = geodesic_km(lon[redo], lat[redo], b_lon[redo], b_lat[redo])
     dist_before[np.isnan(b_lon)] = np.nan
 
-    out[f"dist_{before}_km"] = dist_before
-    out[f"dist_{after}_km"] = dist_after
+    out[dist_col(before)] = dist_before
+    out[dist_col(after)] = dist_after
     out["delta_km"] = dist_after - dist_before
     ib, ia = region_idx[before], region_idx[after]
     # position in the after table of each before region's code (-1: no such region after)
@@ -87,8 +96,8 @@ def settlement_distances(
         known_index=ia,
         known_km=dist_after,
     )
-    out[f"nearest_centre_{after}"] = _centre_names(table, idx)
-    out[f"nearest_centre_{after}_km"] = km
+    out[nearest_centre_col(after)] = _centre_names(table, idx)
+    out[nearest_centre_km_col(after)] = km
     out["farther_than_other_centre"] = (
         (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
     )

@@ -20,6 +20,13 @@ from analysis.population import compare_official, estimate_population, populatio
 from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
 from boundaries.build import BuildResult
+from boundaries.schema import (
+    centre_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+)
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
 from inputs.settlements import (
@@ -145,7 +152,7 @@ def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> p
         for name in names:
             found = find_settlement(settlements, name, skeletons=skeletons)
             if hint:
-                found = found[found[f"region_{before}"] == hint[0]]
+                found = found[found[region_col(before)] == hint[0]]
             if len(found):
                 hit = found.iloc[0]
                 break
@@ -156,15 +163,15 @@ def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> p
                 "name",
                 "population",
                 "population_est",
-                f"region_{before}",
-                f"region_{after}",
-                f"centre_{before}",
-                f"centre_{after}",
-                f"dist_{before}_km",
-                f"dist_{after}_km",
+                region_col(before),
+                region_col(after),
+                centre_col(before),
+                centre_col(after),
+                dist_col(before),
+                dist_col(after),
                 "delta_km",
-                f"nearest_centre_{after}",
-                f"nearest_centre_{after}_km",
+                nearest_centre_col(after),
+                nearest_centre_km_col(after),
             ):
                 row[col] = hit.get(col)
         rows.append(row)
@@ -182,7 +189,7 @@ def analyze(
     before, after = build.spec.epochs
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
     with_dist = settlement_distances(assigned, build.regions, before=before, after=after)
-    settlements = estimate_population(with_dist, region_col=f"region_{before}")
+    settlements = estimate_population(with_dist, region_col=region_col(before))
     stats = region_stats(settlements, build.regions)
     shifts = flow_matrix(settlements, build.crosswalk, before=before, after=after)
     comparison = None

@@ -56,7 +56,21 @@ from analysis.metrics import (
     region_metrics,
     reock,
 )
-from boundaries.build import REGION_COLUMNS, BuildResult, region_col
+from boundaries.build import BuildResult
+from boundaries.schema import (
+    CENTRE_MATCH_KM,
+    COUNTED_BASES,
+    REGION_COLUMNS,
+    THRESHOLDS_KM,
+    centre_col,
+    centre_lat_col,
+    centre_lon_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+    share_beyond_col,
+)
 from boundaries.spec import (
     Centre,
     Move,
@@ -82,11 +96,6 @@ __all__ = [
     "to_spec",
 ]
 
-#: Distances (km) of the ``share_pop_beyond_<d>km`` columns, as in region_metrics.
-THRESHOLDS_KM = (100.0, 200.0, 300.0)
-
-#: ``population_basis`` values that are counts, not imputed medians (candidate centres).
-COUNTED_BASES = ("known", "secondary gazetteer figure")
 
 _SHAPE_FIELDS = (
     "area_km2",
@@ -115,17 +124,13 @@ CANDIDATE_COLUMNS = (
 )
 
 
-def _share_label(km: float) -> str:
-    return f"share_pop_beyond_{float(km):g}km"
-
-
 _DIST_FIELDS = (
     "population",
     "settlements",
     "mean_dist_km",
     "pop_weighted_mean_km",
     "max_dist_km",
-    *(_share_label(t) for t in THRESHOLDS_KM),
+    *(share_beyond_col(t) for t in THRESHOLDS_KM),
 )
 
 
@@ -236,7 +241,7 @@ def prepare(
     pieces = build.pieces
     missing = [
         c
-        for c in ("piece_index", f"region_{after}", f"dist_{after}_km", weight_col)
+        for c in ("piece_index", region_col(after), dist_col(after), weight_col)
         if c not in settlements.columns
     ]
     if missing:
@@ -258,7 +263,7 @@ def prepare(
     pts = settlements.geometry if settlements.crs == WGS84 else settlements.geometry.to_crs(WGS84)
     xy = shapely.get_coordinates(pts.to_numpy())
     weights = weighted_settlements(settlements)
-    metrics = region_metrics(build.regions[after], weights, region_col=f"region_{after}")
+    metrics = region_metrics(build.regions[after], weights, region_col=region_col(after))
     base = WhatIfBase(
         build=build,
         settlements=settlements,
@@ -274,9 +279,9 @@ def prepare(
         lon=xy[:, 0].copy(),
         lat=xy[:, 1].copy(),
         weight=pd.to_numeric(settlements[weight_col], errors="coerce").to_numpy(dtype="float64"),
-        base_dist=settlements[f"dist_{after}_km"].to_numpy(dtype="float64"),
-        base_centre_lon=settlements[f"centre_{after}_lon"].to_numpy(dtype="float64"),
-        base_centre_lat=settlements[f"centre_{after}_lat"].to_numpy(dtype="float64"),
+        base_dist=settlements[dist_col(after)].to_numpy(dtype="float64"),
+        base_centre_lon=settlements[centre_lon_col(after)].to_numpy(dtype="float64"),
+        base_centre_lat=settlements[centre_lat_col(after)].to_numpy(dtype="float64"),
     )
     for a in (piece_unit, piece_region, piece_before, sp, base.lon, base.lat, base.weight):
         a.flags.writeable = False
@@ -405,33 +410,33 @@ class WhatIfResult:
         before = base.epochs[0]
         out = base.settlements.copy()
         region = pd.Categorical(self.settlement_region, categories=list(base.codes))
-        out[f"region_{after}"] = region
+        out[region_col(after)] = region
         table = self.regions.reset_index(drop=True)
         idx = np.asarray(region.codes, dtype="int64")
         ok = idx >= 0
         names = pd.Index(pd.unique(table["centre_name_en"].to_numpy(dtype=object)), dtype=object)
         name_codes = names.get_indexer(table["centre_name_en"])
-        out[f"centre_{after}"] = pd.Categorical.from_codes(
+        out[centre_col(after)] = pd.Categorical.from_codes(
             np.where(ok, name_codes[np.maximum(idx, 0)], -1), categories=names
         )
         clon = table["centre_lon"].to_numpy()
         clat = table["centre_lat"].to_numpy()
-        out[f"centre_{after}_lon"] = np.where(ok, clon[np.maximum(idx, 0)], np.nan)
-        out[f"centre_{after}_lat"] = np.where(ok, clat[np.maximum(idx, 0)], np.nan)
-        out[f"dist_{after}_km"] = self.dist_km.copy()
-        if f"dist_{before}_km" in out.columns:
-            out["delta_km"] = self.dist_km - out[f"dist_{before}_km"].to_numpy(dtype="float64")
-        if f"region_{before}" in out.columns:
-            b = out[f"region_{before}"].astype(object).to_numpy()
+        out[centre_lon_col(after)] = np.where(ok, clon[np.maximum(idx, 0)], np.nan)
+        out[centre_lat_col(after)] = np.where(ok, clat[np.maximum(idx, 0)], np.nan)
+        out[dist_col(after)] = self.dist_km.copy()
+        if dist_col(before) in out.columns:
+            out["delta_km"] = self.dist_km - out[dist_col(before)].to_numpy(dtype="float64")
+        if region_col(before) in out.columns:
+            b = out[region_col(before)].astype(object).to_numpy()
             a = np.asarray(self.settlement_region, dtype=object)
             out["changed_region"] = pd.notna(b) & pd.notna(a) & (b != a)
         near, km = nearest_km(
             base.lon, base.lat, clon, clat, known_index=idx, known_km=self.dist_km
         )
-        out[f"nearest_centre_{after}"] = pd.Categorical.from_codes(
+        out[nearest_centre_col(after)] = pd.Categorical.from_codes(
             np.where(near >= 0, name_codes[np.maximum(near, 0)], -1), categories=names
         )
-        out[f"nearest_centre_{after}_km"] = km
+        out[nearest_centre_km_col(after)] = km
         out["farther_than_other_centre"] = (
             ok & (near >= 0) & (near != idx) & (self.dist_km - km > 1e-6)
         )
@@ -483,7 +488,7 @@ def _distance_stats(dist: np.ndarray, pop: np.ndarray) -> dict[str, Any]:
         "max_dist_km": float(dist.max()) if dist.size else np.nan,
     }
     for t in THRESHOLDS_KM:
-        row[_share_label(t)] = _weighted_mean((d > t).astype(float), w)
+        row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
     return row
 
 
@@ -725,7 +730,7 @@ def candidate_centres(
     )
     big = np.nan_to_num(base.weight, nan=0.0) >= min_population
     near = np.flatnonzero(
-        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= 5.0)
+        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= CENTRE_MATCH_KM)
     )
     # the current centre: the largest settlement within 5 km of its coordinates
     current = near[np.argsort(-np.nan_to_num(base.weight[near], nan=0.0), kind="stable")][:1]

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from boundaries.schema import REGION_COLUMNS, region_col, share_of_area_col
 from boundaries.sources import BoundarySources
 from boundaries.spec import ReformSpec, assign_after, check_against_units, merge_target
 from geo.crs import WGS84, area_km2, require_crs
@@ -34,24 +35,6 @@ from geo.validation import (
     require_columns,
     resolve_overlaps,
 )
-
-REGION_COLUMNS = (
-    "code",
-    "name_en",
-    "name_kk",
-    "name_ru",
-    "centre_name_en",
-    "centre_name_kk",
-    "centre_name_ru",
-    "centre_lon",
-    "centre_lat",
-    "area_km2",
-)
-
-
-def region_col(epoch: int) -> str:
-    """Column holding the region code of ``epoch`` (e.g. ``region_2024``)."""
-    return f"region_{epoch}"
 
 
 def apply_spec(
@@ -188,10 +171,10 @@ def crosswalk(pieces: gpd.GeoDataFrame, spec: ReformSpec) -> pd.DataFrame:
         }
     )
     table = frame.groupby([before, after], as_index=False)["area_km2"].sum()
-    table[f"share_of_{spec.before}_area"] = table["area_km2"] / table.groupby(before)[
+    table[share_of_area_col(spec.before)] = table["area_km2"] / table.groupby(before)[
         "area_km2"
     ].transform("sum")
-    table[f"share_of_{spec.after}_area"] = table["area_km2"] / table.groupby(after)[
+    table[share_of_area_col(spec.after)] = table["area_km2"] / table.groupby(after)[
         "area_km2"
     ].transform("sum")
     table["changed"] = table[before] != table[after]

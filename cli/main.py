@@ -8,14 +8,19 @@ command exits with code 2, leaving no file in ``--out``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from geo.errors import ReformAtlasError
+from geo.errors import ReformAtlasError, message_line
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> None:
@@ -169,14 +174,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {**COMMANDS, **SCENARIO_COMMANDS}[args.command]
     if isinstance(handler, dict):
         handler = handler[getattr(args, f"{args.command}_command")]
+    with _sigterm_as_interrupt():
+        try:
+            return handler(args)
+        except ReformAtlasError as err:
+            return _fail(message_line(err))
+        except OSError as err:  # permission, not a folder, read-only file system, disk full
+            return _fail(message_line(os_error_line(err)))
+        except MemoryError:
+            return _fail("out of memory; give smaller inputs or free memory and retry")
+        except KeyboardInterrupt:
+            print("reform-atlas: interrupted; no output was written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _fail(line: str) -> int:
+    print(f"reform-atlas: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def os_error_line(err: OSError) -> str:
+    """One line for an operating-system error: the path, the reason and the fix."""
+    where = err.filename if err.filename is not None else "output"
+    reason = err.strerror or type(err).__name__
+    fix = _OS_FIXES.get(err.errno or 0, "check the path and its permissions")
+    return f"{where}: {reason}; {fix}"
+
+
+_OS_FIXES = {
+    errno.EACCES: "make the path writable (or readable) or choose another",
+    errno.EPERM: "make the path writable (or readable) or choose another",
+    errno.EROFS: "the file system is read-only; choose an --out on a writable one",
+    errno.ENOSPC: "the disk is full; free space or choose an --out on another disk",
+    errno.EDQUOT: "the disk quota is exhausted; free space or choose another --out",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
+    errno.EISDIR: "the path is a folder; give a file",
+    errno.ENOENT: "the path does not exist; check it",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
+}
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C, so temporary files are removed and nothing half-written stays."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return handler(args)
-    except ReformAtlasError as err:
-        print(f"reform-atlas: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("reform-atlas: interrupted; no output was written", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

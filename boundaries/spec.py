@@ -226,57 +226,75 @@ def _spec_from_model(model: SpecFile, *, source: str) -> ReformSpec:
 
 
 def check_consistency(spec: ReformSpec) -> None:
-    """Check the spec on its own (no district data): codes, epochs, duplicates."""
-    problems: list[str] = []
-    for epoch in spec.epochs:
+    """Check the spec on its own (no district data): codes, epochs, duplicates, merges."""
+    problems = [
+        *_epoch_problems(spec),
+        *_reference_problems(spec),
+        *merge_problems(spec),
+        *_repeated_unit_problems(spec),
+    ]
+    if problems:
+        raise ReformSpecError(spec.source, problems)
+
+
+def _epoch_problems(spec: ReformSpec) -> list[str]:
+    """Each epoch has regions, each defined once."""
+    problems = []
+    for epoch in dict.fromkeys(spec.epochs):
         seen: dict[str, int] = {}
         for r in spec.regions:
             if epoch in r.epochs:
                 seen[r.code] = seen.get(r.code, 0) + 1
-        for code, n in seen.items():
-            if n > 1:
-                problems.append(
-                    f"region {code} is defined {n} times for {epoch}; keep one entry per epoch"
-                )
+        problems += [
+            f"region {code} is defined {n} times for {epoch}; keep one entry per epoch"
+            for code, n in seen.items()
+            if n > 1
+        ]
         if not seen:
             problems.append(
                 f"no region is defined for epoch {epoch}; add [[regions]] with epochs = [{epoch}]"
             )
+    return problems
+
+
+def _reference_problems(spec: ReformSpec) -> list[str]:
+    """Parents, move targets, split sides and merged regions that name no region."""
     before, after = spec.regions_of(spec.before), spec.regions_of(spec.after)
-    for r in spec.regions:
-        if r.parent is not None and r.parent not in before:
-            problems.append(
-                f"region {r.code}: parent {r.parent} is not a {spec.before} region; fix 'parent'"
-            )
-    for m in spec.moves:
-        if m.to not in after:
-            problems.append(
-                f"[[moves]] to {m.to}: no such {spec.after} region; add it to [[regions]] or fix 'to'"
-            )
-    for s in spec.splits:
-        for side in (s.inside, s.outside):
-            if side not in after:
-                problems.append(
-                    f"[[splits]] {s.unit}: {side} is not a {spec.after} region; fix inside/outside"
-                )
-    for g in spec.merges:
-        for code in (*g.regions, g.into):
-            if code not in after:
-                problems.append(
-                    f"[[merges]] into {g.into}: {code} is not a {spec.after} region; fix the codes"
-                )
-    problems += merge_problems(spec)
-    # every unit assigned at most once by moves and splits
+    problems = [
+        f"region {r.code}: parent {r.parent} is not a {spec.before} region; fix 'parent'"
+        for r in spec.regions
+        if r.parent is not None and r.parent not in before
+    ]
+    problems += [
+        f"[[moves]] to {m.to}: no such {spec.after} region; add it to [[regions]] or fix 'to'"
+        for m in spec.moves
+        if m.to not in after
+    ]
+    problems += [
+        f"[[splits]] {s.unit}: {side} is not a {spec.after} region; fix inside/outside"
+        for s in spec.splits
+        for side in (s.inside, s.outside)
+        if side not in after
+    ]
+    problems += [
+        f"[[merges]] into {g.into}: {code} is not a {spec.after} region; fix the codes"
+        for g in spec.merges
+        for code in (*g.regions, g.into)
+        if code not in after
+    ]
+    return problems
+
+
+def _repeated_unit_problems(spec: ReformSpec) -> list[str]:
+    """Every unit assigned at most once by moves and splits."""
     counts: dict[str, int] = {}
     for u in [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]:
         counts[u] = counts.get(u, 0) + 1
-    for u, n in sorted(counts.items()):
-        if n > 1:
-            problems.append(
-                f"unit {u} is assigned {n} times by moves/splits; keep it in exactly one"
-            )
-    if problems:
-        raise ReformSpecError(spec.source, problems)
+    return [
+        f"unit {u} is assigned {n} times by moves/splits; keep it in exactly one"
+        for u, n in sorted(counts.items())
+        if n > 1
+    ]
 
 
 def check_against_units(

@@ -108,6 +108,21 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Member:
+    """Units that belonged to region ``region`` of the ``before`` epoch.
+
+    For a spec that derives an earlier epoch from later units; a unit may also be a
+    split piece (``CODE:inside``/``CODE:outside``). ``source`` says where the
+    membership is documented.
+    """
+
+    region: str
+    units: tuple[str, ...]
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ReformSpec:
     """A parsed reform spec. Use :func:`load_spec`; it validates the structure."""
 
@@ -120,6 +135,7 @@ class ReformSpec:
     moves: tuple[Move, ...] = ()
     splits: tuple[Split, ...] = ()
     merges: tuple[Merge, ...] = ()
+    members: tuple[Member, ...] = ()
     renames: tuple[Mapping[str, Any], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<spec>"
@@ -141,6 +157,10 @@ class ReformSpec:
         """Region of the ``before`` epoch a region of the ``after`` epoch came from."""
         region = self.regions_of(self.after)[code]
         return region.parent or code
+
+    def member_regions(self) -> dict[str, str]:
+        """Map unit or piece key (``CODE`` or ``CODE:inside``) → ``before`` region, from [[members]]."""
+        return {u: m.region for m in self.members for u in m.units}
 
     def moved_units(self) -> dict[str, str]:
         """Map unit code → target region, for whole-unit moves."""
@@ -218,7 +238,13 @@ def _spec_from_model(model: SpecFile, *, source: str) -> ReformSpec:
             Split(**s.model_dump(exclude={"cut_codes"}), cut_codes=tuple(s.cut_codes))
             for s in model.splits
         ),
-        merges=tuple(Merge(regions=tuple(g.regions), into=g.into, note=g.note) for g in model.merges),
+        merges=tuple(
+            Merge(regions=tuple(g.regions), into=g.into, note=g.note) for g in model.merges
+        ),
+        members=tuple(
+            Member(region=g.region, units=tuple(g.units), source=g.source, note=g.note)
+            for g in model.members
+        ),
         renames=tuple(r.model_dump(exclude_none=True) for r in model.renames),
         meta=reform.model_dump(exclude_none=True),
         source=source,
@@ -282,19 +308,30 @@ def _reference_problems(spec: ReformSpec) -> list[str]:
         for code in (*g.regions, g.into)
         if code not in after
     ]
+    problems += [
+        f"[[members]] {g.region}: no such {spec.before} region; add it to [[regions]] or fix 'region'"
+        for g in spec.members
+        if g.region not in before
+    ]
     return problems
 
 
 def _repeated_unit_problems(spec: ReformSpec) -> list[str]:
-    """Every unit assigned at most once by moves and splits."""
-    counts: dict[str, int] = {}
-    for u in [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]:
-        counts[u] = counts.get(u, 0) + 1
-    return [
-        f"unit {u} is assigned {n} times by moves/splits; keep it in exactly one"
-        for u, n in sorted(counts.items())
-        if n > 1
-    ]
+    """Every unit assigned at most once by moves and splits, and at most once by members."""
+    problems = []
+    for label, listed in (
+        ("moves/splits", [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]),
+        ("members", [u for g in spec.members for u in g.units]),
+    ):
+        counts: dict[str, int] = {}
+        for u in listed:
+            counts[u] = counts.get(u, 0) + 1
+        problems += [
+            f"unit {u} is assigned {n} times by {label}; keep it in exactly one"
+            for u, n in sorted(counts.items())
+            if n > 1
+        ]
+    return problems
 
 
 def check_against_units(
@@ -490,6 +527,11 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
                 "note": s.note,
             }
             for s in spec.splits
+        ]
+    if spec.members:
+        out["members"] = [
+            {"region": g.region, "source": g.source, "note": g.note, "units": list(g.units)}
+            for g in spec.members
         ]
     if spec.merges:
         out["merges"] = [

@@ -149,6 +149,19 @@ class MergeTable(_Table):
     note: Text = ""
 
 
+class MemberTable(_Table):
+    """``[[members]]``: districts that belonged to region ``region`` of the ``before`` epoch.
+
+    For a spec whose earlier epoch is derived from later districts (the 1996 oblasts
+    from the 2018 districts); a unit may be a split piece, ``CODE:inside``/``CODE:outside``.
+    """
+
+    region: Code
+    units: Annotated[list[Code], Field(min_length=1, max_length=MAX_ENTRIES)]
+    source: Text = ""
+    note: Text = ""
+
+
 class RenameTable(_Table):
     """``[[renames]]``: a settlement renamed (kept as documentation of the reform)."""
 
@@ -172,6 +185,7 @@ class SpecFile(_Table):
     moves: Annotated[list[MoveTable], Field(max_length=MAX_ENTRIES)] = []
     splits: Annotated[list[SplitTable], Field(max_length=MAX_ENTRIES)] = []
     merges: Annotated[list[MergeTable], Field(max_length=MAX_ENTRIES)] = []
+    members: Annotated[list[MemberTable], Field(max_length=MAX_ENTRIES)] = []
     renames: Annotated[list[RenameTable], Field(max_length=MAX_ENTRIES)] = []
 
 
@@ -191,7 +205,7 @@ def validate_spec_mapping(raw: Any) -> tuple[SpecFile | None, list[str]]:
 
 
 # ----------------------------------------------------------------- error wording
-_ARRAYS = ("regions", "moves", "splits", "merges", "renames")
+_ARRAYS = ("regions", "moves", "splits", "merges", "members", "renames")
 _NOUNS = {
     "int_type": "a whole number",
     "float_type": "a number",
@@ -208,6 +222,7 @@ _MODELS: dict[str, type[_Table]] = {
     "moves": MoveTable,
     "splits": SplitTable,
     "merges": MergeTable,
+    "members": MemberTable,
     "renames": RenameTable,
 }
 
@@ -279,7 +294,9 @@ def _unknown_key(loc: tuple, where: str, key: str) -> str:
         return f"unknown table '{_short(key, quote=False)}'; remove it or fix its spelling (known: {known})"
     model = _MODELS.get(str(loc[0]))
     known = f" (known: {', '.join(model.model_fields)})" if model else ""
-    return f"{where}: unknown key '{_short(key, quote=False)}'; remove it or fix its spelling{known}"
+    return (
+        f"{where}: unknown key '{_short(key, quote=False)}'; remove it or fix its spelling{known}"
+    )
 
 
 def _short(value: Any, *, quote: bool = True, limit: int = 40) -> str:

@@ -60,15 +60,7 @@ def settlement_distances(
 
     coords, region_idx = {}, {}
     for epoch in (before, after):
-        table = regions[epoch].reset_index(drop=True)
-        idx = _positions(out[region_col(epoch)], table["code"])  # -1: no region
-        region_idx[epoch] = idx
-        out[centre_col(epoch)] = _centre_names(table, idx)
-        # one gather per column: position -1 picks the NaN appended at the end
-        clon = np.append(table["centre_lon"].to_numpy(dtype="float64"), np.nan)[idx]
-        clat = np.append(table["centre_lat"].to_numpy(dtype="float64"), np.nan)[idx]
-        out[centre_lon_col(epoch)], out[centre_lat_col(epoch)] = clon, clat
-        coords[epoch] = (clon, clat)
+        region_idx[epoch], *coords[epoch] = _add_centre(out, regions[epoch], epoch=epoch)
 
     a_lon, a_lat = coords[after]
     b_lon, b_lat = coords[before]
@@ -102,6 +94,59 @@ def settlement_distances(
         (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
     )
     return out
+
+
+def epoch_distances(
+    settlements: gpd.GeoDataFrame, regions: dict[int, gpd.GeoDataFrame]
+) -> gpd.GeoDataFrame:
+    """Add centre and distance columns for every epoch of ``regions`` (a reform chain).
+
+    Parameters
+    ----------
+    settlements : GeoDataFrame
+        Points with ``region_<epoch>`` for every epoch (see
+        :func:`analysis.assign.assign_regions`).
+    regions : dict
+        Epoch → built regions with ``code``, ``centre_name_en``, ``centre_lon``, ``centre_lat``.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with ``centre_<e>``, ``centre_<e>_lon``, ``centre_<e>_lat`` and
+        ``dist_<e>_km`` for every epoch (NaN where a point has no region). A distance
+        to a centre already measured for an earlier epoch is reused, not measured again.
+    """
+    require_crs(settlements, name="settlements")
+    out = settlements.copy(deep=False)  # columns are only replaced whole
+    pts = (out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry).to_numpy()
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    measured: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for epoch in sorted(regions):
+        _, clon, clat = _add_centre(out, regions[epoch], epoch=epoch)
+        dist = np.full(len(out), np.nan)
+        todo = ~np.isnan(clon)
+        for mlon, mlat, mdist in measured:
+            same = todo & (mlon == clon) & (mlat == clat)
+            dist[same] = mdist[same]
+            todo &= ~same
+        dist[todo] = geodesic_km(lon[todo], lat[todo], clon[todo], clat[todo])
+        measured.append((clon, clat, dist))
+        out[dist_col(epoch)] = dist
+    return out
+
+
+def _add_centre(
+    out: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, *, epoch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Set ``centre_<epoch>`` and its ``_lon``/``_lat`` on ``out``; return region positions and coordinates."""
+    table = regions.reset_index(drop=True)
+    idx = _positions(out[region_col(epoch)], table["code"])  # -1: no region
+    out[centre_col(epoch)] = _centre_names(table, idx)
+    # one gather per column: position -1 picks the NaN appended at the end
+    clon = np.append(table["centre_lon"].to_numpy(dtype="float64"), np.nan)[idx]
+    clat = np.append(table["centre_lat"].to_numpy(dtype="float64"), np.nan)[idx]
+    out[centre_lon_col(epoch)], out[centre_lat_col(epoch)] = clon, clat
+    return idx, clon, clat
 
 
 def _positions(codes: pd.Series, table_codes: pd.Series) -> np.ndarray:

@@ -24,6 +24,14 @@ from analysis.distances import epoch_distances
 from analysis.population import estimate_population
 from analysis.stats import affected_regions
 from boundaries.build import ChainBuild
+from boundaries.schema import (
+    DELTA_KM,
+    POPULATION_EST,
+    centre_col,
+    dist_col,
+    pw_mean_col,
+    region_col,
+)
 from geo.crs import WGS84, area_km2
 from geo.distance import geodesic_km
 from geo.validation import require_columns
@@ -66,7 +74,7 @@ def timeline_settlements(settlements: gpd.GeoDataFrame, chain: ChainBuild) -> gp
     assigned = assign_regions(settlements, chain.pieces, epochs=epochs)
     with_dist = epoch_distances(assigned, chain.regions)
     base = chain.chain.specs[-1].before
-    return estimate_population(with_dist, region_col=f"region_{base}")
+    return estimate_population(with_dist, region_col=region_col(base))
 
 
 def reform_summary(timeline: pd.DataFrame, chain: ChainBuild) -> pd.DataFrame:
@@ -77,22 +85,22 @@ def reform_summary(timeline: pd.DataFrame, chain: ChainBuild) -> pd.DataFrame:
     ``pop_weighted_mean_before_km``, ``pop_weighted_mean_after_km``,
     ``share_pop_farther`` and so on, weighted by ``population_est``.
     """
-    require_columns(timeline, ("population_est",), name="timeline")
+    require_columns(timeline, (POPULATION_EST,), name="timeline")
     frames = []
     for spec in chain.specs:
         b, a = spec.before, spec.after
-        cols = [f"region_{b}", f"region_{a}", f"dist_{b}_km", f"dist_{a}_km"]
-        view = pd.DataFrame(timeline[[*cols, "population_est"]])
-        view["delta_km"] = view[f"dist_{a}_km"] - view[f"dist_{b}_km"]
+        cols = [region_col(b), region_col(a), dist_col(b), dist_col(a)]
+        view = pd.DataFrame(timeline[[*cols, POPULATION_EST]])
+        view[DELTA_KM] = view[dist_col(a)] - view[dist_col(b)]
         table = affected_regions(view, before=b, after=a)
         if table.empty:
             continue
         names = chain.regions[b].set_index("code")
         table = table.rename(
             columns={
-                f"region_{b}": "region_before",
-                f"pop_weighted_mean_{b}_km": "pop_weighted_mean_before_km",
-                f"pop_weighted_mean_{a}_km": "pop_weighted_mean_after_km",
+                region_col(b): "region_before",
+                pw_mean_col(b): "pop_weighted_mean_before_km",
+                pw_mean_col(a): "pop_weighted_mean_after_km",
             }
         )
         table.insert(0, "after", a)
@@ -204,7 +212,7 @@ def former_centres(chain: ChainBuild) -> pd.DataFrame:
         frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=WGS84
     )
     placed = epoch_distances(assign_regions(points, chain.pieces, epochs=epochs), chain.regions)
-    cols = [c for e in epochs for c in (f"region_{e}", f"centre_{e}", f"dist_{e}_km")]
+    cols = [c for e in epochs for c in (region_col(e), centre_col(e), dist_col(e))]
     return pd.DataFrame(placed[[*frame.columns, *cols]])
 
 
@@ -216,13 +224,13 @@ def timeline_table(timeline: gpd.GeoDataFrame, epochs: tuple[int, ...]) -> pd.Da
     """
     ident = [
         c
-        for c in ("id", "osm_id", "name", "name_en", "place", "population", "population_est")
+        for c in ("id", "osm_id", "name", "name_en", "place", "population", POPULATION_EST)
         if c in timeline.columns
     ]
-    per_epoch = [c for e in epochs for c in (f"region_{e}", f"centre_{e}", f"dist_{e}_km")]
+    per_epoch = [c for e in epochs for c in (region_col(e), centre_col(e), dist_col(e))]
     table = pd.DataFrame(timeline[[*ident, "assignment", *per_epoch]])
     for e in epochs:
-        table[f"dist_{e}_km"] = table[f"dist_{e}_km"].round(3)
+        table[dist_col(e)] = table[dist_col(e)].round(3)
     pts = timeline.geometry.to_crs(WGS84) if timeline.crs != WGS84 else timeline.geometry
     table["lon"] = pts.x.round(6).to_numpy()
     table["lat"] = pts.y.round(6).to_numpy()

@@ -54,6 +54,30 @@ CLAIM_PLACES: tuple[tuple, ...] = (
 )
 
 
+#: Claim places of the other reforms of the chain, by spec id (same layout as
+#: :data:`CLAIM_PLACES`): for 2018 the towns of South Kazakhstan whose trip to the
+#: centre changed most (Saryagash, Lenger, Kentau, Zhetisay, Arys) and Turkistan itself;
+#: for 1997 the centres of the abolished oblasts.
+REFORM_CLAIM_PLACES: dict[str, tuple[tuple, ...]] = {
+    "kz-2018": (
+        ("Saryagash", ("Сарыағаш", "Сарыагаш", "Saryagash"), "KZ-51"),
+        ("Lenger", ("Леңгір", "Ленгер", "Lenger"), "KZ-51"),
+        ("Kentau", ("Кентау", "Kentau"), "KZ-51"),
+        ("Zhetisay", ("Жетісай", "Жетысай", "Zhetisay"), "KZ-51"),
+        ("Arys", ("Арыс", "Арысь", "Arys"), "KZ-51"),
+        ("Turkistan", ("Түркістан", "Туркестан", "Turkistan"), "KZ-51"),
+    ),
+    "kz-1997": (
+        ("Zhezkazgan", ("Жезқазған", "Жезказган", "Zhezkazgan"), "KZ-ZHE"),
+        ("Semey (Semipalatinsk)", ("Семей", "Semey", "Семипалатинск"), "KZ-SEM"),
+        ("Taldykorgan", ("Талдықорған", "Талдыкорган", "Taldykorgan"), "KZ-TAL"),
+        ("Kokshetau", ("Көкшетау", "Кокшетау", "Kokshetau"), "KZ-KOK"),
+        ("Arkalyk", ("Арқалық", "Аркалык", "Arkalyk"), "KZ-TUR"),
+        ("Balkhash", ("Балқаш", "Балхаш", "Balkhash"), "KZ-ZHE"),
+    ),
+}
+
+
 @dataclass
 class SettlementSource:
     """Settlements as loaded, with where they came from."""
@@ -143,11 +167,17 @@ class Analysis:
         return self.build.spec.epochs
 
 
-def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> pd.DataFrame:
-    """One row per place of :data:`CLAIM_PLACES` found (largest match of any of its names)."""
+def claims_table(
+    settlements: gpd.GeoDataFrame,
+    *,
+    before: int,
+    after: int,
+    places: tuple[tuple, ...] = CLAIM_PLACES,
+) -> pd.DataFrame:
+    """One row per place of ``places`` (default :data:`CLAIM_PLACES`) found (largest match of any of its names)."""
     rows = []
     skeletons = name_skeletons(settlements)
-    for label, names, *hint in CLAIM_PLACES:
+    for label, names, *hint in places:
         hit = None
         for name in names:
             found = find_settlement(settlements, name, skeletons=skeletons)
@@ -207,7 +237,12 @@ def analyze(
         shifts=shifts,
         affected=affected_regions(settlements, before=before, after=after),
         winners_losers=winners_losers(settlements, before=before, after=after),
-        claims=claims_table(settlements, before=before, after=after),
+        claims=claims_table(
+            settlements,
+            before=before,
+            after=after,
+            places=REFORM_CLAIM_PLACES.get(build.spec.id, CLAIM_PLACES),
+        ),
         population=population_summary(settlements),
         counts=counts,
         official=comparison,

@@ -50,6 +50,14 @@ class ReformChain:
         msg = f"reform '{reform_id}' is not in the chain; use one of {', '.join(self.reform_ids)}"
         raise ReformChainError(msg)
 
+    def since(self, reform_id: str) -> ReformChain:
+        """Return the part of the chain from reform ``reform_id`` to the latest one.
+
+        The builder derives earlier epochs from the units of the latest reform, so
+        building one reform needs it and every later one.
+        """
+        return ReformChain(self.specs[self.specs.index(self.spec(reform_id)) :])
+
     def spec_of_epoch(self, epoch: int) -> ReformSpec:
         """Return a spec defining ``epoch`` (on a shared epoch both agree, see :func:`check_chain`)."""
         for s in self.specs:

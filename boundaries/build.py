@@ -278,6 +278,11 @@ def _epoch_regions(
     pieces: gpd.GeoDataFrame, specs: Mapping[int, ReformSpec], sources: BoundarySources
 ) -> tuple[dict[int, gpd.GeoDataFrame], pd.DataFrame]:
     """Regions of every epoch in ``specs`` (epoch → a spec defining it) and their validation."""
+    validation = pd.DataFrame(
+        columns=["region", "epoch", "iou", "built_area_km2", "published_area_km2"]
+    )
+    if not specs:
+        return {}, validation
     # the epochs are independent and their dissolves and overlays run in GEOS, which
     # releases the GIL: one thread per epoch
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="epoch") as pool:
@@ -288,13 +293,8 @@ def _epoch_regions(
         regions = dict(zip(specs, built, strict=True))
         checks = [(e, ref) for e, ref in sources.reference.items() if e in regions]
         frames = list(pool.map(lambda c: validate_regions(regions[c[0]], c[1], epoch=c[0]), checks))
-    validation = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(
-            columns=["region", "epoch", "iou", "built_area_km2", "published_area_km2"]
-        )
-    )
+    if frames:
+        validation = pd.concat(frames, ignore_index=True)
     return regions, validation
 
 
@@ -395,7 +395,9 @@ class ChainBuild:
         return tuple(s for s in self.chain.specs if s.before in self.regions)
 
 
-def build_chain(sources: BoundarySources, chain: ReformChain) -> ChainBuild:
+def build_chain(
+    sources: BoundarySources, chain: ReformChain, *, base: BuildResult | None = None
+) -> ChainBuild:
     """Build every epoch of ``chain`` from the units of ``sources``.
 
     The units belong to the latest reform's ``before`` epoch (2018 districts; with the
@@ -403,10 +405,24 @@ def build_chain(sources: BoundarySources, chain: ReformChain) -> ChainBuild:
     as usual; each earlier epoch is then derived from the next with
     :func:`derive_before`. With the embedded default, epochs that need districts
     (``[[members]]``) are left out and a note says so.
+
+    Parameters
+    ----------
+    base : BuildResult, optional
+        :func:`build` of the latest reform on the same sources, already made: its
+        pieces, regions and validation are reused, not built again.
     """
     t0 = time.perf_counter()
-    base = chain.specs[-1]
-    pieces, coverage, notes = _base_pieces(sources, base)
+    last = chain.specs[-1]
+    if base is None:
+        pieces, coverage, notes = _base_pieces(sources, last)
+        done, checked = {}, None
+    else:
+        if base.spec.id != last.id or base.spec.epochs != last.epochs:
+            msg = f"base build is of {base.spec.id}, not of the chain's latest reform {last.id}"
+            raise ValueError(msg)
+        pieces, coverage, notes = base.pieces, base.coverage, list(base.notes)
+        done, checked = base.regions, base.validation
     granularity = "region" if sources.kind == "embedded" else "district"
     for spec in reversed(chain.specs[:-1]):
         if granularity == "region" and spec.members:
@@ -416,10 +432,14 @@ def build_chain(sources: BoundarySources, chain: ReformChain) -> ChainBuild:
             )
             break
         pieces = derive_before(pieces, spec, granularity=granularity)
-    epochs = [e for e in chain.epochs if region_col(e) in pieces.columns]
+    epochs = [e for e in chain.epochs if region_col(e) in pieces.columns and e not in done]
     regions, validation = _epoch_regions(
         pieces, {e: chain.spec_of_epoch(e) for e in epochs}, sources
     )
+    regions = dict(sorted({**done, **regions}.items()))
+    if checked is not None:
+        frames = [f for f in (checked, validation) if len(f)]
+        validation = pd.concat(frames, ignore_index=True) if frames else checked
     return ChainBuild(
         chain=chain,
         sources=sources,

@@ -221,53 +221,38 @@ def analysis_summary(analysis) -> list[str]:
 
 
 # ------------------------------------------------------------------ timeline
-#: Tables of :func:`write_timeline` besides ``regions_<epoch>.geojson``.
-TIMELINE_FILES = (
-    "timeline.csv",
-    "reform_summary.csv",
-    "successor_overlap.csv",
-    "approximation.csv",
-    "former_centres.csv",
-    "validation.csv",
-)
+#: Rounding of the chain's tables as written (decimals); ``timeline`` rounds its own.
+TIMELINE_ROUNDING = {
+    "reform_summary": 4,
+    "successor_overlap": 4,
+    "approximation": 2,
+    "former_centres": 3,
+    "validation": 6,
+}
 
 
-def timeline_tables(chain: ChainBuild, timeline: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
-    """Return the timeline's tables by file name (see :data:`TIMELINE_FILES`)."""
-    from analysis.timeline import (
-        approximation_table,
-        former_centres,
-        reform_summary,
-        successor_overlap,
-        timeline_table,
-    )
+def write_timeline(
+    chain: ChainBuild, tables: dict[str, pd.DataFrame], folder: str | Path
+) -> list[Path]:
+    """Write ``regions_<epoch>.geojson`` for every epoch and each table as ``<name>.csv``.
 
-    return {
-        "timeline.csv": timeline_table(timeline, chain.epochs),
-        "reform_summary.csv": reform_summary(timeline, chain).round(4),
-        "successor_overlap.csv": successor_overlap(chain.regions).round(4),
-        "approximation.csv": approximation_table(chain.regions).round(2),
-        "former_centres.csv": former_centres(chain).round(3),
-        "validation.csv": chain.validation.round(6),
-    }
-
-
-def write_timeline(chain: ChainBuild, timeline: gpd.GeoDataFrame, folder: str | Path) -> list[Path]:
-    """Write ``regions_<epoch>.geojson`` for every epoch and the tables of :func:`timeline_tables`."""
+    ``tables`` is :func:`analysis.timeline.chain_tables`.
+    """
     folder = Path(folder)
     written = [
         write_geojson(region_properties(regions), folder / regions_file(epoch))
         for epoch, regions in sorted(chain.regions.items())
     ]
-    for name, table in timeline_tables(chain, timeline).items():
-        written.append(write_csv(table, folder / name))
+    for name, table in tables.items():
+        digits = TIMELINE_ROUNDING.get(name)
+        written.append(
+            write_csv(table if digits is None else table.round(digits), folder / f"{name}.csv")
+        )
     return written
 
 
-def timeline_summary(chain: ChainBuild, timeline: gpd.GeoDataFrame) -> list[str]:
+def timeline_summary(chain: ChainBuild, tables: dict[str, pd.DataFrame]) -> list[str]:
     """Short human summary of a timeline run, one line each."""
-    from analysis.timeline import reform_summary, successor_overlap
-
     lines = [
         f"source: {chain.sources.description}",
         f"reforms: {', '.join(chain.chain.reform_ids)}",
@@ -276,13 +261,13 @@ def timeline_summary(chain: ChainBuild, timeline: gpd.GeoDataFrame) -> list[str]
         lines.append(
             f"{epoch}: {len(regions)} regions, {regions[AREA_KM2].sum():,.0f} km² (EPSG:6933)"
         )
-    for r in reform_summary(timeline, chain).itertuples(index=False):
+    for r in tables["reform_summary"].itertuples(index=False):
         lines.append(
             f"  {r.reform} {r.name_before} (centre {r.centre_before}): population-weighted mean "
             f"{r.pop_weighted_mean_before_km:.1f} → {r.pop_weighted_mean_after_km:.1f} km, "
             f"{r.share_pop_farther:.1%} of people farther, {r.share_pop_nearer:.1%} nearer"
         )
-    for r in successor_overlap(chain.regions).itertuples(index=False):
+    for r in tables["successor_overlap"].itertuples(index=False):
         lines.append(
             f"  {r.name_en} ({r.epoch}) / {r.former_name_en} ({r.former_epoch}): overlap "
             f"{r.overlap_km2:,.0f} km² = {r.share_of_region:.1%} of {r.name_en}, "

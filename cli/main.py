@@ -179,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     """Run ``reform-atlas timeline``: every epoch of the bundled reform chain."""
     from analysis.pipeline import load_settlements
-    from analysis.timeline import timeline_settlements
+    from analysis.timeline import chain_tables, timeline_settlements
     from boundaries.build import build_chain
     from boundaries.chain import load_chain
     from boundaries.sources import load_sources
@@ -197,10 +197,10 @@ def cmd_timeline(args: argparse.Namespace) -> int:
             pending.result()  # a settlements error is reported first, as in analyze
             raise
         settlements = pending.result()
-    timeline = timeline_settlements(settlements.frame, built)
+    tables = chain_tables(timeline_settlements(settlements.frame, built), built)
     with atomic_output_dir(args.out) as tmp:
-        written = write_timeline(built, timeline, tmp)
-    for line in timeline_summary(built, timeline):
+        written = write_timeline(built, tables, tmp)
+    for line in timeline_summary(built, tables):
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

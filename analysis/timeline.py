@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -117,6 +118,7 @@ def successor_overlap(
     regions: dict[int, gpd.GeoDataFrame],
     *,
     pairs: tuple[tuple[str, int, str, int], ...] = SUCCESSORS,
+    sources: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Area overlap of regions with the former regions they succeed, and their centres' distance.
 
@@ -127,7 +129,9 @@ def successor_overlap(
     -------
     DataFrame
         One row per pair: both codes, names and areas, ``overlap_km2``, the overlap's
-        share of each, ``iou`` and ``centres_km`` (geodesic distance between the centres).
+        share of each, ``iou``, ``centres_km`` (geodesic distance between the centres)
+        and ``former_source`` (from ``sources``, former region → where its membership
+        is documented; see :func:`member_sources`).
     """
     rows = []
     for code, epoch, former, former_epoch in pairs:
@@ -160,9 +164,15 @@ def successor_overlap(
                 "centres_km": float(
                     geodesic_km(a["centre_lon"], a["centre_lat"], b["centre_lon"], b["centre_lat"])
                 ),
+                "former_source": (sources or {}).get(former, ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def member_sources(chain: ChainBuild) -> dict[str, str]:
+    """Region → the source of its ``[[members]]`` list, over every spec of the chain."""
+    return {m.region: m.source for spec in chain.chain.specs for m in spec.members}
 
 
 def approximation_table(regions: dict[int, gpd.GeoDataFrame]) -> pd.DataFrame:
@@ -247,7 +257,7 @@ def chain_tables(timeline: gpd.GeoDataFrame, chain: ChainBuild) -> dict[str, pd.
     return {
         "timeline": timeline_table(timeline, chain.epochs),
         "reform_summary": reform_summary(timeline, chain),
-        "successor_overlap": successor_overlap(chain.regions),
+        "successor_overlap": successor_overlap(chain.regions, sources=member_sources(chain)),
         "approximation": approximation_table(chain.regions),
         "former_centres": former_centres(chain),
         "validation": chain.validation,

@@ -55,6 +55,16 @@ def test_timeline_embedded_default_has_the_region_level_epochs(tmp_path, capsys,
     assert "need district units" in capsys.readouterr().out
 
 
+def test_analyze_reform_kz_2018_on_the_embedded_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("REFORM_ATLAS_DATA_DIR", raising=False)
+    out = tmp_path / "e"
+    assert main(["analyze", "--reform", "kz-2018", "--out", str(out)]) == 0
+    regions = pd.read_csv(out / "crosswalk.csv")
+    assert set(regions.loc[regions["changed"], "region_2017"]) == {"KZ-51"}
+    table = pd.read_csv(out / "settlements.csv")
+    assert {"dist_2017_km", "dist_2018_km"} <= set(table.columns)
+
+
 def test_bad_reform_exits_2_and_writes_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("REFORM_ATLAS_DATA_DIR", raising=False)
     out = tmp_path / "o"

@@ -135,3 +135,11 @@ def test_members_need_district_units(toy_pieces):
 def test_member_region_must_exist_in_before_epoch():
     with pytest.raises(ReformSpecError, match=r"\[\[members\]\] NOPE: no such 1990 region"):
         _toy_spec([{"region": "NOPE", "units": ["u1"]}])
+
+
+def test_members_are_typed_like_every_spec_table():
+    with pytest.raises(ReformSpecError) as info:
+        _toy_spec([{"region": "GONE", "units": [], "sorce": "typo"}])
+    problems = " ".join(info.value.problems)
+    assert "[[members]] #1" in problems
+    assert "'units' is empty" in problems and "unknown key 'sorce'" in problems

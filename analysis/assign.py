@@ -20,11 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from boundaries.schema import MAX_NEAREST_KM, region_col
 from geo.crs import WGS84, require_crs
 from geo.distance import geodesic_km
 
-#: Points farther than this from every piece stay unassigned (km, geodesic).
-MAX_NEAREST_KM = 1.0
 _DEG_MARGIN = 0.1  # ≈ 8–11 km in Kazakhstan: generous bound for the candidate search
 
 
@@ -94,9 +93,9 @@ def assign_regions(
 
     assignment = np.where(piece_of < 0, "unassigned", np.where(assign_km > 0, "nearest", "inside"))
     for epoch in epochs:
-        codes, uniques = pd.factorize(pieces[f"region_{epoch}"], sort=True)
+        codes, uniques = pd.factorize(pieces[region_col(epoch)], sort=True)
         region_codes = np.where(piece_of >= 0, codes[np.maximum(piece_of, 0)], -1)
-        out[f"region_{epoch}"] = pd.Categorical.from_codes(
+        out[region_col(epoch)] = pd.Categorical.from_codes(
             region_codes, categories=pd.Index(uniques, dtype=object)
         )
     out["assignment"] = pd.Categorical(assignment, categories=["inside", "nearest", "unassigned"])

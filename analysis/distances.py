@@ -13,6 +13,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from boundaries.schema import (
+    centre_col,
+    centre_lat_col,
+    centre_lon_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+)
 from geo.crs import WGS84, require_crs
 from geo.distance import geodesic_km, nearest_km
 
@@ -51,15 +60,7 @@ def settlement_distances(
 
     coords, region_idx = {}, {}
     for epoch in (before, after):
-        table = regions[epoch].reset_index(drop=True)
-        idx = _positions(out[f"region_{epoch}"], table["code"])  # -1: no region
-        region_idx[epoch] = idx
-        out[f"centre_{epoch}"] = _centre_names(table, idx)
-        # one gather per column: position -1 picks the NaN appended at the end
-        clon = np.append(table["centre_lon"].to_numpy(dtype="float64"), np.nan)[idx]
-        clat = np.append(table["centre_lat"].to_numpy(dtype="float64"), np.nan)[idx]
-        out[f"centre_{epoch}_lon"], out[f"centre_{epoch}_lat"] = clon, clat
-        coords[epoch] = (clon, clat)
+        region_idx[epoch], *coords[epoch] = _add_centre(out, regions[epoch], epoch=epoch)
 
     a_lon, a_lat = coords[after]
     b_lon, b_lat = coords[before]
@@ -70,8 +71,8 @@ def settlement_distances(
     dist_before[redo] = geodesic_km(lon[redo], lat[redo], b_lon[redo], b_lat[redo])
     dist_before[np.isnan(b_lon)] = np.nan
 
-    out[f"dist_{before}_km"] = dist_before
-    out[f"dist_{after}_km"] = dist_after
+    out[dist_col(before)] = dist_before
+    out[dist_col(after)] = dist_after
     out["delta_km"] = dist_after - dist_before
     ib, ia = region_idx[before], region_idx[after]
     # position in the after table of each before region's code (-1: no such region after)
@@ -87,12 +88,65 @@ def settlement_distances(
         known_index=ia,
         known_km=dist_after,
     )
-    out[f"nearest_centre_{after}"] = _centre_names(table, idx)
-    out[f"nearest_centre_{after}_km"] = km
+    out[nearest_centre_col(after)] = _centre_names(table, idx)
+    out[nearest_centre_km_col(after)] = km
     out["farther_than_other_centre"] = (
         (ia >= 0) & (idx >= 0) & (idx != ia) & (dist_after - km > 1e-6)
     )
     return out
+
+
+def epoch_distances(
+    settlements: gpd.GeoDataFrame, regions: dict[int, gpd.GeoDataFrame]
+) -> gpd.GeoDataFrame:
+    """Add centre and distance columns for every epoch of ``regions`` (a reform chain).
+
+    Parameters
+    ----------
+    settlements : GeoDataFrame
+        Points with ``region_<epoch>`` for every epoch (see
+        :func:`analysis.assign.assign_regions`).
+    regions : dict
+        Epoch → built regions with ``code``, ``centre_name_en``, ``centre_lon``, ``centre_lat``.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with ``centre_<e>``, ``centre_<e>_lon``, ``centre_<e>_lat`` and
+        ``dist_<e>_km`` for every epoch (NaN where a point has no region). A distance
+        to a centre already measured for an earlier epoch is reused, not measured again.
+    """
+    require_crs(settlements, name="settlements")
+    out = settlements.copy(deep=False)  # columns are only replaced whole
+    pts = (out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry).to_numpy()
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    measured: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for epoch in sorted(regions):
+        _, clon, clat = _add_centre(out, regions[epoch], epoch=epoch)
+        dist = np.full(len(out), np.nan)
+        todo = ~np.isnan(clon)
+        for mlon, mlat, mdist in measured:
+            same = todo & (mlon == clon) & (mlat == clat)
+            dist[same] = mdist[same]
+            todo &= ~same
+        dist[todo] = geodesic_km(lon[todo], lat[todo], clon[todo], clat[todo])
+        measured.append((clon, clat, dist))
+        out[dist_col(epoch)] = dist
+    return out
+
+
+def _add_centre(
+    out: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, *, epoch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Set ``centre_<epoch>`` and its ``_lon``/``_lat`` on ``out``; return region positions and coordinates."""
+    table = regions.reset_index(drop=True)
+    idx = _positions(out[region_col(epoch)], table["code"])  # -1: no region
+    out[centre_col(epoch)] = _centre_names(table, idx)
+    # one gather per column: position -1 picks the NaN appended at the end
+    clon = np.append(table["centre_lon"].to_numpy(dtype="float64"), np.nan)[idx]
+    clat = np.append(table["centre_lat"].to_numpy(dtype="float64"), np.nan)[idx]
+    out[centre_lon_col(epoch)], out[centre_lat_col(epoch)] = clon, clat
+    return idx, clon, clat
 
 
 def _positions(codes: pd.Series, table_codes: pd.Series) -> np.ndarray:

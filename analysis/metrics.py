@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from boundaries.schema import THRESHOLDS_KM, share_beyond_col
 from geo.crs import EQUAL_AREA, WGS84, require_crs
 from geo.distance import GEOD, geodesic_km
 from geo.errors import DataError
@@ -492,10 +493,6 @@ def _settlement_frame(
     return out
 
 
-def _threshold_label(km: float) -> str:
-    return f"share_pop_beyond_{float(km):g}km"
-
-
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     total = weights.sum()
     return float((values * weights).sum() / total) if total > 0 else np.nan
@@ -507,7 +504,7 @@ def region_metrics(
     settlements: gpd.GeoDataFrame,
     *,
     region_col: str,
-    thresholds_km: Sequence[float] = (100, 200, 300),
+    thresholds_km: Sequence[float] = THRESHOLDS_KM,
     min_part_km2: float = DEFAULT_MIN_PART_KM2,
     allowed_exclaves: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
@@ -593,7 +590,7 @@ def region_metrics(
             "max_dist_km": float(dist.max()) if dist.size else np.nan,
         }
         for t in thresholds:
-            row[_threshold_label(t)] = _weighted_mean((d > t).astype(float), w)
+            row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
         rows.append(row)
     out = pd.DataFrame(rows, index=pd.Index(codes.to_numpy(), name="code"))
     mean_pop = out["population"].mean()

@@ -30,6 +30,13 @@ from analysis.population import compare_official, estimate_population, populatio
 from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
 from boundaries.build import BuildResult
+from boundaries.schema import (
+    centre_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+)
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
 from inputs.bns import BNS_SOURCE
@@ -56,6 +63,30 @@ CLAIM_PLACES: tuple[tuple, ...] = (
     ("Ayagoz", ("Аягөз", "Аягоз", "Ayagoz")),
     ("Satpayev", ("Сәтбаев", "Сатпаев", "Satpayev")),
 )
+
+
+#: Claim places of the other reforms of the chain, by spec id (same layout as
+#: :data:`CLAIM_PLACES`): for 2018 the towns of South Kazakhstan whose trip to the
+#: centre changed most (Saryagash, Lenger, Kentau, Zhetisay, Arys) and Turkistan itself;
+#: for 1997 the centres of the abolished oblasts.
+REFORM_CLAIM_PLACES: dict[str, tuple[tuple, ...]] = {
+    "kz-2018": (
+        ("Saryagash", ("Сарыағаш", "Сарыагаш", "Saryagash"), "KZ-51"),
+        ("Lenger", ("Леңгір", "Ленгер", "Lenger"), "KZ-51"),
+        ("Kentau", ("Кентау", "Kentau"), "KZ-51"),
+        ("Zhetisay", ("Жетісай", "Жетысай", "Zhetisay"), "KZ-51"),
+        ("Arys", ("Арыс", "Арысь", "Arys"), "KZ-51"),
+        ("Turkistan", ("Түркістан", "Туркестан", "Turkistan"), "KZ-51"),
+    ),
+    "kz-1997": (
+        ("Zhezkazgan", ("Жезқазған", "Жезказган", "Zhezkazgan"), "KZ-ZHE"),
+        ("Semey (Semipalatinsk)", ("Семей", "Semey", "Семипалатинск"), "KZ-SEM"),
+        ("Taldykorgan", ("Талдықорған", "Талдыкорган", "Taldykorgan"), "KZ-TAL"),
+        ("Kokshetau", ("Көкшетау", "Кокшетау", "Kokshetau"), "KZ-KOK"),
+        ("Arkalyk", ("Арқалық", "Аркалык", "Arkalyk"), "KZ-TUR"),
+        ("Balkhash", ("Балқаш", "Балхаш", "Balkhash"), "KZ-ZHE"),
+    ),
+}
 
 
 @dataclass
@@ -161,16 +192,22 @@ class Analysis:
         return self.build.spec.epochs
 
 
-def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> pd.DataFrame:
-    """One row per place of :data:`CLAIM_PLACES` found (largest match of any of its names)."""
+def claims_table(
+    settlements: gpd.GeoDataFrame,
+    *,
+    before: int,
+    after: int,
+    places: tuple[tuple, ...] = CLAIM_PLACES,
+) -> pd.DataFrame:
+    """One row per place of ``places`` (default :data:`CLAIM_PLACES`) found (largest match of any of its names)."""
     rows = []
     skeletons = name_skeletons(settlements)
-    for label, names, *hint in CLAIM_PLACES:
+    for label, names, *hint in places:
         hit = None
         for name in names:
             found = find_settlement(settlements, name, skeletons=skeletons)
             if hint:
-                found = found[found[f"region_{before}"] == hint[0]]
+                found = found[found[region_col(before)] == hint[0]]
             if len(found):
                 hit = found.iloc[0]
                 break
@@ -181,15 +218,15 @@ def claims_table(settlements: gpd.GeoDataFrame, *, before: int, after: int) -> p
                 "name",
                 "population",
                 "population_est",
-                f"region_{before}",
-                f"region_{after}",
-                f"centre_{before}",
-                f"centre_{after}",
-                f"dist_{before}_km",
-                f"dist_{after}_km",
+                region_col(before),
+                region_col(after),
+                centre_col(before),
+                centre_col(after),
+                dist_col(before),
+                dist_col(after),
                 "delta_km",
-                f"nearest_centre_{after}",
-                f"nearest_centre_{after}_km",
+                nearest_centre_col(after),
+                nearest_centre_km_col(after),
             ):
                 row[col] = hit.get(col)
         rows.append(row)
@@ -275,7 +312,7 @@ def analyze(
     result = source.official
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
     if source.kind != "controlled":
-        assigned = estimate_population(assigned, region_col=f"region_{before}")
+        assigned = estimate_population(assigned, region_col=region_col(before))
     settlements = settlement_distances(assigned, build.regions, before=before, after=after)
     stats = region_stats(settlements, build.regions)
     counted = settlements[~settlements["abroad"]] if "abroad" in settlements else settlements
@@ -296,7 +333,12 @@ def analyze(
         shifts=shifts,
         affected=affected_regions(settlements, before=before, after=after),
         winners_losers=winners_losers(settlements, before=before, after=after),
-        claims=claims_table(settlements, before=before, after=after),
+        claims=claims_table(
+            settlements,
+            before=before,
+            after=after,
+            places=REFORM_CLAIM_PLACES.get(build.spec.id, CLAIM_PLACES),
+        ),
         population=controlled_summary(settlements) if result else population_summary(settlements),
         counts=counts,
         official=comparison,

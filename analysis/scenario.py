@@ -26,7 +26,6 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -39,6 +38,7 @@ from analysis.centres import DEFAULT_MIN_POPULATION, centre_rank_of, rank_centre
 from analysis.metrics import overall_metrics, region_metrics
 from analysis.pipeline import Analysis, SettlementSource, analyze
 from boundaries.build import BuildResult, build
+from boundaries.schema import CENTRE_MATCH_KM, COUNTED_BASES, region_col
 from boundaries.sources import BoundarySources
 from boundaries.spec import (
     ReformSpec,
@@ -65,35 +65,11 @@ __all__ = [
     "scenario_problems",
     "scenario_summary",
     "weighted_settlements",
-    "write_scenario",
 ]
-
-#: ``population_basis`` values that are counts, not imputed medians.
-COUNTED_BASES = (
-    "known",
-    "secondary gazetteer figure",
-    # after official control (analysis.official.COUNTED_BASES): a BNS count, or a
-    # gazetteer figure scaled to the BNS unit total
-    "BNS settlement count",
-    "BNS unit total, allocated by gazetteer figure",
-)
-
-#: The actual centre is the settlement within this distance (km) of its coordinates.
-CENTRE_MATCH_KM = 5.0
 
 #: Areas (km²) and IoU below these differences count as "the same region".
 _SAME_AREA_KM2 = 1e-6
 _SAME_IOU = 1 - 1e-9
-
-#: Output files of :func:`write_scenario` (``{after}`` is the scenario's after epoch).
-SCENARIO_FILES = (
-    "regions_{after}.geojson",
-    "settlements.csv",
-    "metrics.csv",
-    "compare.csv",
-    "compare_regions.csv",
-    "scenario.toml",
-)
 
 
 # ---------------------------------------------------------------- loading and checks
@@ -334,7 +310,7 @@ def variant_metrics(analysis: Analysis, epoch: int) -> pd.DataFrame:
     return region_metrics(
         analysis.build.regions[epoch],
         weighted_settlements(analysis.settlements),
-        region_col=f"region_{epoch}",
+        region_col=region_col(epoch),
     )
 
 
@@ -715,7 +691,7 @@ def rank_region_centres(
         msg = f"region {region} is not a {epoch} region; use one of {', '.join(regions.index)}"
         raise DataError(msg)
     meta = regions.loc[region]
-    col = f"region_{epoch}"
+    col = region_col(epoch)
     pts = weighted_settlements(analysis.settlements).reset_index(drop=True)
     in_region = (pts[col].astype("string") == region).fillna(False).to_numpy(dtype=bool)
     counted = pts["population_basis"].isin(COUNTED_BASES).to_numpy()
@@ -785,60 +761,6 @@ def rank_region_centres(
         min_population=float(min_population),
         match=how,
     )
-
-
-# -------------------------------------------------------------------------- output
-def scenario_settlements(result: ScenarioResult) -> pd.DataFrame:
-    """Scenario settlements as a CSV table, with the enacted region and distance beside.
-
-    The columns of :func:`cli.export.settlement_export` (regions, centres and
-    distances of the 2018 map and the scenario), then ``region_<after>_enacted``,
-    ``centre_<after>_enacted``, ``dist_<after>_enacted_km`` and
-    ``delta_vs_enacted_km`` (scenario minus enacted; negative = nearer).
-    """
-    from cli.export import settlement_export, settlements_csv
-
-    before, after = result.spec.epochs
-    e_after = result.enacted_spec.after
-    scen, enac = result.analysis.settlements, result.enacted.settlements
-    if not np.array_equal(scen["id"].to_numpy(dtype=object), enac["id"].to_numpy(dtype=object)):
-        msg = "scenario and enacted analyses were run on different settlements; use the same source"
-        raise DataError(msg)
-    table = settlements_csv(settlement_export(scen, before=before, after=after))
-    table[f"region_{e_after}_enacted"] = enac[f"region_{e_after}"].to_numpy()
-    table[f"centre_{e_after}_enacted"] = enac[f"centre_{e_after}"].to_numpy()
-    table[f"dist_{e_after}_enacted_km"] = enac[f"dist_{e_after}_km"].round(3).to_numpy()
-    table["delta_vs_enacted_km"] = (
-        (scen[f"dist_{after}_km"] - enac[f"dist_{e_after}_km"]).round(3).to_numpy()
-    )
-    return table
-
-
-def write_scenario(result: ScenarioResult, folder: str | os.PathLike) -> list[Path]:
-    """Write the files of :data:`SCENARIO_FILES` into ``folder``.
-
-    ``regions_<after>.geojson`` (RFC 7946), ``settlements.csv``, ``metrics.csv``
-    (per region), ``compare.csv`` (metric × variant), ``compare_regions.csv``
-    (regions that differ from the enacted map) and ``scenario.toml`` (the spec as
-    evaluated).
-    """
-    from cli.export import region_properties
-    from geo.io import write_csv, write_geojson
-
-    folder = Path(folder)
-    after = result.spec.after
-    regions = region_properties(result.regions)
-    written = [write_geojson(regions, folder / f"regions_{after}.geojson", name="scenario regions")]
-    written.append(write_csv(scenario_settlements(result), folder / "settlements.csv"))
-    metrics = result.metrics.reset_index()
-    metrics.insert(2, "epoch", after)
-    written.append(write_csv(metrics.round(6), folder / "metrics.csv"))
-    written.append(write_csv(result.compare.round(6), folder / "compare.csv"))
-    written.append(write_csv(result.region_compare.round(6), folder / "compare_regions.csv"))
-    path = folder / "scenario.toml"
-    path.write_text(dump_spec(result.spec), encoding="utf-8")
-    written.append(path)
-    return written
 
 
 def scenario_summary(result: ScenarioResult) -> list[str]:

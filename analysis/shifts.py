@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from boundaries.schema import region_col
+
 UNASSIGNED = "unassigned"
 
 
@@ -26,7 +28,7 @@ def flow_matrix(
         (known + estimated), ``population_known``, ``population_low``,
         ``population_high``, ``area_km2``, ``changed``.
     """
-    b, a = f"region_{before}", f"region_{after}"
+    b, a = region_col(before), region_col(after)
     frame = pd.DataFrame(
         {
             b: settlements[b].astype("string").fillna(UNASSIGNED).to_numpy(),

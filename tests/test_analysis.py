@@ -214,14 +214,14 @@ def test_embedded_default_analysis(embedded):
 def test_assignment_rule_on_hand_made_pieces():
     spec = parse_spec(
         {
-            "reform": {"id": "t", "before": 1, "after": 2},
+            "reform": {"id": "t", "before": 2001, "after": 2002},
             "centres": {
                 "c": {"name_en": "c", "name_kk": "c", "name_ru": "c", "lon": 70.5, "lat": 45.5}
             },
             "regions": [
                 {
                     "code": "KZ-01",
-                    "epochs": [1, 2],
+                    "epochs": [2001, 2002],
                     "name_en": "a",
                     "name_kk": "a",
                     "name_ru": "a",
@@ -239,12 +239,12 @@ def test_assignment_rule_on_hand_made_pieces():
         geometry=[shapely.Point(70.5, 45.5), shapely.Point(71.01, 45.5), shapely.Point(72.0, 45.5)],
         crs=4326,
     )
-    out = assign_regions(pts, pieces, epochs=(1, 2))
+    out = assign_regions(pts, pieces, epochs=(2001, 2002))
     assert out["assignment"].tolist() == ["inside", "nearest", "unassigned"]
     assert out.loc[1, "assign_km"] == pytest.approx(
         0.01 * 111.32 * np.cos(np.radians(45.5)), rel=0.01
     )
-    assert pd.isna(out.loc[2, "region_2"]) and len(out) == 3
+    assert pd.isna(out.loc[2, "region_2002"]) and len(out) == 3
 
 
 # ---------------------------------------------------------------- CLI and exports

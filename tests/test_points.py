@@ -96,7 +96,7 @@ def test_geopackage_layer_selection(tmp_path):
     with pytest.raises(DataError, match=r"no layer 'nope'; available layers: towns, areas"):
         read_points(path, layer="nope")
     towns.to_file(path, layer="more_towns")
-    with pytest.raises(DataError, match=r"3 layers .*pass layer=<name>"):
+    with pytest.raises(DataError, match=r"3 layers .*save the points layer alone"):
         read_points(path)
 
 

@@ -41,9 +41,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from boundaries.schema import THRESHOLDS_KM, share_beyond_col
+from analysis.stats import region_table, weighted_mean
+from boundaries.schema import PW_MEAN_KM, THRESHOLDS_KM
 from geo.crs import EQUAL_AREA, WGS84, require_crs
-from geo.distance import GEOD, geodesic_km
+from geo.distance import GEOD
 from geo.errors import DataError
 
 __all__ = [
@@ -51,10 +52,12 @@ __all__ = [
     "contiguity",
     "convex_hull_ratio",
     "enclaves",
+    "metrics_table",
     "overall_metrics",
     "polsby_popper",
     "region_metrics",
     "reock",
+    "shape_table",
 ]
 
 #: Parts smaller than this (km²) are treated as slivers, not exclaves. One hectare:
@@ -493,40 +496,117 @@ def _settlement_frame(
     return out
 
 
-def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    total = weights.sum()
-    return float((values * weights).sum() / total) if total > 0 else np.nan
-
-
 # ------------------------------------------------------------------ region summary
-def region_metrics(
+def shape_table(
     regions: gpd.GeoDataFrame,
-    settlements: gpd.GeoDataFrame,
     *,
-    region_col: str,
-    thresholds_km: Sequence[float] = THRESHOLDS_KM,
     min_part_km2: float = DEFAULT_MIN_PART_KM2,
     allowed_exclaves: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Compute population, distance-to-centre and shape metrics of each region.
-
-    Distances are geodesic (WGS 84) from each settlement to the centre of the region
-    named in ``region_col``. Settlements with unknown (NaN) population count in
-    ``settlements`` and ``mean_dist_km`` only; population figures and shares use the
-    settlements with a known population. Settlements whose region is missing (NaN)
-    are ignored.
+    """Area and shape measures of each region.
 
     Parameters
     ----------
     regions : GeoDataFrame
-        Regions with a CRS and columns ``code``, ``name_en``, ``centre_name_en``,
-        ``centre_lon``, ``centre_lat`` (degrees).
-    settlements : GeoDataFrame
-        Points with a CRS and a numeric ``population`` column (NaN = unknown).
-    region_col : str
-        Column of ``settlements`` holding the region code of each settlement.
+        Regions with a CRS and a unique ``code`` column.
+    min_part_km2, allowed_exclaves
+        Passed to :func:`contiguity`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the input index: ``area_km2`` (:data:`EQUAL_AREA`), ``polsby_popper``,
+        ``reock``, ``convex_hull_ratio``, ``n_parts`` and ``is_contiguous``.
+    """
+    contig = contiguity(regions, min_part_km2=min_part_km2, allowed_exclaves=allowed_exclaves)
+    return pd.DataFrame(
+        {
+            "area_km2": _regions_lonlat(regions).to_crs(EQUAL_AREA).area.to_numpy() / 1e6,
+            "polsby_popper": polsby_popper(regions).to_numpy(),
+            "reock": reock(regions).to_numpy(),
+            "convex_hull_ratio": convex_hull_ratio(regions).to_numpy(),
+            "n_parts": contig["n_parts"].to_numpy(),
+            "is_contiguous": contig["is_contiguous"].to_numpy(),
+        },
+        index=regions.index,
+    )
+
+
+def metrics_table(table: pd.DataFrame, shape: pd.DataFrame) -> pd.DataFrame:
+    """Assemble the metrics of each region from its figures and its shape.
+
+    The one assembly of the region metrics, for the pipeline
+    (:func:`region_metrics`) and the scenario lab (:func:`analysis.whatif.evaluate`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Indexed by ``code``: ``name_en``, ``centre_name_en`` and the fields of
+        :func:`analysis.stats.distance_summary`.
+    shape : pandas.DataFrame
+        :func:`shape_table` of the same regions, in the same order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``code``: ``name_en``, ``centre_name_en``, ``population``,
+        ``pop_deviation_pct`` (from the mean region population), ``settlements``,
+        ``mean_dist_km``, ``pop_weighted_mean_km``, ``max_dist_km``, the
+        ``share_pop_beyond_<d>km`` columns, ``area_km2``, ``polsby_popper``,
+        ``reock``, ``convex_hull_ratio``, ``n_parts`` and ``is_contiguous``.
+    """
+    shares = [c for c in table.columns if c.startswith("share_pop_beyond_")]
+    out = table.rename(columns={"mean_km": "mean_dist_km", "max_km": "max_dist_km"})[
+        [
+            "name_en",
+            "centre_name_en",
+            "population",
+            "settlements",
+            "mean_dist_km",
+            PW_MEAN_KM,
+            "max_dist_km",
+            *shares,
+        ]
+    ]
+    out = out.astype({"settlements": "int64"})
+    mean_pop = out["population"].mean()
+    out.insert(
+        3,
+        "pop_deviation_pct",
+        (out["population"] - mean_pop) / mean_pop * 100.0 if mean_pop > 0 else np.nan,
+    )
+    shape = shape.set_axis(out.index).astype({"n_parts": "int64", "is_contiguous": "bool"})
+    return pd.concat([out, shape], axis=1)
+
+
+def region_metrics(
+    regions: gpd.GeoDataFrame,
+    settlements: pd.DataFrame,
+    *,
+    epoch: int,
+    thresholds_km: Sequence[float] = THRESHOLDS_KM,
+    min_part_km2: float = DEFAULT_MIN_PART_KM2,
+    allowed_exclaves: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Compute population, distance-to-centre and shape metrics of each region of ``epoch``.
+
+    The distance figures are those of the per-region table
+    (:func:`analysis.stats.region_table`): distances are the analysis'
+    ``dist_<epoch>_km`` (never recomputed) and weights ``population_est``.
+    Settlements whose region is missing are ignored.
+
+    Parameters
+    ----------
+    regions : GeoDataFrame
+        Regions of ``epoch`` with a CRS and columns ``code``, ``name_en`` and
+        ``centre_name_en`` (:func:`boundaries.build.build_regions`).
+    settlements : DataFrame
+        Analysed settlements (``region_<epoch>``, ``dist_<epoch>_km``,
+        ``population_est``, ``population``).
+    epoch : int
+        The epoch of ``regions``.
     thresholds_km : sequence of float
-        Distances for the ``share_pop_beyond_<d>km`` columns (share of known
+        Distances for the ``share_pop_beyond_<d>km`` columns (share of the
         population farther than ``d`` km from its centre).
     min_part_km2, allowed_exclaves
         Passed to :func:`contiguity`.
@@ -534,88 +614,21 @@ def region_metrics(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``code`` in the order of ``regions``, with columns ``name_en``,
-        ``centre_name_en``, ``population``, ``pop_deviation_pct`` (from the mean
-        region population), ``settlements``, ``mean_dist_km``,
-        ``pop_weighted_mean_km``, ``max_dist_km``, one ``share_pop_beyond_<d>km``
-        per threshold, ``area_km2``, ``polsby_popper``, ``reock``,
-        ``convex_hull_ratio``, ``n_parts`` and ``is_contiguous``.
+        See :func:`metrics_table`.
 
     Raises
     ------
     CRSError
-        Either input has no CRS.
+        ``regions`` has no CRS.
     DataError
-        Missing columns, non-numeric population, non-point settlements, missing
-        centre coordinates, or settlement region codes absent from ``regions``.
+        Missing columns, duplicate region codes, or settlement region codes
+        absent from ``regions``.
     """
-    codes = _region_codes(regions)
-    _require_columns(
-        regions, ["name_en", "centre_name_en", "centre_lon", "centre_lat"], name="regions"
-    )
-    centre = regions[["centre_lon", "centre_lat"]].apply(pd.to_numeric, errors="coerce")
-    if centre.isna().any().any():
-        msg = (
-            f"regions: centre_lon/centre_lat missing or not numeric for code(s) "
-            f"{list(codes[centre.isna().any(axis=1)][:5])}; fill in the centre coordinates"
-        )
-        raise DataError(msg)
-    pts = _settlement_frame(settlements, region_col=region_col)
-    pts = pts[pts["region"].notna()].copy()
-    pts["region"] = pts["region"].astype(str)
-    unknown = sorted(set(pts["region"]) - set(codes))
-    if unknown:
-        msg = (
-            f"settlements: column {region_col!r} has region code(s) {unknown[:5]} not in "
-            f"regions['code'] (e.g. {sorted(codes)[:3]}); use the same code scheme in both"
-        )
-        raise DataError(msg)
-    centre_by_code = pd.DataFrame(centre.to_numpy(), index=codes.to_numpy(), columns=["lon", "lat"])
-    c = centre_by_code.loc[pts["region"]]
-    pts["dist_km"] = geodesic_km(pts["lon"], pts["lat"], c["lon"], c["lat"])
-
-    thresholds = [float(t) for t in thresholds_km]
-    rows = []
-    for code in codes:
-        sub = pts[pts["region"] == code]
-        dist = sub["dist_km"].to_numpy()
-        pop = sub["population"].to_numpy()
-        known = ~np.isnan(pop)
-        w, d = pop[known], dist[known]
-        row = {
-            "population": float(w.sum()),
-            "settlements": len(sub),
-            "mean_dist_km": float(dist.mean()) if dist.size else np.nan,
-            "pop_weighted_mean_km": _weighted_mean(d, w),
-            "max_dist_km": float(dist.max()) if dist.size else np.nan,
-        }
-        for t in thresholds:
-            row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
-        rows.append(row)
-    out = pd.DataFrame(rows, index=pd.Index(codes.to_numpy(), name="code"))
-    mean_pop = out["population"].mean()
-    out.insert(
-        1,
-        "pop_deviation_pct",
-        (out["population"] - mean_pop) / mean_pop * 100.0 if mean_pop > 0 else np.nan,
-    )
-    out.insert(0, "centre_name_en", regions["centre_name_en"].to_numpy())
-    out.insert(0, "name_en", regions["name_en"].to_numpy())
-
-    base = regions.copy()
-    shape = pd.DataFrame(
-        {
-            "area_km2": _regions_lonlat(base).to_crs(EQUAL_AREA).area.to_numpy() / 1e6,
-            "polsby_popper": polsby_popper(base).to_numpy(),
-            "reock": reock(base).to_numpy(),
-            "convex_hull_ratio": convex_hull_ratio(base).to_numpy(),
-        },
-        index=out.index,
-    )
-    contig = contiguity(base, min_part_km2=min_part_km2, allowed_exclaves=allowed_exclaves)
-    shape["n_parts"] = contig["n_parts"].to_numpy()
-    shape["is_contiguous"] = contig["is_contiguous"].to_numpy()
-    return pd.concat([out, shape], axis=1)
+    _region_codes(regions)
+    _require_columns(regions, ["name_en", "centre_name_en"], name="regions")
+    table = region_table(settlements, regions, epoch=epoch, thresholds_km=thresholds_km)
+    shape = shape_table(regions, min_part_km2=min_part_km2, allowed_exclaves=allowed_exclaves)
+    return metrics_table(table, shape)
 
 
 def overall_metrics(metrics: pd.DataFrame) -> pd.Series:
@@ -658,7 +671,7 @@ def overall_metrics(metrics: pd.DataFrame) -> pd.Series:
     has = pop > 0
 
     def pooled(col: str) -> float:
-        return _weighted_mean(metrics[col].to_numpy(dtype="float64")[has], pop[has])
+        return weighted_mean(metrics[col].to_numpy(dtype="float64")[has], pop[has])
 
     out: dict[str, float] = {
         "regions": float(len(metrics)),

@@ -306,12 +306,8 @@ def weighted_settlements(settlements: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def variant_metrics(analysis: Analysis, epoch: int) -> pd.DataFrame:
-    """Compute :func:`~analysis.metrics.region_metrics` of one epoch (``population_est``)."""
-    return region_metrics(
-        analysis.build.regions[epoch],
-        weighted_settlements(analysis.settlements),
-        region_col=region_col(epoch),
-    )
+    """Compute :func:`~analysis.metrics.region_metrics` of one epoch of an analysis."""
+    return region_metrics(analysis.build.regions[epoch], analysis.settlements, epoch=epoch)
 
 
 def compare_overall(

@@ -47,19 +47,15 @@ import pandas as pd
 import shapely
 
 from analysis.centres import DEFAULT_MIN_POPULATION, rank_centres
-from analysis.metrics import (
-    DEFAULT_MIN_PART_KM2,
-    contiguity,
-    convex_hull_ratio,
-    overall_metrics,
-    polsby_popper,
-    region_metrics,
-    reock,
-)
-from boundaries.build import BuildResult
+from analysis.metrics import metrics_table, overall_metrics, shape_table
+from analysis.stats import distance_summary, region_table
+from boundaries.build import BuildResult, region_geometry, region_record
 from boundaries.schema import (
     CENTRE_MATCH_KM,
     COUNTED_BASES,
+    PIECE_INDEX,
+    POPULATION,
+    POPULATION_EST,
     REGION_COLUMNS,
     THRESHOLDS_KM,
     centre_col,
@@ -69,7 +65,6 @@ from boundaries.schema import (
     nearest_centre_col,
     nearest_centre_km_col,
     region_col,
-    share_beyond_col,
 )
 from boundaries.spec import (
     Centre,
@@ -80,9 +75,8 @@ from boundaries.spec import (
     assign_after,
     check_consistency,
 )
-from geo.crs import EQUAL_AREA, WGS84
+from geo.crs import WGS84, to_lonlat
 from geo.distance import geodesic_km, nearest_km
-from geo.validation import polygonal_part
 
 __all__ = [
     "THRESHOLDS_KM",
@@ -97,14 +91,6 @@ __all__ = [
 ]
 
 
-_SHAPE_FIELDS = (
-    "area_km2",
-    "polsby_popper",
-    "reock",
-    "convex_hull_ratio",
-    "n_parts",
-    "is_contiguous",
-)
 _SOURCE = "scenario lab"
 
 
@@ -124,16 +110,6 @@ CANDIDATE_COLUMNS = (
 )
 
 
-_DIST_FIELDS = (
-    "population",
-    "settlements",
-    "mean_dist_km",
-    "pop_weighted_mean_km",
-    "max_dist_km",
-    *(share_beyond_col(t) for t in THRESHOLDS_KM),
-)
-
-
 # --------------------------------------------------------------------------- base
 @dataclass(frozen=True, eq=False)
 class WhatIfBase:
@@ -147,14 +123,13 @@ class WhatIfBase:
         The analysed settlements of the base (``piece_index``, ``dist_<after>_km``,
         ``population_est``, ...), never modified.
     metrics : DataFrame
-        :func:`analysis.metrics.region_metrics` of the base ``after`` regions with
-        ``population_est`` weights (``analysis.scenario.variant_metrics``).
+        :func:`analysis.metrics.region_metrics` of the base ``after`` regions
+        (weights ``population_est``, as everywhere).
     """
 
     build: BuildResult
     settlements: gpd.GeoDataFrame
     metrics: pd.DataFrame
-    weight_col: str
     piece_unit: np.ndarray
     piece_region: np.ndarray
     piece_before: np.ndarray
@@ -165,6 +140,7 @@ class WhatIfBase:
     lon: np.ndarray
     lat: np.ndarray
     weight: np.ndarray
+    known: np.ndarray
     base_dist: np.ndarray
     base_centre_lon: np.ndarray
     base_centre_lat: np.ndarray
@@ -213,9 +189,7 @@ class WhatIfBase:
         return str(self.piece_region[idx[int(np.argmax(areas))]])
 
 
-def prepare(
-    build: BuildResult, settlements: gpd.GeoDataFrame, *, weight_col: str = "population_est"
-) -> WhatIfBase:
+def prepare(build: BuildResult, settlements: gpd.GeoDataFrame) -> WhatIfBase:
     """Prepare an analysed build for :func:`evaluate`.
 
     Parameters
@@ -224,10 +198,8 @@ def prepare(
         The base (enacted) build.
     settlements : GeoDataFrame
         ``Analysis.settlements`` of that build: needs ``piece_index``,
-        ``region_<after>``, ``centre_<after>_lon``/``_lat``, ``dist_<after>_km`` and
-        ``weight_col``.
-    weight_col : str
-        Population used as weight (NaN = unknown, ignored in population figures).
+        ``region_<after>``, ``centre_<after>_lon``/``_lat``, ``dist_<after>_km``,
+        ``population_est`` (the weight) and ``population``.
 
     Returns
     -------
@@ -235,13 +207,11 @@ def prepare(
         With the base metrics computed and the memo seeded with the base regions,
         so evaluating the unchanged base recomputes nothing.
     """
-    from analysis.scenario import weighted_settlements
-
     after = build.spec.after
     pieces = build.pieces
     missing = [
         c
-        for c in ("piece_index", region_col(after), dist_col(after), weight_col)
+        for c in (PIECE_INDEX, region_col(after), dist_col(after), POPULATION_EST)
         if c not in settlements.columns
     ]
     if missing:
@@ -256,44 +226,43 @@ def prepare(
     unit_pieces = {
         str(u): np.flatnonzero(piece_unit == u) for u in dict.fromkeys(piece_unit.tolist())
     }
-    unit_before = {u: str(piece_before[idx[0]]) for u, idx in unit_pieces.items()}
     names = pieces["name_en"].astype(object).to_numpy() if "name_en" in pieces else piece_unit
-    unit_names = {u: str(names[idx[0]]) for u, idx in unit_pieces.items()}
-    sp = settlements["piece_index"].to_numpy(dtype="int64")
-    pts = settlements.geometry if settlements.crs == WGS84 else settlements.geometry.to_crs(WGS84)
-    xy = shapely.get_coordinates(pts.to_numpy())
-    weights = weighted_settlements(settlements)
-    metrics = region_metrics(build.regions[after], weights, region_col=region_col(after))
+    points = to_lonlat(settlements.geometry, name="settlements", copy=False)
+    xy = shapely.get_coordinates(points.to_numpy())
+    regions = build.regions[after]
+    table = region_table(settlements, regions, epoch=after)
+    shape = shape_table(regions)
     base = WhatIfBase(
         build=build,
         settlements=settlements,
-        metrics=metrics,
-        weight_col=weight_col,
+        metrics=metrics_table(table, shape),
         piece_unit=piece_unit,
         piece_region=piece_region,
         piece_before=piece_before,
         unit_pieces=unit_pieces,
-        unit_before=unit_before,
-        unit_names=unit_names,
-        settlement_piece=sp,
+        unit_before={u: str(piece_before[idx[0]]) for u, idx in unit_pieces.items()},
+        unit_names={u: str(names[idx[0]]) for u, idx in unit_pieces.items()},
+        settlement_piece=settlements[PIECE_INDEX].to_numpy(dtype="int64"),
         lon=xy[:, 0].copy(),
         lat=xy[:, 1].copy(),
-        weight=pd.to_numeric(settlements[weight_col], errors="coerce").to_numpy(dtype="float64"),
+        weight=pd.to_numeric(settlements[POPULATION_EST], errors="coerce").to_numpy("float64"),
+        known=pd.to_numeric(settlements[POPULATION], errors="coerce").to_numpy("float64"),
         base_dist=settlements[dist_col(after)].to_numpy(dtype="float64"),
         base_centre_lon=settlements[centre_lon_col(after)].to_numpy(dtype="float64"),
         base_centre_lat=settlements[centre_lat_col(after)].to_numpy(dtype="float64"),
     )
-    for a in (piece_unit, piece_region, piece_before, sp, base.lon, base.lat, base.weight):
-        a.flags.writeable = False
+    for arr in (piece_unit, piece_region, piece_before, base.settlement_piece, base.lon, base.lat):
+        arr.flags.writeable = False
+    for arr in (base.weight, base.known):
+        arr.flags.writeable = False
     # seed the memo with the base regions: the unchanged base recomputes nothing
     geoms, dists = base.memo.setdefault("geometry", {}), base.memo.setdefault("distance", {})
-    regions = build.regions[after].set_index("code")
-    for code in base.codes:
+    stats = table.drop(columns=["name_en", "centre_name_en"])
+    for i, code in enumerate(base.codes):
         key = frozenset(np.flatnonzero(piece_region == code).tolist())
-        row = metrics.loc[code]
-        geoms[key] = (regions.loc[code, "geometry"], {f: row[f] for f in _SHAPE_FIELDS})
+        geoms[key] = (regions.geometry.iloc[i], shape.iloc[i].to_dict())
         c = base.centre(code)
-        dists[(key, c.lon, c.lat)] = {f: row[f] for f in _DIST_FIELDS}
+        dists[(key, c.lon, c.lat)] = stats.loc[code].to_dict()
     return base
 
 
@@ -444,52 +413,106 @@ class WhatIfResult:
 
 
 # --------------------------------------------------------------------------- evaluation
-def _region_geometry(pieces: gpd.GeoDataFrame, members: frozenset) -> shapely.Geometry:
-    """Dissolve of some pieces, as :func:`boundaries.build.build_regions` does it."""
-    geoms = pieces.geometry.to_numpy()[sorted(members)]
-    return polygonal_part(shapely.make_valid(shapely.union_all(geoms)))
+def _relabel(
+    base: WhatIfBase, labels: np.ndarray, centre_of: Mapping[str, Centre]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Region position of each settlement (through its piece) and its distance to the centre.
+
+    Distances are measured again only where the settlement's centre changed.
+    Returns the positions (-1 unassigned), the distances and the mask of re-measured rows.
+    """
+    codes = base.codes
+    code_pos = {c: i for i, c in enumerate(codes)}
+    piece_pos = np.array([code_pos[c] for c in labels], dtype="int64")
+    sp = base.settlement_piece
+    valid = sp >= 0
+    s_pos = np.where(valid, piece_pos[np.maximum(sp, 0)], -1)
+    clon = np.array([centre_of[c].lon for c in codes], dtype="float64")
+    clat = np.array([centre_of[c].lat for c in codes], dtype="float64")
+    s_lon = np.where(valid, clon[np.maximum(s_pos, 0)], np.nan)
+    s_lat = np.where(valid, clat[np.maximum(s_pos, 0)], np.nan)
+    redo = valid & ((s_lon != base.base_centre_lon) | (s_lat != base.base_centre_lat))
+    dist = base.base_dist.copy()
+    if redo.any():
+        dist[redo] = geodesic_km(base.lon[redo], base.lat[redo], s_lon[redo], s_lat[redo])
+    return s_pos, dist, redo
 
 
-def _shape_metrics(geoms: list, crs) -> list[dict[str, Any]]:
-    """Area and the shape measures of :func:`analysis.metrics.region_metrics`."""
-    codes = [f"r{i}" for i in range(len(geoms))]
-    frame = gpd.GeoDataFrame({"code": codes}, geometry=geoms, crs=crs)
-    lonlat = frame.to_crs(WGS84) if frame.crs != WGS84 else frame
-    area = lonlat.geometry.to_crs(EQUAL_AREA).area.to_numpy() / 1e6
-    pp, rk, hull = polsby_popper(frame), reock(frame), convex_hull_ratio(frame)
-    contig = contiguity(frame, min_part_km2=DEFAULT_MIN_PART_KM2)
-    return [
-        {
-            "area_km2": float(area[i]),
-            "polsby_popper": float(pp.iloc[i]),
-            "reock": float(rk.iloc[i]),
-            "convex_hull_ratio": float(hull.iloc[i]),
-            "n_parts": int(contig["n_parts"].iloc[i]),
-            "is_contiguous": bool(contig["is_contiguous"].iloc[i]),
-        }
-        for i in range(len(geoms))
-    ]
+def _fill_memo(
+    base: WhatIfBase,
+    members: Mapping[str, frozenset],
+    centre_of: Mapping[str, Centre],
+    s_pos: np.ndarray,
+    dist: np.ndarray,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Compute what the memo lacks: geometry and shape per set of pieces, figures per centre.
+
+    The dissolve is :func:`boundaries.build.region_geometry`, the shape measures
+    :func:`analysis.metrics.shape_table` and the figures
+    :func:`analysis.stats.distance_summary`: the functions of the full pipeline.
+    Returns the regions whose geometry and whose figures were computed.
+    """
+    geoms_memo = base.memo.setdefault("geometry", {})
+    dist_memo = base.memo.setdefault("distance", {})
+    todo = [c for c in base.codes if members[c] not in geoms_memo]
+    if todo:
+        pieces = base.build.pieces
+        geoms = [region_geometry(pieces.geometry.to_numpy()[sorted(members[c])]) for c in todo]
+        frame = gpd.GeoDataFrame({"code": todo}, geometry=geoms, crs=pieces.crs)
+        for c, g, shape in zip(todo, geoms, shape_table(frame).to_dict("records"), strict=True):
+            geoms_memo[members[c]] = (g, shape)
+    dist_todo = []
+    for i, c in enumerate(base.codes):
+        key = (members[c], centre_of[c].lon, centre_of[c].lat)
+        if key not in dist_memo:
+            mask = s_pos == i
+            dist_memo[key] = distance_summary(dist[mask], base.weight[mask], known=base.known[mask])
+            dist_todo.append(c)
+    return tuple(todo), tuple(dist_todo)
 
 
-def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    total = weights.sum()
-    return float((values * weights).sum() / total) if total > 0 else np.nan
+def _assemble(
+    base: WhatIfBase, members: Mapping[str, frozenset], centre_of: Mapping[str, Centre]
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Assemble the metrics table and the regions of a scenario from the memo."""
+    meta = base.spec.regions_of(base.after)
+    geoms_memo, dist_memo = base.memo["geometry"], base.memo["distance"]
+    rows, shapes, region_rows = [], [], []
+    for c in base.codes:
+        geom, shape = geoms_memo[members[c]]
+        centre = centre_of[c]
+        stats = dist_memo[(members[c], centre.lon, centre.lat)]
+        rows.append({"name_en": meta[c].name_en, "centre_name_en": centre.name_en, **stats})
+        shapes.append(shape)
+        region_rows.append({**region_record(c, meta[c], centre), "geometry": geom})
+    index = pd.Index(list(base.codes), name="code")
+    metrics = metrics_table(pd.DataFrame(rows, index=index), pd.DataFrame(shapes, index=index))
+    regions = gpd.GeoDataFrame(region_rows, geometry="geometry", crs=base.build.pieces.crs)
+    regions = to_lonlat(regions, name="scenario regions", copy=False)
+    # the area of the metrics is that of geo.crs.area_km2 (EQUAL_AREA), memoised with the shape
+    regions["area_km2"] = metrics["area_km2"].to_numpy()
+    regions["epoch"] = base.after
+    return metrics, regions[[*REGION_COLUMNS, "epoch", "geometry"]]
 
 
-def _distance_stats(dist: np.ndarray, pop: np.ndarray) -> dict[str, Any]:
-    """Distance and population figures of one region, as region_metrics computes them."""
-    known = ~np.isnan(pop)
-    w, d = pop[known], dist[known]
-    row: dict[str, Any] = {
-        "population": float(w.sum()),
-        "settlements": int(dist.size),
-        "mean_dist_km": float(dist.mean()) if dist.size else np.nan,
-        "pop_weighted_mean_km": _weighted_mean(d, w),
-        "max_dist_km": float(dist.max()) if dist.size else np.nan,
-    }
-    for t in THRESHOLDS_KM:
-        row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
-    return row
+def _changes(
+    base: WhatIfBase, labels: np.ndarray, members: Mapping[str, frozenset], centre_of
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Regions differing from the base (pieces or centre) and districts moved."""
+    changed = []
+    for c in base.codes:
+        old, new = base.centre(c), centre_of[c]
+        base_members = frozenset(np.flatnonzero(base.piece_region == c).tolist())
+        if members[c] != base_members or (new.lon, new.lat, new.name_en) != (
+            old.lon,
+            old.lat,
+            old.name_en,
+        ):
+            changed.append(c)
+    moved = sorted(
+        u for u, idx in base.unit_pieces.items() if (labels[idx] != base.piece_region[idx]).any()
+    )
+    return tuple(changed), tuple(moved)
 
 
 def evaluate(
@@ -525,7 +548,6 @@ def evaluate(
     problems = _problems(base, moves, centres)
     if problems:
         raise ReformSpecError(_SOURCE, problems)
-    after = base.after
     codes = base.codes
     labels = _labels(base, moves)
     empty = [c for c in codes if not (labels == c).any()]
@@ -533,115 +555,29 @@ def evaluate(
         raise ReformSpecError(
             _SOURCE,
             [
-                f"{after} region {c} would receive no district; keep at least one district in it"
+                f"{base.after} region {c} would receive no district; keep at least one district in it"
                 for c in empty
             ],
         )
     centre_of = {c: centres.get(c) or base.centre(c) for c in codes}
-
-    # settlements: relabel through their piece, re-measure where the centre changed
-    code_pos = {c: i for i, c in enumerate(codes)}
-    piece_pos = np.array([code_pos[c] for c in labels], dtype="int64")
-    sp = base.settlement_piece
-    valid = sp >= 0
-    s_pos = np.where(valid, piece_pos[np.maximum(sp, 0)], -1)
-    clon = np.array([centre_of[c].lon for c in codes], dtype="float64")
-    clat = np.array([centre_of[c].lat for c in codes], dtype="float64")
-    s_lon = np.where(valid, clon[np.maximum(s_pos, 0)], np.nan)
-    s_lat = np.where(valid, clat[np.maximum(s_pos, 0)], np.nan)
-    redo = valid & ((s_lon != base.base_centre_lon) | (s_lat != base.base_centre_lat))
-    dist = base.base_dist.copy()
-    if redo.any():
-        dist[redo] = geodesic_km(base.lon[redo], base.lat[redo], s_lon[redo], s_lat[redo])
-    code_arr = np.array(codes, dtype=object)
-    s_region = np.where(valid, code_arr[np.maximum(s_pos, 0)], None)
-
-    # regions: geometry and shape per set of pieces, distance figures per (pieces, centre)
-    geoms_memo = base.memo.setdefault("geometry", {})
-    dist_memo = base.memo.setdefault("distance", {})
+    s_pos, dist, redo = _relabel(base, labels, centre_of)
     members = {c: frozenset(np.flatnonzero(labels == c).tolist()) for c in codes}
-    todo = [c for c in codes if members[c] not in geoms_memo]
-    if todo:
-        geoms = [_region_geometry(base.build.pieces, members[c]) for c in todo]
-        for c, g, shape in zip(
-            todo, geoms, _shape_metrics(geoms, base.build.pieces.crs), strict=True
-        ):
-            geoms_memo[members[c]] = (g, shape)
-    dist_todo = []
-    for c in codes:
-        key = (members[c], centre_of[c].lon, centre_of[c].lat)
-        if key not in dist_memo:
-            mask = s_pos == code_pos[c]
-            dist_memo[key] = _distance_stats(dist[mask], base.weight[mask])
-            dist_todo.append(c)
-
-    # the tables
-    meta = base.spec.regions_of(after)
-    rows, region_rows = [], []
-    for c in codes:
-        geom, shape = geoms_memo[members[c]]
-        stats = dist_memo[(members[c], centre_of[c].lon, centre_of[c].lat)]
-        centre = centre_of[c]
-        rows.append(
-            {"name_en": meta[c].name_en, "centre_name_en": centre.name_en, **stats, **shape}
-        )
-        region_rows.append(
-            {
-                "code": c,
-                "name_en": meta[c].name_en,
-                "name_kk": meta[c].name_kk,
-                "name_ru": meta[c].name_ru,
-                "centre_name_en": centre.name_en,
-                "centre_name_kk": centre.name_kk,
-                "centre_name_ru": centre.name_ru,
-                "centre_lon": centre.lon,
-                "centre_lat": centre.lat,
-                "geometry": geom,
-            }
-        )
-    metrics = pd.DataFrame(rows, index=pd.Index(list(codes), name="code"))
-    mean_pop = metrics["population"].mean()
-    metrics.insert(
-        3,
-        "pop_deviation_pct",
-        (metrics["population"] - mean_pop) / mean_pop * 100.0 if mean_pop > 0 else np.nan,
-    )
-    metrics = metrics[list(base.metrics.columns)].astype(base.metrics.dtypes.to_dict())
-    regions = gpd.GeoDataFrame(region_rows, geometry="geometry", crs=base.build.pieces.crs)
-    if regions.crs != WGS84:
-        regions = regions.to_crs(WGS84)
-    # the area of region_metrics is that of geo.crs.area_km2 (EQUAL_AREA), memoised with the shape
-    regions["area_km2"] = metrics["area_km2"].to_numpy()
-    regions["epoch"] = after
-    regions = regions[[*REGION_COLUMNS, "epoch", "geometry"]]
-
-    base_members = {c: frozenset(np.flatnonzero(base.piece_region == c).tolist()) for c in codes}
-    changed = tuple(
-        c
-        for c in codes
-        if members[c] != base_members[c]
-        or (centre_of[c].lon, centre_of[c].lat, centre_of[c].name_en)
-        != (base.centre(c).lon, base.centre(c).lat, base.centre(c).name_en)
-    )
-    moved_units = tuple(
-        sorted(
-            u
-            for u, idx in base.unit_pieces.items()
-            if (labels[idx] != base.piece_region[idx]).any()
-        )
-    )
+    geometry_todo, dist_todo = _fill_memo(base, members, centre_of, s_pos, dist)
+    metrics, regions = _assemble(base, members, centre_of)
+    changed, moved_units = _changes(base, labels, members, centre_of)
+    code_arr = np.array(codes, dtype=object)
     return WhatIfResult(
         base=base,
         moves=moves,
         centres=centres,
         piece_region=labels,
-        settlement_region=s_region,
+        settlement_region=np.where(s_pos >= 0, code_arr[np.maximum(s_pos, 0)], None),
         dist_km=dist,
         regions=regions,
         metrics=metrics,
         changed=changed,
         moved_units=moved_units,
-        recomputed={"geometry": tuple(todo), "distance": tuple(dist_todo)},
+        recomputed={"geometry": geometry_todo, "distance": dist_todo},
         redone_settlements=int(redo.sum()),
         seconds=time.perf_counter() - t0,
     )

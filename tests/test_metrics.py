@@ -24,6 +24,7 @@ import shapely
 from pyproj import CRS, Geod
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
+from analysis.distances import settlement_distances
 from analysis.metrics import (
     contiguity,
     convex_hull_ratio,
@@ -258,14 +259,23 @@ def brute_distances(regions, settlements, col="reg"):
     return pd.Series(out)
 
 
+def analysed(regions, settlements, *, col="reg", epoch=2024):
+    """Settlements as the analysis leaves them: region, distance (analysis.distances), weight."""
+    s = settlements.rename(columns={col: f"region_{epoch}"})
+    s = settlement_distances(s, {epoch: regions}, before=epoch, after=epoch)
+    s["population_est"] = s["population"]
+    return s
+
+
 def test_region_metrics_against_brute_force(world):
     regions, settlements = world
+    settlements = analysed(regions, settlements)
     before_r, before_s = regions.copy(), settlements.copy()
-    out = region_metrics(regions, settlements, region_col="reg", thresholds_km=(5.5, 7.5))
+    out = region_metrics(regions, settlements, epoch=2024, thresholds_km=(5.5, 7.5))
     pd.testing.assert_frame_equal(regions, before_r)
     pd.testing.assert_frame_equal(settlements, before_s)
 
-    d = brute_distances(regions, settlements)
+    d = brute_distances(regions, settlements, col="region_2024")
     assert list(out.index) == ["A", "B"]
     assert out.index.name == "code"
     a, b = out.loc["A"], out.loc["B"]
@@ -292,7 +302,7 @@ def test_region_metrics_against_brute_force(world):
 
 def test_overall_metrics_pools_settlements(world):
     regions, settlements = world
-    out = region_metrics(regions, settlements, region_col="reg", thresholds_km=(5,))
+    out = region_metrics(regions, analysed(regions, settlements), epoch=2024, thresholds_km=(5,))
     overall = overall_metrics(out)
     d = brute_distances(regions, settlements)
     w = {0: 100, 1: 300, 3: 50, 4: 50}
@@ -310,28 +320,35 @@ def test_region_metrics_rejects_unknown_codes(world):
     regions, settlements = world
     settlements = settlements.assign(reg=["A", "A", "A", "KZ-99", "B", None])
     with pytest.raises(DataError, match="KZ-99"):
-        region_metrics(regions, settlements, region_col="reg")
+        region_metrics(regions, analysed(regions, settlements), epoch=2024)
 
 
-def test_region_metrics_rejects_text_population(world):
+def test_region_metrics_reads_the_analysis_distances(world):
     regions, settlements = world
-    settlements = settlements.assign(population=["1 000", "2", "3", "4", "5", "6"])
-    with pytest.raises(DataError, match="to_numeric"):
-        region_metrics(regions, settlements, region_col="reg")
+    settlements = analysed(regions, settlements)
+    # the distances are the analysis' own: halving them halves the mean, no recomputation
+    halved = settlements.assign(dist_2024_km=settlements["dist_2024_km"] / 2)
+    full = region_metrics(regions, settlements, epoch=2024)
+    half = region_metrics(regions, halved, epoch=2024)
+    assert half["mean_dist_km"].to_numpy() == pytest.approx(full["mean_dist_km"].to_numpy() / 2)
+    with pytest.raises(DataError, match="dist_2024_km"):
+        region_metrics(regions, settlements.drop(columns="dist_2024_km"), epoch=2024)
 
 
 def test_region_metrics_missing_column(world):
     regions, settlements = world
-    with pytest.raises(DataError, match="centre_lat"):
-        region_metrics(regions.drop(columns="centre_lat"), settlements, region_col="reg")
-    with pytest.raises(DataError, match="region_2024"):
-        region_metrics(regions, settlements, region_col="region_2024")
+    settlements = analysed(regions, settlements)
+    with pytest.raises(DataError, match="centre_name_en"):
+        region_metrics(regions.drop(columns="centre_name_en"), settlements, epoch=2024)
+    with pytest.raises(DataError, match="region_2018"):
+        region_metrics(regions, settlements, epoch=2018)
 
 
-def test_region_metrics_settlements_without_crs(world):
+def test_region_metrics_regions_without_crs(world):
     regions, settlements = world
+    settlements = analysed(regions, settlements)
     with pytest.raises(CRSError, match="set_crs"):
-        region_metrics(regions, settlements.set_crs(None, allow_override=True), region_col="reg")
+        region_metrics(regions.set_crs(None, allow_override=True), settlements, epoch=2024)
 
 
 # ------------------------------------------------------------------ real data
@@ -401,7 +418,7 @@ def test_real_region_metrics(regions_2024):
     )
     joined = gpd.sjoin(places, regions[["code", "geometry"]], predicate="within")
     joined = joined[~joined.index.duplicated()].drop(columns="index_right")
-    out = region_metrics(regions, joined, region_col="code")
+    out = region_metrics(regions, analysed(regions, joined, col="code"), epoch=2024)
     assert len(out) == 20
     assert out["population"].sum() > 15e6
     assert (out["pop_weighted_mean_km"] <= out["max_dist_km"]).all()

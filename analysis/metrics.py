@@ -43,7 +43,7 @@ from pyproj import CRS, Transformer
 
 from analysis.stats import region_table, weighted_mean
 from boundaries.schema import PW_MEAN_KM, THRESHOLDS_KM
-from geo.crs import EQUAL_AREA, WGS84, require_crs
+from geo.crs import EQUAL_AREA, WGS84, require_crs, to_lonlat
 from geo.distance import GEOD
 from geo.errors import DataError
 
@@ -123,7 +123,7 @@ def _regions_lonlat(regions: gpd.GeoDataFrame, *, name: str = "regions") -> gpd.
             "Polygon or MultiPolygon (check you passed regions, not points or lines)"
         )
         raise DataError(msg)
-    return geoms if CRS.from_user_input(crs) == WGS84 else geoms.to_crs(WGS84)
+    return to_lonlat(geoms, name=name, copy=False)
 
 
 def _region_codes(regions: gpd.GeoDataFrame, *, name: str = "regions") -> pd.Series:
@@ -451,15 +451,13 @@ def _settlement_frame(
             "wrap it in gpd.GeoDataFrame(...)"
         )
         raise DataError(msg)
-    crs = require_crs(settlements, name=name)
+    require_crs(settlements, name=name)
     has_population = "population" in settlements.columns
     required = (["population"] if require_population else []) + (
         [region_col] if region_col is not None else []
     )
     _require_columns(settlements, required, name=name)
-    geoms = settlements.geometry
-    if CRS.from_user_input(crs) != WGS84:
-        geoms = geoms.to_crs(WGS84)
+    geoms = to_lonlat(settlements.geometry, name=name, copy=False)
     arr = geoms.to_numpy()
     bad = shapely.is_missing(arr) | shapely.is_empty(arr) | (shapely.get_type_id(arr) != 0)
     if bad.any():

@@ -114,23 +114,27 @@ def register(subparsers) -> dict:
 
 def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     """Run ``reform-atlas scenario evaluate``."""
-    from analysis.pipeline import load_settlements
     from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary
-    from boundaries.sources import load_sources
+    from boundaries.sources import resolve_data_dir
     from boundaries.spec import load_spec
+    from cli.cache import DiskCache, cached_analysis
     from cli.export import write_scenario
     from geo.io import atomic_output_dir
 
-    sources = load_sources(args.data_dir)
+    cache = DiskCache.from_env()
     enacted_spec = load_spec(args.enacted)
+    # the enacted analysis comes from the build cache when an earlier run made it
+    enacted = cached_analysis(
+        cache, resolve_data_dir(args.data_dir), enacted_spec, settlements_file=args.settlements
+    )
+    sources = enacted.build.sources
     spec = load_scenario(args.spec, sources=sources, enacted_spec=enacted_spec)
-    settlements = load_settlements(sources, settlements_file=args.settlements)
     result = evaluate_scenario(
-        spec, sources=sources, settlements_source=settlements, enacted_spec=enacted_spec
+        spec, sources=sources, settlements_source=enacted.settlement_source, enacted=enacted
     )
     with atomic_output_dir(args.out) as tmp:
         written = write_scenario(result, tmp)
-    for line in scenario_summary(result):
+    for line in [*scenario_summary(result), *cache.summary()]:
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
@@ -138,25 +142,28 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_centres_rank(args: argparse.Namespace) -> int:
     """Run ``reform-atlas centres rank``."""
-    from analysis.pipeline import analyze, load_settlements
     from analysis.scenario import load_scenario, rank_region_centres
-    from boundaries.build import build
-    from boundaries.sources import load_sources, region_code
+    from boundaries.sources import load_sources, region_code, resolve_data_dir
     from boundaries.spec import load_spec
+    from cli.cache import DiskCache, cached_analysis
     from geo.io import atomic_output_dir, write_csv
 
     t0 = time.perf_counter()
     region = region_code(args.region)
-    sources = load_sources(args.data_dir)
-    spec = load_spec() if args.spec is None else load_scenario(args.spec, sources=sources)
+    data_dir = resolve_data_dir(args.data_dir)
+    spec = (
+        load_spec()
+        if args.spec is None
+        else load_scenario(args.spec, sources=load_sources(data_dir))
+    )
     epochs = spec.epochs
     if args.epoch is not None and args.epoch not in epochs:
         from geo.errors import DataError
 
         msg = f"--epoch {args.epoch}: the spec {spec.id} has epochs {epochs[0]} and {epochs[1]}"
         raise DataError(msg)
-    analysis = analyze(
-        build(sources, spec), load_settlements(sources, settlements_file=args.settlements)
+    analysis = cached_analysis(
+        DiskCache.from_env(), data_dir, spec, settlements_file=args.settlements
     )
     result = rank_region_centres(
         analysis, region=region, epoch=args.epoch, min_population=args.min_population
@@ -170,7 +177,9 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
         table[col] = table[col].round(3)
     with atomic_output_dir(args.out) as tmp:
         write_csv(table, tmp / RANKING_FILE)
-    print(f"source: {sources.description}; settlements: {analysis.settlement_source.description}")
+    print(
+        f"source: {analysis.build.sources.description}; settlements: {analysis.settlement_source.description}"
+    )
     print(result.summary())
     shown = table.head(args.top or 5)
     for row in shown.itertuples(index=False):

@@ -18,6 +18,7 @@ import argparse
 import time
 
 RANKING_FILE = "centre_ranking.csv"
+PMEDIAN_FILE = "best_centres.csv"
 
 
 def _positive_int(text: str) -> int:
@@ -109,7 +110,36 @@ def register(subparsers) -> dict:
         help="keep the N best candidates (the actual centre is always kept)",
     )
     p.add_argument("--out", required=True, help="output folder")
-    return {"scenario": {"evaluate": cmd_scenario_evaluate}, "centres": {"rank": cmd_centres_rank}}
+    _pmedian_parser(csub)
+    return {
+        "scenario": {"evaluate": cmd_scenario_evaluate},
+        "centres": {"rank": cmd_centres_rank, "pmedian": cmd_centres_pmedian},
+    }
+
+
+def _pmedian_parser(csub) -> None:
+    p = csub.add_parser(
+        "pmedian",
+        help="best k centres for a group of regions (p-median, population-weighted distance)",
+        description=f"Writes {PMEDIAN_FILE} into --out: the k towns that minimise the "
+        "population-weighted mean distance of the group's settlements to their nearest centre.",
+    )
+    p.add_argument(
+        "--regions", required=True, help="comma-separated region codes, e.g. KZ-19,KZ-33"
+    )
+    p.add_argument("--k", type=_positive_int, required=True, help="number of centres")
+    p.add_argument(
+        "--epoch", type=int, help="epoch of the regions (default: the spec's after epoch)"
+    )
+    _data_dir_arg(p)
+    p.add_argument("--spec", help="reform spec or scenario TOML (default: the bundled kz-2022)")
+    p.add_argument(
+        "--min-population",
+        type=_non_negative,
+        default=5000.0,
+        help="counted population a town needs to be a candidate (default 5000)",
+    )
+    p.add_argument("--out", required=True, help="output folder")
 
 
 def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
@@ -142,20 +172,14 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_centres_rank(args: argparse.Namespace) -> int:
     """Run ``reform-atlas centres rank``."""
-    from analysis.scenario import load_scenario, rank_region_centres
-    from boundaries.sources import load_sources, region_code, resolve_data_dir
-    from boundaries.spec import load_spec
+    from analysis.ranking import rank_region_centres
+    from boundaries.sources import region_code
     from cli.cache import DiskCache, cached_analysis
     from geo.io import atomic_output_dir, write_csv
 
     t0 = time.perf_counter()
     region = region_code(args.region)
-    data_dir = resolve_data_dir(args.data_dir)
-    spec = (
-        load_spec()
-        if args.spec is None
-        else load_scenario(args.spec, sources=load_sources(data_dir))
-    )
+    spec, data_dir = _spec_and_data(args)
     epochs = spec.epochs
     if args.epoch is not None and args.epoch not in epochs:
         from geo.errors import DataError
@@ -192,4 +216,48 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
         f"wrote {RANKING_FILE} ({len(table)} rows) to {args.out} "
         f"in {time.perf_counter() - t0:.1f} s"
     )
+    return 0
+
+
+def _spec_and_data(args: argparse.Namespace):
+    """Load ``--spec`` (a scenario is checked against the data) and resolve ``--data-dir``."""
+    from analysis.scenario import load_scenario
+    from boundaries.sources import load_sources, resolve_data_dir
+    from boundaries.spec import load_spec
+
+    data_dir = resolve_data_dir(args.data_dir)
+    if args.spec is None:
+        return load_spec(), data_dir
+    return load_scenario(args.spec, sources=load_sources(data_dir)), data_dir
+
+
+def cmd_centres_pmedian(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas centres pmedian``."""
+    from analysis.ranking import best_centres
+    from boundaries.sources import region_code
+    from cli.cache import DiskCache, cached_analysis
+    from geo.io import atomic_output_dir, write_csv
+
+    t0 = time.perf_counter()
+    regions = [region_code(r) for r in args.regions.split(",") if r.strip()]
+    spec, data_dir = _spec_and_data(args)
+    cache = DiskCache.from_env()
+    analysis = cached_analysis(cache, data_dir, spec, settlements_file=args.settlements)
+    table = best_centres(
+        analysis, regions=regions, k=args.k, epoch=args.epoch, min_population=args.min_population
+    )
+    info = table.attrs
+    with atomic_output_dir(args.out) as tmp:
+        write_csv(table.round({"pop_weighted_mean_km": 3}), tmp / PMEDIAN_FILE)
+    how = "optimal" if info["optimal"] else f"heuristic, {info['n_starts']} starts"
+    print(
+        f"best {args.k} centre(s) for {', '.join(regions)} among {info['n_candidates']} "
+        f"candidates ({how}): population-weighted mean {info['objective_km']:.1f} km"
+    )
+    for row in table.itertuples(index=False):
+        print(
+            f"  {row.candidate}: {row.assigned_population:,.0f} people in "
+            f"{row.assigned_settlements:,} settlements, mean {row.pop_weighted_mean_km:.1f} km"
+        )
+    print(f"wrote {PMEDIAN_FILE} to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

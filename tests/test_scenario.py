@@ -21,13 +21,12 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import Geod
 
 from analysis.centres import centre_rank_of
+from analysis.ranking import rank_region_centres, weighted_settlements
 from analysis.scenario import (
     _centre_notes,
     evaluate_scenario,
     load_scenario,
-    rank_region_centres,
     scenario_problems,
-    weighted_settlements,
 )
 from boundaries.spec import ReformSpecError, check_against_units, dump_spec, load_spec, parse_spec
 from cli.scenario import RANKING_FILE, register

@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from shapely.ops import nearest_points
 
-from analysis.metrics import overall_metrics, region_metrics
+from analysis.metrics import enclaves, overall_metrics, region_metrics
 from analysis.pipeline import Analysis, SettlementSource, analyze
 from boundaries.build import BuildResult, build
 from boundaries.sources import BoundarySources
@@ -388,6 +388,9 @@ class ScenarioResult:
         Regions that differ from the enacted map (see :func:`compare_regions`).
     notes : list of str
         Remarks (centres outside their region, build notes).
+    enclaves : DataFrame
+        Regions of the scenario map lying in a hole of another
+        (:func:`analysis.metrics.enclaves`: ``enclave_code``, ``host_code``, ``share``).
     """
 
     spec: ReformSpec
@@ -401,6 +404,7 @@ class ScenarioResult:
     compare: pd.DataFrame
     region_compare: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    enclaves: pd.DataFrame | None = None
     seconds: float = 0.0
 
     @property
@@ -494,6 +498,7 @@ def evaluate_scenario(
         compare=compare,
         region_compare=region_compare,
         notes=notes,
+        enclaves=enclaves(result.regions[spec.after]),
         seconds=time.perf_counter() - t0,
     )
 
@@ -533,6 +538,9 @@ def scenario_summary(result: ScenarioResult) -> list[str]:
                 f"pop-weighted mean {r.pop_weighted_mean_km_enacted:.1f} → "
                 f"{r.pop_weighted_mean_km_scenario:.1f} km"
             )
+    if result.enclaves is not None and len(result.enclaves):
+        pairs = [f"{r.enclave_code} in {r.host_code}" for r in result.enclaves.itertuples()]
+        lines.append(f"enclaves (regions inside another region): {', '.join(pairs)}")
     lines.extend(f"note: {n}" for n in result.notes)
     lines.append(f"evaluation time: {result.seconds:.1f} s")
     return lines

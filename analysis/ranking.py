@@ -186,6 +186,45 @@ def _match_centre(
     return None, f"no settlement within {CENTRE_MATCH_KM:g} km of ({lon}, {lat}) or named {name!r}"
 
 
+_RANKING_COLUMNS = (
+    "candidate",
+    "name_en",
+    "id",
+    "osm_id",
+    "population",
+    "population_basis",
+    "pop_weighted_mean_km",
+    "km_behind_best",
+    "rank",
+    "is_enacted_centre",
+    "lon",
+    "lat",
+)
+
+
+def _ranking_table(
+    pts: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    region: str,
+    col: str,
+    enacted_id: str | None,
+) -> pd.DataFrame:
+    """:func:`rank_centres` with names, basis, coordinates, gap to the best and the actual centre."""
+    ranking = rank_centres(pts, region=region, region_col=col, candidates=candidates)
+    extra = candidates.set_index("id")[["name_en", "population_basis"]]
+    extra["lon"] = candidates.geometry.x.to_numpy()
+    extra["lat"] = candidates.geometry.y.to_numpy()
+    ranking = ranking.join(extra, on="id")
+    ranking["km_behind_best"] = (
+        ranking["pop_weighted_mean_km"] - ranking["pop_weighted_mean_km"].min()
+    )
+    ranking["is_enacted_centre"] = (
+        (ranking["id"].astype("string") == enacted_id).fillna(False).astype(bool)
+    )
+    return ranking[[c for c in _RANKING_COLUMNS if c in ranking.columns]]
+
+
 def rank_region_centres(
     analysis: Analysis,
     *,
@@ -248,33 +287,9 @@ def rank_region_centres(
             f"{min_population:g} to rank; lower --min-population"
         )
         raise DataError(msg)
-    candidates = pts[cand]
-    ranking = rank_centres(pts, region=region, region_col=col, candidates=candidates)
-    extra = candidates.set_index("id")[["name_en", "population_basis"]]
-    extra["lon"] = candidates.geometry.x.to_numpy()
-    extra["lat"] = candidates.geometry.y.to_numpy()
-    ranking = ranking.join(extra, on="id")
-    best_km = float(ranking["pop_weighted_mean_km"].min())
-    ranking["km_behind_best"] = ranking["pop_weighted_mean_km"] - best_km
     enacted_id = str(pts["id"].iloc[pos]) if pos is not None else None
-    ranking["is_enacted_centre"] = (
-        (ranking["id"].astype("string") == enacted_id).fillna(False).astype(bool)
-    )
-    order = [
-        "candidate",
-        "name_en",
-        "id",
-        "osm_id",
-        "population",
-        "population_basis",
-        "pop_weighted_mean_km",
-        "km_behind_best",
-        "rank",
-        "is_enacted_centre",
-        "lon",
-        "lat",
-    ]
-    ranking = ranking[[c for c in order if c in ranking.columns]]
+    ranking = _ranking_table(pts, pts[cand], region=region, col=col, enacted_id=enacted_id)
+    best_km = float(ranking["pop_weighted_mean_km"].min())
     rank = km = None
     if enacted_id is not None:
         rank, gap = centre_rank_of(ranking, enacted_id)

@@ -25,8 +25,9 @@ import pandas as pd
 import shapely
 from shapely.ops import nearest_points
 
-from analysis.metrics import enclaves, overall_metrics, region_metrics
+from analysis.metrics import overall_metrics, region_metrics
 from analysis.pipeline import Analysis, SettlementSource, analyze
+from analysis.shape import enclaves
 from boundaries.build import BuildResult, build
 from boundaries.sources import BoundarySources
 from boundaries.spec import (

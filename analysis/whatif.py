@@ -44,7 +44,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.metrics import metrics_table, overall_metrics, shape_table
+from analysis.metrics import metrics_table, overall_metrics
+from analysis.shape import shape_table
 from analysis.stats import distance_summary, region_table
 from boundaries.build import BuildResult, region_geometry, region_record
 from boundaries.schema import (

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.whatif import LAB_SOURCE, WhatIfBase, piece_labels, state_problems
+from analysis.whatif import LAB_SOURCE, WhatIfBase, checked_state, piece_labels
 from boundaries.spec import (
     Centre,
     Move,
@@ -241,11 +241,7 @@ def to_spec(
     ReformSpecError
         The state has problems (see :func:`evaluate`).
     """
-    moves = {str(k): str(v) for k, v in (moves or {}).items()}
-    centres = dict(centres or {})
-    problems = state_problems(base, moves, centres)
-    if problems:
-        raise ReformSpecError(LAB_SOURCE, problems)
+    moves, centres = checked_state(base, moves, centres)
     spec = base.spec
     labels = piece_labels(base, moves)
     all_centres, new_key = _centre_keys(spec, centres)

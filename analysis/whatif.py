@@ -277,6 +277,18 @@ def state_problems(
     return problems
 
 
+def checked_state(
+    base: WhatIfBase, moves: Mapping[str, str] | None, centres: Mapping[str, Centre] | None
+) -> tuple[dict[str, str], dict[str, Centre]]:
+    """Return copies of a lab state, raising :class:`ReformSpecError` with all its problems."""
+    moves = {str(k): str(v) for k, v in (moves or {}).items()}
+    centres = dict(centres or {})
+    problems = state_problems(base, moves, centres)
+    if problems:
+        raise ReformSpecError(LAB_SOURCE, problems)
+    return moves, centres
+
+
 def piece_labels(base: WhatIfBase, moves: Mapping[str, str]) -> np.ndarray:
     """Return the ``after`` region of every build piece once ``moves`` are applied."""
     labels = base.piece_region.copy()
@@ -518,11 +530,7 @@ def evaluate(
         region left without any district; every problem is listed.
     """
     t0 = time.perf_counter()
-    moves = {str(k): str(v) for k, v in (moves or {}).items()}
-    centres = dict(centres or {})
-    problems = state_problems(base, moves, centres)
-    if problems:
-        raise ReformSpecError(LAB_SOURCE, problems)
+    moves, centres = checked_state(base, moves, centres)
     codes = base.codes
     labels = piece_labels(base, moves)
     empty = [c for c in codes if not (labels == c).any()]

@@ -93,17 +93,7 @@ def register(subparsers) -> dict:
         description=f"Writes {RANKING_FILE} into --out and prints where the actual centre ranks.",
     )
     p.add_argument("--region", required=True, help="region code, e.g. KZ-19")
-    p.add_argument(
-        "--epoch", type=int, help="epoch of the regions (default: the spec's after epoch)"
-    )
-    _data_dir_arg(p)
-    p.add_argument("--spec", help="reform spec or scenario TOML (default: the bundled kz-2022)")
-    p.add_argument(
-        "--min-population",
-        type=_non_negative,
-        default=5000.0,
-        help="counted population a town needs to be a candidate (default 5000)",
-    )
+    _centre_args(p)
     p.add_argument(
         "--top",
         type=_positive_int,
@@ -117,17 +107,8 @@ def register(subparsers) -> dict:
     }
 
 
-def _pmedian_parser(csub) -> None:
-    p = csub.add_parser(
-        "pmedian",
-        help="best k centres for a group of regions (p-median, population-weighted distance)",
-        description=f"Writes {PMEDIAN_FILE} into --out: the k towns that minimise the "
-        "population-weighted mean distance of the group's settlements to their nearest centre.",
-    )
-    p.add_argument(
-        "--regions", required=True, help="comma-separated region codes, e.g. KZ-19,KZ-33"
-    )
-    p.add_argument("--k", type=_positive_int, required=True, help="number of centres")
+def _centre_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by the ``centres`` commands: epoch, data, spec, population floor."""
     p.add_argument(
         "--epoch", type=int, help="epoch of the regions (default: the spec's after epoch)"
     )
@@ -139,6 +120,20 @@ def _pmedian_parser(csub) -> None:
         default=5000.0,
         help="counted population a town needs to be a candidate (default 5000)",
     )
+
+
+def _pmedian_parser(csub) -> None:
+    p = csub.add_parser(
+        "pmedian",
+        help="best k centres for a group of regions (p-median, population-weighted distance)",
+        description=f"Writes {PMEDIAN_FILE} into --out: the k towns that minimise the "
+        "population-weighted mean distance of the group's settlements to their nearest centre.",
+    )
+    p.add_argument(
+        "--regions", required=True, help="comma-separated region codes, e.g. KZ-19,KZ-33"
+    )
+    p.add_argument("--k", type=_positive_int, required=True, help="number of centres")
+    _centre_args(p)
     p.add_argument("--out", required=True, help="output folder")
 
 

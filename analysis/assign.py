@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from boundaries.schema import MAX_NEAREST_KM, region_col
-from geo.crs import WGS84, require_crs
+from geo.crs import to_lonlat
 from geo.distance import geodesic_km
 
 _DEG_MARGIN = 0.1  # ≈ 8–11 km in Kazakhstan: generous bound for the candidate search
@@ -56,15 +56,9 @@ def assign_regions(
         ``piece_index`` (row position in ``pieces``, -1 if unassigned), so a
         what-if reassignment of pieces needs no new point-in-polygon pass.
     """
-    require_crs(settlements, name="settlements")
-    require_crs(pieces, name="pieces")
+    pts = to_lonlat(settlements.geometry, name="settlements", copy=False).to_numpy()
+    polys = to_lonlat(pieces.geometry, name="pieces", copy=False).to_numpy()
     out = settlements.copy()
-    pts = out.geometry.to_crs(WGS84).to_numpy() if out.crs != WGS84 else out.geometry.to_numpy()
-    polys = (
-        pieces.geometry.to_crs(WGS84).to_numpy()
-        if pieces.crs != WGS84
-        else pieces.geometry.to_numpy()
-    )
     n = len(out)
     piece_of = np.full(n, -1, dtype="int64")
     cells, cell_piece = subdivide(polys)

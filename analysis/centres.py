@@ -19,10 +19,12 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from analysis.metrics import _settlement_frame
+from geo.crs import require_crs, to_lonlat
 from geo.distance import geodesic_km
 from geo.errors import DataError
+from geo.validation import require_columns
 
 __all__ = ["centre_rank_of", "distance_matrix_km", "p_median", "rank_centres"]
 
@@ -71,6 +73,68 @@ def distance_matrix_km(lon_a, lat_a, lon_b, lat_b, *, max_cells: int = 4_000_000
 
 
 # ------------------------------------------------------------------ input handling
+def _settlement_frame(
+    settlements: gpd.GeoDataFrame,
+    *,
+    region_col: str | None,
+    name: str = "settlements",
+    require_population: bool = True,
+) -> pd.DataFrame:
+    """Return settlements as a plain table: lon, lat, population (float), region.
+
+    Without a ``population`` column (allowed only if ``require_population`` is
+    false) the population is NaN. ``id``, ``name`` and ``osm_id`` are carried over
+    when present.
+    """
+    if not isinstance(settlements, gpd.GeoDataFrame):
+        msg = (
+            f"{name}: expected a GeoDataFrame, got {type(settlements).__name__}; "
+            "wrap it in gpd.GeoDataFrame(...)"
+        )
+        raise DataError(msg)
+    require_crs(settlements, name=name)
+    has_population = "population" in settlements.columns
+    required = (["population"] if require_population else []) + (
+        [region_col] if region_col is not None else []
+    )
+    require_columns(settlements, required, name=name)
+    geoms = to_lonlat(settlements.geometry, name=name, copy=False)
+    arr = geoms.to_numpy()
+    bad = shapely.is_missing(arr) | shapely.is_empty(arr) | (shapely.get_type_id(arr) != 0)
+    if bad.any():
+        msg = (
+            f"{name}: {int(bad.sum())} geometr(y/ies) are missing, empty or not points "
+            f"(index {list(geoms.index[bad][:5])}); keep points only, "
+            "e.g. settlements[settlements.geom_type == 'Point']"
+        )
+        raise DataError(msg)
+    try:
+        pop = (
+            pd.to_numeric(settlements["population"], errors="raise").astype("float64")
+            if has_population
+            else pd.Series(np.nan, index=settlements.index, dtype="float64")
+        )
+    except (TypeError, ValueError) as exc:
+        msg = (
+            f"{name}: column 'population' is not numeric ({exc}); convert it with "
+            "pd.to_numeric(settlements['population'], errors='coerce')"
+        )
+        raise DataError(msg) from exc
+    if (pop < 0).any():
+        msg = f"{name}: column 'population' has negative values; use NaN for unknown populations"
+        raise DataError(msg)
+    out = pd.DataFrame(
+        {"lon": geoms.x.to_numpy(), "lat": geoms.y.to_numpy(), "population": pop.to_numpy()},
+        index=settlements.index,
+    )
+    if region_col is not None:
+        out["region"] = settlements[region_col].to_numpy()
+    for col in ("id", "name", "osm_id"):
+        if col in settlements.columns:
+            out[col] = settlements[col].to_numpy()
+    return out
+
+
 def _in_regions(pts: pd.DataFrame, codes: Sequence[str], *, region_col: str) -> pd.DataFrame:
     region = pts["region"].astype("string")
     wanted = [str(c) for c in codes]
@@ -452,21 +516,14 @@ def p_median(
         No settlement with a known population in scope, no candidates, fewer
         candidates than ``k``, or unknown region codes.
     """
-    if int(k) != k or k < 1:
-        msg = f"p_median: k={k!r} must be a positive integer"
-        raise ValueError(msg)
-    if method not in ("auto", "exact", "heuristic"):
-        msg = f"p_median: method={method!r} is not one of 'auto', 'exact', 'heuristic'"
-        raise ValueError(msg)
-    if n_starts < 1:
-        msg = f"p_median: n_starts={n_starts} must be at least 1"
-        raise ValueError(msg)
-    if max_iter < 0:
-        msg = f"p_median: max_iter={max_iter} is negative; pass 0 or more"
-        raise ValueError(msg)
-    if regions is not None and region_col is None:
-        msg = "p_median: regions=... needs region_col=... naming the settlements' region column"
-        raise ValueError(msg)
+    _check_p_median(
+        k=k,
+        method=method,
+        n_starts=n_starts,
+        max_iter=max_iter,
+        regions=regions,
+        region_col=region_col,
+    )
     if isinstance(regions, str):
         regions = [regions]
     pts = _settlement_frame(settlements, region_col=region_col)
@@ -487,23 +544,68 @@ def p_median(
     w = demand["population"].to_numpy()
     dist = distance_matrix_km(cands["lon"], cands["lat"], demand["lon"], demand["lat"])
     k = int(k)
+    sel, cost, method, passes, converged = _choose(
+        dist, w, k=k, method=method, max_iter=max_iter, n_starts=n_starts, seed=seed
+    )
+    table = _p_median_table(dist, w, sel, cands=cands, scope=scope)
+    table.attrs = {
+        "objective_km": float(cost / w.sum()),
+        "k": k,
+        "method": method,
+        "optimal": method == "exact" or k == 1,
+        "passes": passes,
+        "n_starts": n_starts,
+        "converged": converged,
+        "n_candidates": len(cands),
+        "n_demand": len(demand),
+    }
+    return table
+
+
+def _choose(
+    dist: np.ndarray, w: np.ndarray, *, k: int, method: str, max_iter: int, n_starts: int, seed: int
+) -> tuple[np.ndarray, float, str, int, bool]:
+    """Solve exactly when small enough (``method="auto"``), else by the heuristic."""
     if method == "auto":
-        cells = math.comb(len(cands), k) * k * len(demand)
+        cells = math.comb(dist.shape[0], k) * k * dist.shape[1]
         method = "exact" if cells <= EXACT_MAX_CELLS else "heuristic"
     if method == "exact":
         sel, cost = _exact_p_median(dist, w, k=k)
-        passes, converged = 0, True
-    else:
-        sel, cost, passes, converged = _solve_p_median(
-            dist, w, k=k, max_iter=max_iter, n_starts=n_starts, seed=seed
-        )
+        return sel, cost, method, 0, True
+    sel, cost, passes, converged = _solve_p_median(
+        dist, w, k=k, max_iter=max_iter, n_starts=n_starts, seed=seed
+    )
     if not converged:
         msg = (
             f"p_median: stopped after max_iter={max_iter} substitution passes without "
             "converging; the centres may not be a local optimum, raise max_iter"
         )
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    return sel, cost, method, passes, converged
 
+
+def _check_p_median(*, k, method, n_starts, max_iter, regions, region_col) -> None:
+    if int(k) != k or k < 1:
+        msg = f"p_median: k={k!r} must be a positive integer"
+        raise ValueError(msg)
+    if method not in ("auto", "exact", "heuristic"):
+        msg = f"p_median: method={method!r} is not one of 'auto', 'exact', 'heuristic'"
+        raise ValueError(msg)
+    if n_starts < 1:
+        msg = f"p_median: n_starts={n_starts} must be at least 1"
+        raise ValueError(msg)
+    if max_iter < 0:
+        msg = f"p_median: max_iter={max_iter} is negative; pass 0 or more"
+        raise ValueError(msg)
+    if regions is not None and region_col is None:
+        msg = "p_median: regions=... needs region_col=... naming the settlements' region column"
+        raise ValueError(msg)
+
+
+def _p_median_table(
+    dist: np.ndarray, w: np.ndarray, sel: np.ndarray, *, cands: pd.DataFrame, scope: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per chosen centre: the settlements and population it serves, their mean distance."""
     near_demand, d_demand, _ = _nearest_two(dist, sel)
     all_dist = distance_matrix_km(
         cands["lon"].to_numpy()[sel], cands["lat"].to_numpy()[sel], scope["lon"], scope["lat"]
@@ -518,16 +620,4 @@ def p_median(
         table["pop_weighted_mean_km"] = np.where(
             pop_assigned > 0, km_assigned / np.where(pop_assigned > 0, pop_assigned, 1), np.nan
         )
-    table = table.sort_values("assigned_population", ascending=False, ignore_index=True)
-    table.attrs = {
-        "objective_km": float(cost / w.sum()),
-        "k": k,
-        "method": method,
-        "optimal": method == "exact" or k == 1,
-        "passes": passes,
-        "n_starts": n_starts,
-        "converged": converged,
-        "n_candidates": len(cands),
-        "n_demand": len(demand),
-    }
-    return table
+    return table.sort_values("assigned_population", ascending=False, ignore_index=True)

@@ -22,7 +22,7 @@ from boundaries.schema import (
     nearest_centre_km_col,
     region_col,
 )
-from geo.crs import WGS84, require_crs
+from geo.crs import to_lonlat
 from geo.distance import geodesic_km, nearest_km
 
 
@@ -52,10 +52,9 @@ def settlement_distances(
         ``nearest_centre_<after>_km`` and ``farther_than_other_centre`` (own
         ``after`` centre farther than another region's centre).
     """
-    require_crs(settlements, name="settlements")
+    pts = to_lonlat(settlements.geometry, name="settlements", copy=False).to_numpy()
     # a shallow copy is enough: columns are only ever replaced whole, never edited in place
     out = settlements.copy(deep=False)
-    pts = (out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry).to_numpy()
     lon, lat = shapely.get_x(pts), shapely.get_y(pts)
 
     coords, region_idx = {}, {}
@@ -116,9 +115,8 @@ def epoch_distances(
         ``dist_<e>_km`` for every epoch (NaN where a point has no region). A distance
         to a centre already measured for an earlier epoch is reused, not measured again.
     """
-    require_crs(settlements, name="settlements")
+    pts = to_lonlat(settlements.geometry, name="settlements", copy=False).to_numpy()
     out = settlements.copy(deep=False)  # columns are only replaced whole
-    pts = (out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry).to_numpy()
     lon, lat = shapely.get_x(pts), shapely.get_y(pts)
     measured: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for epoch in sorted(regions):

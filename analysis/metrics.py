@@ -1,532 +1,103 @@
-"""Region metrics: compactness, contiguity, enclaves and distances to regional centres.
+"""Region metrics: the per-region table of population, distances and shape, and national figures.
 
-Every function is pure (inputs are copied, never modified). Shape measures return a
-named :class:`pandas.Series` on the input index (momepy style); tables of several
-measures are :class:`pandas.DataFrame` objects.
-
-Measurement choices
--------------------
-Polsby-Popper
-    ``4 * pi * area / perimeter**2`` with **both** the area and the perimeter measured
-    geodesically on the WGS 84 ellipsoid (:data:`geo.distance.GEOD`). A perimeter
-    measured in an equal-area projection such as :data:`geo.crs.EQUAL_AREA` is
-    stretched east-west and squeezed north-south (by about 1.35 and 0.74 at 50 deg N
-    in EPSG:6933), which would bias the score by orientation; geodesic lengths have
-    no such distortion. The perimeter is the whole boundary, holes included (as in
-    :attr:`shapely.length`), so the isoperimetric inequality keeps the score in
-    ``(0, 1]``.
-Reock
-    ``area / area of the minimum bounding circle``, both in a Lambert azimuthal
-    equal-area projection centred on the region's centroid. The projection keeps
-    areas exact and, near its centre, shapes (and therefore circles) almost
-    undistorted, which a world-wide cylindrical projection does not.
-Convex-hull ratio
-    ``area / area of the convex hull`` in :data:`geo.crs.EQUAL_AREA`. The ratio of
-    areas is invariant under affine maps and the projection is locally close to one,
-    so the ratio is insensitive to the projection's shape distortion.
-
-Sliver parts (smaller than ``min_part_km2``) are digitising artefacts in real
-boundary files; :func:`contiguity` counts them separately. Shape measures use every
-polygonal part, slivers included (they are too small to change the scores).
+:func:`region_metrics` joins the per-region figures of :func:`analysis.stats.region_table`
+(distances are the analysis' own, weights ``population_est``) and the shape measures of
+:func:`analysis.shape.shape_table`; :func:`metrics_table` is that one assembly, used by
+the scenario lab too; :func:`overall_metrics` pools the regions into national figures.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from pyproj import CRS, Transformer
 
-from boundaries.schema import THRESHOLDS_KM, share_beyond_col
-from geo.crs import EQUAL_AREA, WGS84, require_crs
-from geo.distance import GEOD, geodesic_km
-from geo.errors import DataError
+from analysis.shape import DEFAULT_MIN_PART_KM2, region_codes, shape_table
+from analysis.stats import region_table, weighted_mean
+from boundaries.schema import PW_MEAN_KM, THRESHOLDS_KM
+from geo.validation import require_columns
 
-__all__ = [
-    "DEFAULT_MIN_PART_KM2",
-    "contiguity",
-    "convex_hull_ratio",
-    "enclaves",
-    "overall_metrics",
-    "polsby_popper",
-    "region_metrics",
-    "reock",
-]
-
-#: Parts smaller than this (km²) are treated as slivers, not exclaves. One hectare:
-#: the 2024 geokz regions contain a 114 m² artefact next to Almaty region, while
-#: their smallest real island (in Mangystau) is 0.82 km².
-DEFAULT_MIN_PART_KM2 = 0.01
-
-_POLYGONAL = ("Polygon", "MultiPolygon")
-
-
-# --------------------------------------------------------------------------- helpers
-def _require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        msg = (
-            f"{name}: missing column(s) {missing}; present are {list(df.columns)}. "
-            "Rename or add them before calling (e.g. df.rename(columns={...}))"
-        )
-        raise DataError(msg)
-
-
-def _polygonal_part(geom: shapely.Geometry | None) -> shapely.Geometry | None:
-    """Polygonal content of ``geom`` (drops points/lines left over by ``make_valid``)."""
-    if geom is None or geom.is_empty:
-        return None
-    if geom.geom_type in _POLYGONAL:
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in _POLYGONAL]
-    if not parts:
-        return None
-    polys = [q for p in parts for q in shapely.get_parts(p)]
-    return shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
-
-
-def _regions_lonlat(regions: gpd.GeoDataFrame, *, name: str = "regions") -> gpd.GeoSeries:
-    """Return the validated polygonal geometries of ``regions`` in WGS 84 (input index)."""
-    if not isinstance(regions, gpd.GeoDataFrame | gpd.GeoSeries):
-        msg = (
-            f"{name}: expected a GeoDataFrame, got {type(regions).__name__}; "
-            "wrap it in gpd.GeoDataFrame(...)"
-        )
-        raise DataError(msg)
-    crs = require_crs(regions, name=name)
-    geoms = regions.geometry.copy()
-    arr = geoms.to_numpy()
-    present = ~shapely.is_missing(arr) & ~shapely.is_empty(arr)
-    invalid = present & ~shapely.is_valid(arr)
-    if invalid.any():
-        labels = list(geoms.index[invalid][:5])
-        msg = (
-            f"{name}: {int(invalid.sum())} invalid geometr(y/ies) at index {labels}; "
-            "repair them first, e.g. regions.geometry = regions.geometry.make_valid()"
-        )
-        raise DataError(msg)
-    geoms = gpd.GeoSeries(
-        [_polygonal_part(g) for g in geoms], index=geoms.index, crs=crs, name="geometry"
-    )
-    wrong = present & shapely.is_missing(geoms.to_numpy())
-    if wrong.any():
-        labels = list(geoms.index[wrong][:5])
-        msg = (
-            f"{name}: geometr(y/ies) at index {labels} have no polygon; regions must be "
-            "Polygon or MultiPolygon (check you passed regions, not points or lines)"
-        )
-        raise DataError(msg)
-    return geoms if CRS.from_user_input(crs) == WGS84 else geoms.to_crs(WGS84)
-
-
-def _region_codes(regions: gpd.GeoDataFrame, *, name: str = "regions") -> pd.Series:
-    _require_columns(regions, ["code"], name=name)
-    codes = regions["code"].astype(str)
-    dup = codes[codes.duplicated()].unique()
-    if len(dup):
-        msg = f"{name}: duplicate region code(s) {list(dup[:5])}; each region needs a unique 'code'"
-        raise DataError(msg)
-    return codes
-
-
-def _geodesic_area_perimeter(geom: shapely.Geometry) -> tuple[float, float]:
-    """Geodesic area (m²) and full boundary length (m) of a lon/lat polygonal geometry.
-
-    Rings are oriented (exteriors counter-clockwise, holes clockwise) so the signed
-    ring areas of :meth:`pyproj.Geod.polygon_area_perimeter` add up to the area net of
-    holes; hole perimeters are added to the boundary length, which
-    :meth:`pyproj.Geod.geometry_area_perimeter` would leave out.
-    """
-    oriented = shapely.orient_polygons(geom, exterior_cw=False)
-    area = 0.0
-    perimeter = 0.0
-    for part in shapely.get_parts(oriented):
-        for ring in (part.exterior, *part.interiors):
-            xy = np.asarray(ring.coords)
-            a, p = GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])
-            area += a
-            perimeter += p
-    return abs(area), perimeter
-
-
-def _local_laea(lon: float, lat: float) -> CRS:
-    """Lambert azimuthal equal-area CRS on WGS 84 centred on ``(lon, lat)``."""
-    return CRS.from_user_input(
-        f"+proj=laea +lat_0={lat:.8f} +lon_0={lon:.8f} +x_0=0 +y_0=0 "
-        "+datum=WGS84 +units=m +no_defs +type=crs"
-    )
-
-
-def _to_local_laea(geom: shapely.Geometry) -> shapely.Geometry:
-    """Project a lon/lat geometry into an equal-area projection centred on it."""
-    to_ea = Transformer.from_crs(WGS84, EQUAL_AREA, always_xy=True)
-    centre = shapely.centroid(shapely.transform(geom, _xy_func(to_ea)))
-    lon, lat = to_ea.transform(centre.x, centre.y, direction="INVERSE")
-    to_local = Transformer.from_crs(WGS84, _local_laea(lon, lat), always_xy=True)
-    return shapely.transform(geom, _xy_func(to_local))
-
-
-def _xy_func(transformer: Transformer):
-    def func(xy: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-
-    return func
-
-
-def _measure(geoms: gpd.GeoSeries, func, *, name: str) -> pd.Series:
-    values = [np.nan if g is None or g.is_empty else func(g) for g in geoms]
-    return pd.Series(values, index=geoms.index, name=name, dtype="float64")
-
-
-# ---------------------------------------------------------------------- compactness
-def polsby_popper(regions: gpd.GeoDataFrame) -> pd.Series:
-    """Polsby-Popper compactness ``4 π A / P²`` of each region, in ``(0, 1]``.
-
-    Area and perimeter are both geodesic on the WGS 84 ellipsoid (see the module
-    docstring for why); the perimeter includes the boundaries of holes.
-
-    Parameters
-    ----------
-    regions : GeoDataFrame
-        Polygon or MultiPolygon geometries with a CRS.
-
-    Returns
-    -------
-    pandas.Series
-        Named ``polsby_popper`` on the input index; NaN for empty geometries.
-        1 for a circle, π/4 ≈ 0.785 for a square.
-
-    Raises
-    ------
-    CRSError
-        ``regions`` has no CRS.
-    DataError
-        A geometry is invalid or not polygonal.
-    """
-    geoms = _regions_lonlat(regions)
-
-    def score(geom: shapely.Geometry) -> float:
-        area, perimeter = _geodesic_area_perimeter(geom)
-        return 4.0 * math.pi * area / perimeter**2 if perimeter > 0 else np.nan
-
-    return _measure(geoms, score, name="polsby_popper")
-
-
-def reock(regions: gpd.GeoDataFrame) -> pd.Series:
-    """Reock compactness: area over the area of the minimum bounding circle.
-
-    Both areas are measured in a Lambert azimuthal equal-area projection centred on
-    each region's centroid, where the bounding circle is nearly a true circle on the
-    ellipsoid.
-
-    Parameters
-    ----------
-    regions : GeoDataFrame
-        Polygon or MultiPolygon geometries with a CRS.
-
-    Returns
-    -------
-    pandas.Series
-        Named ``reock`` on the input index, in ``(0, 1]``; 1 for a circle, 2/π ≈ 0.637
-        for a square.
-
-    Raises
-    ------
-    CRSError
-        ``regions`` has no CRS.
-    DataError
-        A geometry is invalid or not polygonal.
-    """
-    geoms = _regions_lonlat(regions)
-
-    def score(geom: shapely.Geometry) -> float:
-        local = _to_local_laea(geom)
-        radius = shapely.minimum_bounding_radius(local)
-        return local.area / (math.pi * radius**2) if radius > 0 else np.nan
-
-    return _measure(geoms, score, name="reock")
-
-
-def convex_hull_ratio(regions: gpd.GeoDataFrame) -> pd.Series:
-    """Area of each region over the area of its convex hull, in :data:`EQUAL_AREA`.
-
-    Parameters
-    ----------
-    regions : GeoDataFrame
-        Polygon or MultiPolygon geometries with a CRS.
-
-    Returns
-    -------
-    pandas.Series
-        Named ``convex_hull_ratio`` on the input index, in ``(0, 1]``; 1 for any
-        convex shape.
-
-    Raises
-    ------
-    CRSError
-        ``regions`` has no CRS.
-    DataError
-        A geometry is invalid or not polygonal.
-    """
-    geoms = _regions_lonlat(regions).to_crs(EQUAL_AREA)
-    area = geoms.area.to_numpy()
-    hull = geoms.convex_hull.area.to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(hull > 0, area / np.where(hull > 0, hull, 1.0), np.nan)
-    return pd.Series(ratio, index=geoms.index, name="convex_hull_ratio", dtype="float64")
-
-
-# ------------------------------------------------------------- contiguity, enclaves
-def contiguity(
-    regions: gpd.GeoDataFrame,
-    *,
-    min_part_km2: float = DEFAULT_MIN_PART_KM2,
-    allowed_exclaves: Mapping[str, int] | None = None,
-) -> pd.DataFrame:
-    """Count the separate parts of each region and flag regions that are not contiguous.
-
-    A region is contiguous when it is one polygon, apart from sliver parts smaller
-    than ``min_part_km2`` (ignored and counted) and apart from the number of
-    exclaves it is explicitly allowed (islands, leased or detached territory).
-
-    Parameters
-    ----------
-    regions : GeoDataFrame
-        Regions with a CRS and a unique ``code`` column.
-    min_part_km2 : float
-        Parts below this area (km², :data:`EQUAL_AREA`) are slivers, not parts.
-    allowed_exclaves : mapping of str to int, optional
-        Region code → number of parts besides the largest that are accepted, e.g.
-        ``{"KZ23": 23}`` for Atyrau's Caspian islands. Codes must exist in
-        ``regions``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        On the input index, with columns ``code``; ``n_parts`` (parts of at least
-        ``min_part_km2``); ``n_slivers``; ``largest_km2``; ``exclave_km2`` (tuple of
-        the areas of the other parts, largest first); ``exclave_total_km2``;
-        ``allowed_exclaves``; ``is_contiguous`` (``n_parts - 1 <= allowed``).
-
-    Raises
-    ------
-    CRSError
-        ``regions`` has no CRS.
-    DataError
-        Missing or duplicate ``code``, invalid geometry, unknown codes in
-        ``allowed_exclaves`` or a negative allowance.
-    """
-    if min_part_km2 < 0:
-        msg = f"contiguity: min_part_km2={min_part_km2} is negative; pass a value >= 0"
-        raise ValueError(msg)
-    codes = _region_codes(regions)
-    allowed = dict(allowed_exclaves or {})
-    unknown = sorted(set(allowed) - set(codes))
-    if unknown:
-        msg = (
-            f"contiguity: allowed_exclaves names unknown region code(s) {unknown}; "
-            f"use codes from regions['code'], e.g. {sorted(codes)[:3]}"
-        )
-        raise DataError(msg)
-    negative = {k: v for k, v in allowed.items() if int(v) < 0}
-    if negative:
-        msg = f"contiguity: allowed_exclaves has negative counts {negative}; use 0 or more"
-        raise DataError(msg)
-    geoms = _regions_lonlat(regions).to_crs(EQUAL_AREA)
-    rows = []
-    for geom, code in zip(geoms, codes, strict=True):
-        areas = (
-            np.sort(shapely.area(shapely.get_parts(geom)))[::-1] / 1e6
-            if geom is not None
-            else np.array([])
-        )
-        kept = areas[areas >= min_part_km2]
-        exclaves = tuple(float(a) for a in kept[1:])
-        n_allowed = int(allowed.get(code, 0))
-        rows.append(
-            {
-                "code": code,
-                "n_parts": int(kept.size),
-                "n_slivers": int(areas.size - kept.size),
-                "largest_km2": float(kept[0]) if kept.size else np.nan,
-                "exclave_km2": exclaves,
-                "exclave_total_km2": float(sum(exclaves)),
-                "allowed_exclaves": n_allowed,
-                "is_contiguous": bool(kept.size >= 1 and kept.size - 1 <= n_allowed),
-            }
-        )
-    return pd.DataFrame(rows, index=regions.index)
-
-
-def enclaves(regions: gpd.GeoDataFrame, *, min_share: float = 0.99) -> pd.DataFrame:
-    """Regions lying inside another region's outer boundary (in one of its holes).
-
-    Each host is filled (its holes removed, parts kept); a region is an enclave of a
-    host when at least ``min_share`` of its area lies inside the filled host. The
-    share, rather than an exact ``covers`` test, tolerates the small digitising
-    mismatches between neighbouring boundaries of real files. Every part of the
-    enclave counts, so a region with exclaves in several holes is still found.
-
-    Parameters
-    ----------
-    regions : GeoDataFrame
-        Regions with a CRS and a unique ``code`` column.
-    min_share : float
-        Share of the enclave's area (0-1] that must lie in the filled host.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``enclave_code``, ``host_code`` and ``share`` (area share inside the
-        filled host), one row per pair, sorted by ``enclave_code``; empty if none.
-
-    Raises
-    ------
-    CRSError
-        ``regions`` has no CRS.
-    DataError
-        Missing or duplicate ``code``, or invalid geometry.
-    """
-    if not 0 < min_share <= 1:
-        msg = f"enclaves: min_share={min_share} is outside (0, 1]; pass e.g. 0.99"
-        raise ValueError(msg)
-    codes = _region_codes(regions).to_numpy()
-    geoms = _regions_lonlat(regions).to_crs(EQUAL_AREA)
-    # projecting can leave a vertex a rounding error off; overlays need valid input
-    arr = shapely.make_valid(geoms.to_numpy())
-    filled = np.array(
-        [
-            None
-            if g is None or g.is_empty
-            else shapely.union_all(
-                shapely.make_valid(
-                    shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(g)))
-                )
-            )
-            for g in arr
-        ],
-        dtype=object,
-    )
-    areas = shapely.area(arr)
-    tree = shapely.STRtree(filled)
-    inner, host = tree.query(arr, predicate="intersects")
-    rows = []
-    for i, j in zip(inner, host, strict=True):
-        if i == j or not areas[i] > 0:
-            continue
-        share = shapely.intersection(arr[i], filled[j]).area / areas[i]
-        # an enclave lies in a hole: the host proper (unfilled) barely overlaps it
-        overlap = shapely.intersection(arr[i], arr[j]).area / areas[i]
-        if share >= min_share and overlap < 1 - min_share:
-            rows.append({"enclave_code": codes[i], "host_code": codes[j], "share": float(share)})
-    out = pd.DataFrame(rows, columns=["enclave_code", "host_code", "share"])
-    return out.sort_values(["enclave_code", "host_code"], ignore_index=True)
-
-
-# ------------------------------------------------------------------ settlement data
-def _settlement_frame(
-    settlements: gpd.GeoDataFrame,
-    *,
-    region_col: str | None,
-    name: str = "settlements",
-    require_population: bool = True,
-) -> pd.DataFrame:
-    """Return settlements as a plain table: lon, lat, population (float), region.
-
-    Without a ``population`` column (allowed only if ``require_population`` is
-    false) the population is NaN. ``id``, ``name`` and ``osm_id`` are carried over
-    when present.
-    """
-    if not isinstance(settlements, gpd.GeoDataFrame):
-        msg = (
-            f"{name}: expected a GeoDataFrame, got {type(settlements).__name__}; "
-            "wrap it in gpd.GeoDataFrame(...)"
-        )
-        raise DataError(msg)
-    crs = require_crs(settlements, name=name)
-    has_population = "population" in settlements.columns
-    required = (["population"] if require_population else []) + (
-        [region_col] if region_col is not None else []
-    )
-    _require_columns(settlements, required, name=name)
-    geoms = settlements.geometry
-    if CRS.from_user_input(crs) != WGS84:
-        geoms = geoms.to_crs(WGS84)
-    arr = geoms.to_numpy()
-    bad = shapely.is_missing(arr) | shapely.is_empty(arr) | (shapely.get_type_id(arr) != 0)
-    if bad.any():
-        msg = (
-            f"{name}: {int(bad.sum())} geometr(y/ies) are missing, empty or not points "
-            f"(index {list(geoms.index[bad][:5])}); keep points only, "
-            "e.g. settlements[settlements.geom_type == 'Point']"
-        )
-        raise DataError(msg)
-    try:
-        pop = (
-            pd.to_numeric(settlements["population"], errors="raise").astype("float64")
-            if has_population
-            else pd.Series(np.nan, index=settlements.index, dtype="float64")
-        )
-    except (TypeError, ValueError) as exc:
-        msg = (
-            f"{name}: column 'population' is not numeric ({exc}); convert it with "
-            "pd.to_numeric(settlements['population'], errors='coerce')"
-        )
-        raise DataError(msg) from exc
-    if (pop < 0).any():
-        msg = f"{name}: column 'population' has negative values; use NaN for unknown populations"
-        raise DataError(msg)
-    out = pd.DataFrame(
-        {"lon": geoms.x.to_numpy(), "lat": geoms.y.to_numpy(), "population": pop.to_numpy()},
-        index=settlements.index,
-    )
-    if region_col is not None:
-        out["region"] = settlements[region_col].to_numpy()
-    for col in ("id", "name", "osm_id"):
-        if col in settlements.columns:
-            out[col] = settlements[col].to_numpy()
-    return out
-
-
-def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    total = weights.sum()
-    return float((values * weights).sum() / total) if total > 0 else np.nan
+__all__ = ["metrics_table", "overall_metrics", "region_metrics"]
 
 
 # ------------------------------------------------------------------ region summary
+def metrics_table(table: pd.DataFrame, shape: pd.DataFrame) -> pd.DataFrame:
+    """Assemble the metrics of each region from its figures and its shape.
+
+    The one assembly of the region metrics, for the pipeline
+    (:func:`region_metrics`) and the scenario lab (:func:`analysis.whatif.evaluate`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Indexed by ``code``: ``name_en``, ``centre_name_en`` and the fields of
+        :func:`analysis.stats.distance_summary`.
+    shape : pandas.DataFrame
+        :func:`shape_table` of the same regions, in the same order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``code``: ``name_en``, ``centre_name_en``, ``population``,
+        ``pop_deviation_pct`` (from the mean region population), ``settlements``,
+        ``mean_dist_km``, ``pop_weighted_mean_km``, ``max_dist_km``, the
+        ``share_pop_beyond_<d>km`` columns, ``area_km2``, ``polsby_popper``,
+        ``reock``, ``convex_hull_ratio``, ``n_parts`` and ``is_contiguous``.
+    """
+    shares = [c for c in table.columns if c.startswith("share_pop_beyond_")]
+    out = table.rename(columns={"mean_km": "mean_dist_km", "max_km": "max_dist_km"})[
+        [
+            "name_en",
+            "centre_name_en",
+            "population",
+            "settlements",
+            "mean_dist_km",
+            PW_MEAN_KM,
+            "max_dist_km",
+            *shares,
+        ]
+    ]
+    out = out.astype({"settlements": "int64"})
+    mean_pop = out["population"].mean()
+    out.insert(
+        3,
+        "pop_deviation_pct",
+        (out["population"] - mean_pop) / mean_pop * 100.0 if mean_pop > 0 else np.nan,
+    )
+    shape = shape.set_axis(out.index).astype({"n_parts": "int64", "is_contiguous": "bool"})
+    return pd.concat([out, shape], axis=1)
+
+
 def region_metrics(
     regions: gpd.GeoDataFrame,
-    settlements: gpd.GeoDataFrame,
+    settlements: pd.DataFrame,
     *,
-    region_col: str,
+    epoch: int,
     thresholds_km: Sequence[float] = THRESHOLDS_KM,
     min_part_km2: float = DEFAULT_MIN_PART_KM2,
     allowed_exclaves: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Compute population, distance-to-centre and shape metrics of each region.
+    """Compute population, distance-to-centre and shape metrics of each region of ``epoch``.
 
-    Distances are geodesic (WGS 84) from each settlement to the centre of the region
-    named in ``region_col``. Settlements with unknown (NaN) population count in
-    ``settlements`` and ``mean_dist_km`` only; population figures and shares use the
-    settlements with a known population. Settlements whose region is missing (NaN)
-    are ignored.
+    The distance figures are those of the per-region table
+    (:func:`analysis.stats.region_table`): distances are the analysis'
+    ``dist_<epoch>_km`` (never recomputed) and weights ``population_est``.
+    Settlements whose region is missing are ignored.
 
     Parameters
     ----------
     regions : GeoDataFrame
-        Regions with a CRS and columns ``code``, ``name_en``, ``centre_name_en``,
-        ``centre_lon``, ``centre_lat`` (degrees).
-    settlements : GeoDataFrame
-        Points with a CRS and a numeric ``population`` column (NaN = unknown).
-    region_col : str
-        Column of ``settlements`` holding the region code of each settlement.
+        Regions of ``epoch`` with a CRS and columns ``code``, ``name_en`` and
+        ``centre_name_en`` (:func:`boundaries.build.build_regions`).
+    settlements : DataFrame
+        Analysed settlements (``region_<epoch>``, ``dist_<epoch>_km``,
+        ``population_est``, ``population``).
+    epoch : int
+        The epoch of ``regions``.
     thresholds_km : sequence of float
-        Distances for the ``share_pop_beyond_<d>km`` columns (share of known
+        Distances for the ``share_pop_beyond_<d>km`` columns (share of the
         population farther than ``d`` km from its centre).
     min_part_km2, allowed_exclaves
         Passed to :func:`contiguity`.
@@ -534,88 +105,21 @@ def region_metrics(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``code`` in the order of ``regions``, with columns ``name_en``,
-        ``centre_name_en``, ``population``, ``pop_deviation_pct`` (from the mean
-        region population), ``settlements``, ``mean_dist_km``,
-        ``pop_weighted_mean_km``, ``max_dist_km``, one ``share_pop_beyond_<d>km``
-        per threshold, ``area_km2``, ``polsby_popper``, ``reock``,
-        ``convex_hull_ratio``, ``n_parts`` and ``is_contiguous``.
+        See :func:`metrics_table`.
 
     Raises
     ------
     CRSError
-        Either input has no CRS.
+        ``regions`` has no CRS.
     DataError
-        Missing columns, non-numeric population, non-point settlements, missing
-        centre coordinates, or settlement region codes absent from ``regions``.
+        Missing columns, duplicate region codes, or settlement region codes
+        absent from ``regions``.
     """
-    codes = _region_codes(regions)
-    _require_columns(
-        regions, ["name_en", "centre_name_en", "centre_lon", "centre_lat"], name="regions"
-    )
-    centre = regions[["centre_lon", "centre_lat"]].apply(pd.to_numeric, errors="coerce")
-    if centre.isna().any().any():
-        msg = (
-            f"regions: centre_lon/centre_lat missing or not numeric for code(s) "
-            f"{list(codes[centre.isna().any(axis=1)][:5])}; fill in the centre coordinates"
-        )
-        raise DataError(msg)
-    pts = _settlement_frame(settlements, region_col=region_col)
-    pts = pts[pts["region"].notna()].copy()
-    pts["region"] = pts["region"].astype(str)
-    unknown = sorted(set(pts["region"]) - set(codes))
-    if unknown:
-        msg = (
-            f"settlements: column {region_col!r} has region code(s) {unknown[:5]} not in "
-            f"regions['code'] (e.g. {sorted(codes)[:3]}); use the same code scheme in both"
-        )
-        raise DataError(msg)
-    centre_by_code = pd.DataFrame(centre.to_numpy(), index=codes.to_numpy(), columns=["lon", "lat"])
-    c = centre_by_code.loc[pts["region"]]
-    pts["dist_km"] = geodesic_km(pts["lon"], pts["lat"], c["lon"], c["lat"])
-
-    thresholds = [float(t) for t in thresholds_km]
-    rows = []
-    for code in codes:
-        sub = pts[pts["region"] == code]
-        dist = sub["dist_km"].to_numpy()
-        pop = sub["population"].to_numpy()
-        known = ~np.isnan(pop)
-        w, d = pop[known], dist[known]
-        row = {
-            "population": float(w.sum()),
-            "settlements": len(sub),
-            "mean_dist_km": float(dist.mean()) if dist.size else np.nan,
-            "pop_weighted_mean_km": _weighted_mean(d, w),
-            "max_dist_km": float(dist.max()) if dist.size else np.nan,
-        }
-        for t in thresholds:
-            row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
-        rows.append(row)
-    out = pd.DataFrame(rows, index=pd.Index(codes.to_numpy(), name="code"))
-    mean_pop = out["population"].mean()
-    out.insert(
-        1,
-        "pop_deviation_pct",
-        (out["population"] - mean_pop) / mean_pop * 100.0 if mean_pop > 0 else np.nan,
-    )
-    out.insert(0, "centre_name_en", regions["centre_name_en"].to_numpy())
-    out.insert(0, "name_en", regions["name_en"].to_numpy())
-
-    base = regions.copy()
-    shape = pd.DataFrame(
-        {
-            "area_km2": _regions_lonlat(base).to_crs(EQUAL_AREA).area.to_numpy() / 1e6,
-            "polsby_popper": polsby_popper(base).to_numpy(),
-            "reock": reock(base).to_numpy(),
-            "convex_hull_ratio": convex_hull_ratio(base).to_numpy(),
-        },
-        index=out.index,
-    )
-    contig = contiguity(base, min_part_km2=min_part_km2, allowed_exclaves=allowed_exclaves)
-    shape["n_parts"] = contig["n_parts"].to_numpy()
-    shape["is_contiguous"] = contig["is_contiguous"].to_numpy()
-    return pd.concat([out, shape], axis=1)
+    region_codes(regions)
+    require_columns(regions, ["name_en", "centre_name_en"], name="regions")
+    table = region_table(settlements, regions, epoch=epoch, thresholds_km=thresholds_km)
+    shape = shape_table(regions, min_part_km2=min_part_km2, allowed_exclaves=allowed_exclaves)
+    return metrics_table(table, shape)
 
 
 def overall_metrics(metrics: pd.DataFrame) -> pd.Series:
@@ -653,12 +157,12 @@ def overall_metrics(metrics: pd.DataFrame) -> pd.Series:
         "convex_hull_ratio",
         "is_contiguous",
     ]
-    _require_columns(metrics, needed, name="metrics")
+    require_columns(metrics, needed, name="metrics")
     pop = metrics["population"].to_numpy(dtype="float64")
     has = pop > 0
 
     def pooled(col: str) -> float:
-        return _weighted_mean(metrics[col].to_numpy(dtype="float64")[has], pop[has])
+        return weighted_mean(metrics[col].to_numpy(dtype="float64")[has], pop[has])
 
     out: dict[str, float] = {
         "regions": float(len(metrics)),

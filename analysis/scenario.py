@@ -5,19 +5,10 @@ A scenario is a reform spec in the format of ``boundaries/reforms/kz-2022.toml``
 any settlement, given by name and lon/lat). :func:`evaluate_scenario` builds its
 regions with :func:`boundaries.build.build`, runs the analysis pipeline on them and
 compares shape and distance metrics with the 2018 regions and the enacted 2024
-regions built from the same districts and settlements. :func:`rank_region_centres`
-ranks the candidate centres of one region and says where the actual centre stands.
-
-Weights
-    Every population-weighted figure uses ``population_est`` (known counts plus the
-    documented estimate for untagged places, see :mod:`analysis.population`), the
-    weights of the rest of the analysis. The metric functions of
-    :mod:`analysis.metrics` and :mod:`analysis.centres` read a ``population`` column
-    and ignore NaN, so they are given a copy whose ``population`` is ``population_est``.
-Candidate centres
-    Settlements of the region whose population is a count (an OSM tag, or a GeoNames
-    figure for places HOT lacks) of at least ``min_population``; an imputed median
-    never makes a place a candidate. The region's actual centre is always ranked.
+regions built from the same districts and settlements. Every population-weighted
+figure uses ``population_est`` (known counts plus the documented estimate for
+untagged places, see :mod:`analysis.population`), as the rest of the analysis.
+Ranking the centres of a region is :mod:`analysis.ranking`.
 """
 
 from __future__ import annotations
@@ -34,11 +25,10 @@ import pandas as pd
 import shapely
 from shapely.ops import nearest_points
 
-from analysis.centres import DEFAULT_MIN_POPULATION, centre_rank_of, rank_centres
 from analysis.metrics import overall_metrics, region_metrics
 from analysis.pipeline import Analysis, SettlementSource, analyze
+from analysis.shape import enclaves
 from boundaries.build import BuildResult, build
-from boundaries.schema import CENTRE_MATCH_KM, COUNTED_BASES, region_col
 from boundaries.sources import BoundarySources
 from boundaries.spec import (
     ReformSpec,
@@ -52,19 +42,14 @@ from boundaries.spec import (
 )
 from geo.crs import EQUAL_AREA
 from geo.distance import geodesic_km
-from geo.errors import DataError
 from geo.validation import iou
-from inputs.settlements import find_settlement
 
 __all__ = [
-    "CentreRanking",
     "ScenarioResult",
     "evaluate_scenario",
     "load_scenario",
-    "rank_region_centres",
     "scenario_problems",
     "scenario_summary",
-    "weighted_settlements",
 ]
 
 #: Areas (km²) and IoU below these differences count as "the same region".
@@ -273,45 +258,9 @@ def load_scenario(
 
 
 # ------------------------------------------------------------------------- metrics
-def weighted_settlements(settlements: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Points with ``population`` = ``population_est``, for the metric functions.
-
-    Keeps ``id``, ``name``, ``name_en``, ``osm_id``, ``place``, ``population_basis``,
-    the region columns and the geometry; the known count is kept as
-    ``population_known``.
-    """
-    keep = [
-        c
-        for c in settlements.columns
-        if c
-        in (
-            "id",
-            "osm_id",
-            "name",
-            "name_en",
-            "name_kk",
-            "name_ru",
-            "alt_names",
-            "place",
-            "population_basis",
-        )
-        or c.startswith("region_")
-    ]
-    out = gpd.GeoDataFrame(
-        settlements[keep].copy(), geometry=settlements.geometry.to_numpy(), crs=settlements.crs
-    )
-    out["population_known"] = pd.to_numeric(settlements["population"], errors="coerce").to_numpy()
-    out["population"] = pd.to_numeric(settlements["population_est"], errors="coerce").to_numpy()
-    return out
-
-
 def variant_metrics(analysis: Analysis, epoch: int) -> pd.DataFrame:
-    """Compute :func:`~analysis.metrics.region_metrics` of one epoch (``population_est``)."""
-    return region_metrics(
-        analysis.build.regions[epoch],
-        weighted_settlements(analysis.settlements),
-        region_col=region_col(epoch),
-    )
+    """Compute :func:`~analysis.metrics.region_metrics` of one epoch of an analysis."""
+    return region_metrics(analysis.build.regions[epoch], analysis.settlements, epoch=epoch)
 
 
 def compare_overall(
@@ -440,6 +389,9 @@ class ScenarioResult:
         Regions that differ from the enacted map (see :func:`compare_regions`).
     notes : list of str
         Remarks (centres outside their region, build notes).
+    enclaves : DataFrame
+        Regions of the scenario map lying in a hole of another
+        (:func:`analysis.metrics.enclaves`: ``enclave_code``, ``host_code``, ``share``).
     """
 
     spec: ReformSpec
@@ -453,6 +405,7 @@ class ScenarioResult:
     compare: pd.DataFrame
     region_compare: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    enclaves: pd.DataFrame | None = None
     seconds: float = 0.0
 
     @property
@@ -546,220 +499,8 @@ def evaluate_scenario(
         compare=compare,
         region_compare=region_compare,
         notes=notes,
+        enclaves=enclaves(result.regions[spec.after]),
         seconds=time.perf_counter() - t0,
-    )
-
-
-# ------------------------------------------------------------------- centre ranking
-@dataclass
-class CentreRanking:
-    """Candidate centres of one region ranked by population-weighted mean distance.
-
-    ``ranking`` has the columns of :func:`analysis.centres.rank_centres`
-    (``candidate``, ``id``, ``osm_id``, ``population``, ``pop_weighted_mean_km``,
-    ``rank``) plus ``name_en``, ``population_basis``, ``km_behind_best``,
-    ``is_enacted_centre``, ``lon`` and ``lat``; ``population`` is ``population_est``.
-    The ``enacted_*`` fields describe the region's actual centre in ``epoch``:
-    ``enacted_centre`` is its name in the spec, ``enacted_candidate`` and
-    ``enacted_id`` the settlement matched to it (by coordinates, else by name; ``match``
-    says how), ``enacted_rank`` and ``enacted_km`` its place in the ranking (None when
-    no settlement matches).
-    """
-
-    region: str
-    region_name: str
-    epoch: int
-    ranking: pd.DataFrame
-    enacted_centre: str
-    enacted_id: str | None
-    enacted_candidate: str | None
-    enacted_rank: int | None
-    enacted_km: float | None
-    best_candidate: str
-    best_id: str
-    best_km: float
-    min_population: float
-    match: str = ""
-
-    @property
-    def km_behind_best(self) -> float | None:
-        """How much farther (km, population-weighted mean) the actual centre is than the best."""
-        return None if self.enacted_km is None else self.enacted_km - self.best_km
-
-    def _centre_label(self) -> str:
-        if self.enacted_candidate and self.enacted_candidate != self.enacted_centre:
-            return f"{self.enacted_centre} ({self.enacted_candidate})"
-        return self.enacted_centre
-
-    def summary(self) -> str:
-        """One line: where the actual centre ranks and by how much the best beats it."""
-        head = f"{self.region} {self.region_name} ({self.epoch}), {len(self.ranking)} candidates"
-        if self.enacted_rank is None:
-            return f"{head}: centre {self.enacted_centre} not found ({self.match})"
-        others = self.ranking[~self.ranking["is_enacted_centre"].to_numpy(dtype=bool)]
-        if self.enacted_rank == 1:
-            margin = (
-                f"; next best {_label(others.iloc[0])} "
-                f"{others['pop_weighted_mean_km'].iloc[0]:.1f} km"
-                if len(others)
-                else ""
-            )
-            return (
-                f"{head}: centre {self._centre_label()} ranks 1 "
-                f"(population-weighted mean {self.enacted_km:.1f} km){margin}"
-            )
-        return (
-            f"{head}: centre {self._centre_label()} ranks {self.enacted_rank} "
-            f"({self.enacted_km:.1f} km population-weighted mean); best is "
-            f"{_label(self.ranking.iloc[0])} ({self.best_km:.1f} km), "
-            f"{self.km_behind_best:.1f} km closer on average"
-        )
-
-
-def _label(row: pd.Series) -> str:
-    """Name of a ranking row: local name, with the English one when there is one."""
-    name, name_en = row["candidate"], row.get("name_en")
-    if isinstance(name_en, str) and name_en and name_en != name:
-        return f"{name} ({name_en})"
-    return str(name)
-
-
-def _match_centre(
-    settlements: gpd.GeoDataFrame, *, lon: float, lat: float, name: str, region_mask: np.ndarray
-) -> tuple[int | None, str]:
-    """Position of the settlement that is the centre at (lon, lat), and how it was found.
-
-    Coordinates first (names differ across scripts): among settlements within
-    :data:`CENTRE_MATCH_KM`, a counted population beats an imputed one, then the
-    largest population, then the nearest. Else the best name match in the region.
-    """
-    pts = settlements.geometry
-    km = geodesic_km(pts.x.to_numpy(), pts.y.to_numpy(), lon, lat)
-    near = np.flatnonzero(km <= CENTRE_MATCH_KM)
-    if near.size:
-        counted = settlements["population_basis"].isin(COUNTED_BASES).to_numpy()[near]
-        pop = settlements["population"].to_numpy(dtype="float64", na_value=np.nan)[near]
-        order = np.lexsort((km[near], -np.nan_to_num(pop, nan=-1.0), ~counted))
-        best = int(near[order[0]])
-        return best, f"settlement {km[best]:.2f} km from the centre coordinates"
-    local = settlements.iloc[np.flatnonzero(region_mask)]
-    found = find_settlement(local.reset_index(names="_pos"), name)
-    if len(found):
-        return int(found["_pos"].iloc[0]), f"name match for {name!r}"
-    return None, f"no settlement within {CENTRE_MATCH_KM:g} km of ({lon}, {lat}) or named {name!r}"
-
-
-def rank_region_centres(
-    analysis: Analysis,
-    *,
-    region: str,
-    epoch: int | None = None,
-    min_population: float = DEFAULT_MIN_POPULATION,
-) -> CentreRanking:
-    """Rank the candidate centres of ``region`` and place its actual centre among them.
-
-    Wraps :func:`analysis.centres.rank_centres` on the analysis settlements: demand
-    is every settlement of the region (``region_<epoch>``) weighted by
-    ``population_est``; candidates are its settlements with a counted population of
-    at least ``min_population``, plus the actual centre (the settlement at the
-    region's centre coordinates, see :data:`CENTRE_MATCH_KM`), which
-    :func:`analysis.centres.centre_rank_of` then places.
-
-    Parameters
-    ----------
-    analysis : Analysis
-        Output of :func:`analysis.pipeline.analyze` (or ``ScenarioResult.analysis``).
-    region : str
-        Region code (``KZ-NN``) of ``epoch``.
-    epoch : int, optional
-        Epoch of the regions; default the analysis' ``after`` epoch.
-    min_population : float
-        Population floor for candidates.
-
-    Raises
-    ------
-    DataError
-        Unknown epoch or region, or a region with no settlement.
-    """
-    epochs = list(analysis.build.regions)
-    epoch = analysis.epochs[1] if epoch is None else int(epoch)
-    if epoch not in analysis.build.regions:
-        msg = f"epoch {epoch} is not in this analysis; use one of {', '.join(map(str, epochs))}"
-        raise DataError(msg)
-    regions = analysis.build.regions[epoch].set_index("code")
-    if region not in regions.index:
-        msg = f"region {region} is not a {epoch} region; use one of {', '.join(regions.index)}"
-        raise DataError(msg)
-    meta = regions.loc[region]
-    col = region_col(epoch)
-    pts = weighted_settlements(analysis.settlements).reset_index(drop=True)
-    in_region = (pts[col].astype("string") == region).fillna(False).to_numpy(dtype=bool)
-    counted = pts["population_basis"].isin(COUNTED_BASES).to_numpy()
-    cand = in_region & counted & (pts["population"].to_numpy(dtype="float64") >= min_population)
-    pos, how = _match_centre(
-        pts,
-        lon=float(meta["centre_lon"]),
-        lat=float(meta["centre_lat"]),
-        name=str(meta["centre_name_en"]),
-        region_mask=in_region,
-    )
-    if pos is not None:
-        cand[pos] = True
-    if not cand.any():
-        msg = (
-            f"region {region} ({epoch}) has no settlement with a counted population >= "
-            f"{min_population:g} to rank; lower --min-population"
-        )
-        raise DataError(msg)
-    candidates = pts[cand]
-    ranking = rank_centres(pts, region=region, region_col=col, candidates=candidates)
-    extra = candidates.set_index("id")[["name_en", "population_basis"]]
-    extra["lon"] = candidates.geometry.x.to_numpy()
-    extra["lat"] = candidates.geometry.y.to_numpy()
-    ranking = ranking.join(extra, on="id")
-    best_km = float(ranking["pop_weighted_mean_km"].min())
-    ranking["km_behind_best"] = ranking["pop_weighted_mean_km"] - best_km
-    enacted_id = str(pts["id"].iloc[pos]) if pos is not None else None
-    ranking["is_enacted_centre"] = (
-        (ranking["id"].astype("string") == enacted_id).fillna(False).astype(bool)
-    )
-    order = [
-        "candidate",
-        "name_en",
-        "id",
-        "osm_id",
-        "population",
-        "population_basis",
-        "pop_weighted_mean_km",
-        "km_behind_best",
-        "rank",
-        "is_enacted_centre",
-        "lon",
-        "lat",
-    ]
-    ranking = ranking[[c for c in order if c in ranking.columns]]
-    rank = km = None
-    if enacted_id is not None:
-        rank, gap = centre_rank_of(ranking, enacted_id)
-        km = best_km + gap
-    best = ranking.iloc[0]
-    return CentreRanking(
-        region=region,
-        region_name=str(meta["name_en"]),
-        epoch=epoch,
-        ranking=ranking,
-        enacted_centre=str(meta["centre_name_en"]),
-        enacted_id=enacted_id,
-        enacted_candidate=None
-        if pos is None
-        else str(ranking.loc[ranking["is_enacted_centre"], "candidate"].iloc[0]),
-        enacted_rank=rank,
-        enacted_km=km,
-        best_candidate=str(best["candidate"]),
-        best_id=str(best["id"]),
-        best_km=best_km,
-        min_population=float(min_population),
-        match=how,
     )
 
 
@@ -798,6 +539,9 @@ def scenario_summary(result: ScenarioResult) -> list[str]:
                 f"pop-weighted mean {r.pop_weighted_mean_km_enacted:.1f} → "
                 f"{r.pop_weighted_mean_km_scenario:.1f} km"
             )
+    if result.enclaves is not None and len(result.enclaves):
+        pairs = [f"{r.enclave_code} in {r.host_code}" for r in result.enclaves.itertuples()]
+        lines.append(f"enclaves (regions inside another region): {', '.join(pairs)}")
     lines.extend(f"note: {n}" for n in result.notes)
     lines.append(f"evaluation time: {result.seconds:.1f} s")
     return lines

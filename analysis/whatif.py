@@ -17,16 +17,17 @@ scenario *incrementally* on top of one analysed build:
   set of pieces (and per set of pieces and centre for the distance figures), so
   undoing a change or returning to a known map costs nothing.
 
-The per-region table has the columns of :func:`analysis.metrics.region_metrics`
-and uses the same weights as the slow path (``population_est``, see
-:func:`analysis.scenario.weighted_settlements`), so for the same scenario the two
-agree (areas to rounding, populations exactly, distances to float rounding).
+The per-region table is assembled by :func:`analysis.metrics.metrics_table` from
+:func:`analysis.stats.distance_summary` and :func:`analysis.metrics.shape_table`,
+the functions of the slow path (:func:`analysis.scenario.evaluate_scenario`), with
+the same weights (``population_est``), so for the same scenario the two agree.
 
 A scenario state is two mappings relative to the base (enacted) reform:
 ``moves`` (2018 district code → region of the ``after`` epoch; a split district
 moves whole) and ``centres`` (region code → :class:`~boundaries.spec.Centre`).
-:func:`to_spec` turns a state into a reform spec (moves relative to the 2018
-districts) for export and for the slow path; :func:`state_from_spec` reads one back.
+:func:`analysis.labspec.to_spec` turns a state into a reform spec (moves relative
+to the 2018 districts) for export and for the slow path;
+:func:`analysis.labspec.state_from_spec` reads one back.
 
 Every function is pure: inputs are never modified. The base carries a memo of
 computed regions that only ever grows; it never changes a result.
@@ -34,32 +35,23 @@ computed regions that only ever grows; it never changes a result.
 
 from __future__ import annotations
 
-import re
 import time
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.centres import DEFAULT_MIN_POPULATION, rank_centres
-from analysis.metrics import (
-    DEFAULT_MIN_PART_KM2,
-    contiguity,
-    convex_hull_ratio,
-    overall_metrics,
-    polsby_popper,
-    region_metrics,
-    reock,
-)
-from boundaries.build import BuildResult
+from analysis.metrics import metrics_table, overall_metrics
+from analysis.shape import shape_table
+from analysis.stats import distance_summary, region_table
+from boundaries.build import BuildResult, region_geometry, region_record
 from boundaries.schema import (
-    CENTRE_MATCH_KM,
-    COUNTED_BASES,
+    PIECE_INDEX,
+    POPULATION,
+    POPULATION_EST,
     REGION_COLUMNS,
     THRESHOLDS_KM,
     centre_col,
@@ -69,69 +61,26 @@ from boundaries.schema import (
     nearest_centre_col,
     nearest_centre_km_col,
     region_col,
-    share_beyond_col,
 )
 from boundaries.spec import (
     Centre,
-    Move,
     ReformSpec,
     ReformSpecError,
-    Region,
-    assign_after,
-    check_consistency,
 )
-from geo.crs import EQUAL_AREA, WGS84
+from geo.crs import to_lonlat
 from geo.distance import geodesic_km, nearest_km
-from geo.validation import polygonal_part
 
 __all__ = [
     "THRESHOLDS_KM",
     "WhatIfBase",
     "WhatIfResult",
-    "candidate_centres",
-    "centre_from_settlement",
     "evaluate",
     "prepare",
-    "state_from_spec",
-    "to_spec",
 ]
 
 
-_SHAPE_FIELDS = (
-    "area_km2",
-    "polsby_popper",
-    "reock",
-    "convex_hull_ratio",
-    "n_parts",
-    "is_contiguous",
-)
-_SOURCE = "scenario lab"
-
-
-#: Columns of a candidate-centre table, in order.
-CANDIDATE_COLUMNS = (
-    "id",
-    "candidate",
-    "name_en",
-    "name_kk",
-    "name_ru",
-    "population",
-    "pop_weighted_mean_km",
-    "rank",
-    "lon",
-    "lat",
-    "is_current",
-)
-
-
-_DIST_FIELDS = (
-    "population",
-    "settlements",
-    "mean_dist_km",
-    "pop_weighted_mean_km",
-    "max_dist_km",
-    *(share_beyond_col(t) for t in THRESHOLDS_KM),
-)
+#: Name of the lab in the messages of its errors.
+LAB_SOURCE = "scenario lab"
 
 
 # --------------------------------------------------------------------------- base
@@ -147,14 +96,13 @@ class WhatIfBase:
         The analysed settlements of the base (``piece_index``, ``dist_<after>_km``,
         ``population_est``, ...), never modified.
     metrics : DataFrame
-        :func:`analysis.metrics.region_metrics` of the base ``after`` regions with
-        ``population_est`` weights (``analysis.scenario.variant_metrics``).
+        :func:`analysis.metrics.region_metrics` of the base ``after`` regions
+        (weights ``population_est``, as everywhere).
     """
 
     build: BuildResult
     settlements: gpd.GeoDataFrame
     metrics: pd.DataFrame
-    weight_col: str
     piece_unit: np.ndarray
     piece_region: np.ndarray
     piece_before: np.ndarray
@@ -165,6 +113,7 @@ class WhatIfBase:
     lon: np.ndarray
     lat: np.ndarray
     weight: np.ndarray
+    known: np.ndarray
     base_dist: np.ndarray
     base_centre_lon: np.ndarray
     base_centre_lat: np.ndarray
@@ -213,9 +162,7 @@ class WhatIfBase:
         return str(self.piece_region[idx[int(np.argmax(areas))]])
 
 
-def prepare(
-    build: BuildResult, settlements: gpd.GeoDataFrame, *, weight_col: str = "population_est"
-) -> WhatIfBase:
+def prepare(build: BuildResult, settlements: gpd.GeoDataFrame) -> WhatIfBase:
     """Prepare an analysed build for :func:`evaluate`.
 
     Parameters
@@ -224,10 +171,8 @@ def prepare(
         The base (enacted) build.
     settlements : GeoDataFrame
         ``Analysis.settlements`` of that build: needs ``piece_index``,
-        ``region_<after>``, ``centre_<after>_lon``/``_lat``, ``dist_<after>_km`` and
-        ``weight_col``.
-    weight_col : str
-        Population used as weight (NaN = unknown, ignored in population figures).
+        ``region_<after>``, ``centre_<after>_lon``/``_lat``, ``dist_<after>_km``,
+        ``population_est`` (the weight) and ``population``.
 
     Returns
     -------
@@ -235,13 +180,11 @@ def prepare(
         With the base metrics computed and the memo seeded with the base regions,
         so evaluating the unchanged base recomputes nothing.
     """
-    from analysis.scenario import weighted_settlements
-
     after = build.spec.after
     pieces = build.pieces
     missing = [
         c
-        for c in ("piece_index", region_col(after), dist_col(after), weight_col)
+        for c in (PIECE_INDEX, region_col(after), dist_col(after), POPULATION_EST)
         if c not in settlements.columns
     ]
     if missing:
@@ -256,51 +199,51 @@ def prepare(
     unit_pieces = {
         str(u): np.flatnonzero(piece_unit == u) for u in dict.fromkeys(piece_unit.tolist())
     }
-    unit_before = {u: str(piece_before[idx[0]]) for u, idx in unit_pieces.items()}
     names = pieces["name_en"].astype(object).to_numpy() if "name_en" in pieces else piece_unit
-    unit_names = {u: str(names[idx[0]]) for u, idx in unit_pieces.items()}
-    sp = settlements["piece_index"].to_numpy(dtype="int64")
-    pts = settlements.geometry if settlements.crs == WGS84 else settlements.geometry.to_crs(WGS84)
-    xy = shapely.get_coordinates(pts.to_numpy())
-    weights = weighted_settlements(settlements)
-    metrics = region_metrics(build.regions[after], weights, region_col=region_col(after))
+    points = to_lonlat(settlements.geometry, name="settlements", copy=False)
+    xy = shapely.get_coordinates(points.to_numpy())
+    regions = build.regions[after]
+    table = region_table(settlements, regions, epoch=after)
+    shape = shape_table(regions)
     base = WhatIfBase(
         build=build,
         settlements=settlements,
-        metrics=metrics,
-        weight_col=weight_col,
+        metrics=metrics_table(table, shape),
         piece_unit=piece_unit,
         piece_region=piece_region,
         piece_before=piece_before,
         unit_pieces=unit_pieces,
-        unit_before=unit_before,
-        unit_names=unit_names,
-        settlement_piece=sp,
+        unit_before={u: str(piece_before[idx[0]]) for u, idx in unit_pieces.items()},
+        unit_names={u: str(names[idx[0]]) for u, idx in unit_pieces.items()},
+        settlement_piece=settlements[PIECE_INDEX].to_numpy(dtype="int64"),
         lon=xy[:, 0].copy(),
         lat=xy[:, 1].copy(),
-        weight=pd.to_numeric(settlements[weight_col], errors="coerce").to_numpy(dtype="float64"),
+        weight=pd.to_numeric(settlements[POPULATION_EST], errors="coerce").to_numpy("float64"),
+        known=pd.to_numeric(settlements[POPULATION], errors="coerce").to_numpy("float64"),
         base_dist=settlements[dist_col(after)].to_numpy(dtype="float64"),
         base_centre_lon=settlements[centre_lon_col(after)].to_numpy(dtype="float64"),
         base_centre_lat=settlements[centre_lat_col(after)].to_numpy(dtype="float64"),
     )
-    for a in (piece_unit, piece_region, piece_before, sp, base.lon, base.lat, base.weight):
-        a.flags.writeable = False
+    for arr in (piece_unit, piece_region, piece_before, base.settlement_piece, base.lon, base.lat):
+        arr.flags.writeable = False
+    for arr in (base.weight, base.known):
+        arr.flags.writeable = False
     # seed the memo with the base regions: the unchanged base recomputes nothing
     geoms, dists = base.memo.setdefault("geometry", {}), base.memo.setdefault("distance", {})
-    regions = build.regions[after].set_index("code")
-    for code in base.codes:
+    stats = table.drop(columns=["name_en", "centre_name_en"])
+    for i, code in enumerate(base.codes):
         key = frozenset(np.flatnonzero(piece_region == code).tolist())
-        row = metrics.loc[code]
-        geoms[key] = (regions.loc[code, "geometry"], {f: row[f] for f in _SHAPE_FIELDS})
+        geoms[key] = (regions.geometry.iloc[i], shape.iloc[i].to_dict())
         c = base.centre(code)
-        dists[(key, c.lon, c.lat)] = {f: row[f] for f in _DIST_FIELDS}
+        dists[(key, c.lon, c.lat)] = stats.loc[code].to_dict()
     return base
 
 
 # --------------------------------------------------------------------------- state checks
-def _problems(
+def state_problems(
     base: WhatIfBase, moves: Mapping[str, str], centres: Mapping[str, Centre]
 ) -> list[str]:
+    """List every problem of a lab state (unknown districts, regions or centres)."""
     problems = []
     codes = set(base.codes)
     if moves and not base.can_move:
@@ -334,7 +277,20 @@ def _problems(
     return problems
 
 
-def _labels(base: WhatIfBase, moves: Mapping[str, str]) -> np.ndarray:
+def checked_state(
+    base: WhatIfBase, moves: Mapping[str, str] | None, centres: Mapping[str, Centre] | None
+) -> tuple[dict[str, str], dict[str, Centre]]:
+    """Return copies of a lab state, raising :class:`ReformSpecError` with all its problems."""
+    moves = {str(k): str(v) for k, v in (moves or {}).items()}
+    centres = dict(centres or {})
+    problems = state_problems(base, moves, centres)
+    if problems:
+        raise ReformSpecError(LAB_SOURCE, problems)
+    return moves, centres
+
+
+def piece_labels(base: WhatIfBase, moves: Mapping[str, str]) -> np.ndarray:
+    """Return the ``after`` region of every build piece once ``moves`` are applied."""
     labels = base.piece_region.copy()
     for unit, code in moves.items():
         labels[base.unit_pieces[unit]] = code
@@ -444,52 +400,106 @@ class WhatIfResult:
 
 
 # --------------------------------------------------------------------------- evaluation
-def _region_geometry(pieces: gpd.GeoDataFrame, members: frozenset) -> shapely.Geometry:
-    """Dissolve of some pieces, as :func:`boundaries.build.build_regions` does it."""
-    geoms = pieces.geometry.to_numpy()[sorted(members)]
-    return polygonal_part(shapely.make_valid(shapely.union_all(geoms)))
+def _relabel(
+    base: WhatIfBase, labels: np.ndarray, centre_of: Mapping[str, Centre]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Region position of each settlement (through its piece) and its distance to the centre.
+
+    Distances are measured again only where the settlement's centre changed.
+    Returns the positions (-1 unassigned), the distances and the mask of re-measured rows.
+    """
+    codes = base.codes
+    code_pos = {c: i for i, c in enumerate(codes)}
+    piece_pos = np.array([code_pos[c] for c in labels], dtype="int64")
+    sp = base.settlement_piece
+    valid = sp >= 0
+    s_pos = np.where(valid, piece_pos[np.maximum(sp, 0)], -1)
+    clon = np.array([centre_of[c].lon for c in codes], dtype="float64")
+    clat = np.array([centre_of[c].lat for c in codes], dtype="float64")
+    s_lon = np.where(valid, clon[np.maximum(s_pos, 0)], np.nan)
+    s_lat = np.where(valid, clat[np.maximum(s_pos, 0)], np.nan)
+    redo = valid & ((s_lon != base.base_centre_lon) | (s_lat != base.base_centre_lat))
+    dist = base.base_dist.copy()
+    if redo.any():
+        dist[redo] = geodesic_km(base.lon[redo], base.lat[redo], s_lon[redo], s_lat[redo])
+    return s_pos, dist, redo
 
 
-def _shape_metrics(geoms: list, crs) -> list[dict[str, Any]]:
-    """Area and the shape measures of :func:`analysis.metrics.region_metrics`."""
-    codes = [f"r{i}" for i in range(len(geoms))]
-    frame = gpd.GeoDataFrame({"code": codes}, geometry=geoms, crs=crs)
-    lonlat = frame.to_crs(WGS84) if frame.crs != WGS84 else frame
-    area = lonlat.geometry.to_crs(EQUAL_AREA).area.to_numpy() / 1e6
-    pp, rk, hull = polsby_popper(frame), reock(frame), convex_hull_ratio(frame)
-    contig = contiguity(frame, min_part_km2=DEFAULT_MIN_PART_KM2)
-    return [
-        {
-            "area_km2": float(area[i]),
-            "polsby_popper": float(pp.iloc[i]),
-            "reock": float(rk.iloc[i]),
-            "convex_hull_ratio": float(hull.iloc[i]),
-            "n_parts": int(contig["n_parts"].iloc[i]),
-            "is_contiguous": bool(contig["is_contiguous"].iloc[i]),
-        }
-        for i in range(len(geoms))
-    ]
+def _fill_memo(
+    base: WhatIfBase,
+    members: Mapping[str, frozenset],
+    centre_of: Mapping[str, Centre],
+    s_pos: np.ndarray,
+    dist: np.ndarray,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Compute what the memo lacks: geometry and shape per set of pieces, figures per centre.
+
+    The dissolve is :func:`boundaries.build.region_geometry`, the shape measures
+    :func:`analysis.metrics.shape_table` and the figures
+    :func:`analysis.stats.distance_summary`: the functions of the full pipeline.
+    Returns the regions whose geometry and whose figures were computed.
+    """
+    geoms_memo = base.memo.setdefault("geometry", {})
+    dist_memo = base.memo.setdefault("distance", {})
+    todo = [c for c in base.codes if members[c] not in geoms_memo]
+    if todo:
+        pieces = base.build.pieces
+        geoms = [region_geometry(pieces.geometry.to_numpy()[sorted(members[c])]) for c in todo]
+        frame = gpd.GeoDataFrame({"code": todo}, geometry=geoms, crs=pieces.crs)
+        for c, g, shape in zip(todo, geoms, shape_table(frame).to_dict("records"), strict=True):
+            geoms_memo[members[c]] = (g, shape)
+    dist_todo = []
+    for i, c in enumerate(base.codes):
+        key = (members[c], centre_of[c].lon, centre_of[c].lat)
+        if key not in dist_memo:
+            mask = s_pos == i
+            dist_memo[key] = distance_summary(dist[mask], base.weight[mask], known=base.known[mask])
+            dist_todo.append(c)
+    return tuple(todo), tuple(dist_todo)
 
 
-def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    total = weights.sum()
-    return float((values * weights).sum() / total) if total > 0 else np.nan
+def _assemble(
+    base: WhatIfBase, members: Mapping[str, frozenset], centre_of: Mapping[str, Centre]
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Assemble the metrics table and the regions of a scenario from the memo."""
+    meta = base.spec.regions_of(base.after)
+    geoms_memo, dist_memo = base.memo["geometry"], base.memo["distance"]
+    rows, shapes, region_rows = [], [], []
+    for c in base.codes:
+        geom, shape = geoms_memo[members[c]]
+        centre = centre_of[c]
+        stats = dist_memo[(members[c], centre.lon, centre.lat)]
+        rows.append({"name_en": meta[c].name_en, "centre_name_en": centre.name_en, **stats})
+        shapes.append(shape)
+        region_rows.append({**region_record(c, meta[c], centre), "geometry": geom})
+    index = pd.Index(list(base.codes), name="code")
+    metrics = metrics_table(pd.DataFrame(rows, index=index), pd.DataFrame(shapes, index=index))
+    regions = gpd.GeoDataFrame(region_rows, geometry="geometry", crs=base.build.pieces.crs)
+    regions = to_lonlat(regions, name="scenario regions", copy=False)
+    # the area of the metrics is that of geo.crs.area_km2 (EQUAL_AREA), memoised with the shape
+    regions["area_km2"] = metrics["area_km2"].to_numpy()
+    regions["epoch"] = base.after
+    return metrics, regions[[*REGION_COLUMNS, "epoch", "geometry"]]
 
 
-def _distance_stats(dist: np.ndarray, pop: np.ndarray) -> dict[str, Any]:
-    """Distance and population figures of one region, as region_metrics computes them."""
-    known = ~np.isnan(pop)
-    w, d = pop[known], dist[known]
-    row: dict[str, Any] = {
-        "population": float(w.sum()),
-        "settlements": int(dist.size),
-        "mean_dist_km": float(dist.mean()) if dist.size else np.nan,
-        "pop_weighted_mean_km": _weighted_mean(d, w),
-        "max_dist_km": float(dist.max()) if dist.size else np.nan,
-    }
-    for t in THRESHOLDS_KM:
-        row[share_beyond_col(t)] = _weighted_mean((d > t).astype(float), w)
-    return row
+def _changes(
+    base: WhatIfBase, labels: np.ndarray, members: Mapping[str, frozenset], centre_of
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Regions differing from the base (pieces or centre) and districts moved."""
+    changed = []
+    for c in base.codes:
+        old, new = base.centre(c), centre_of[c]
+        base_members = frozenset(np.flatnonzero(base.piece_region == c).tolist())
+        if members[c] != base_members or (new.lon, new.lat, new.name_en) != (
+            old.lon,
+            old.lat,
+            old.name_en,
+        ):
+            changed.append(c)
+    moved = sorted(
+        u for u, idx in base.unit_pieces.items() if (labels[idx] != base.piece_region[idx]).any()
+    )
+    return tuple(changed), tuple(moved)
 
 
 def evaluate(
@@ -520,536 +530,37 @@ def evaluate(
         region left without any district; every problem is listed.
     """
     t0 = time.perf_counter()
-    moves = {str(k): str(v) for k, v in (moves or {}).items()}
-    centres = dict(centres or {})
-    problems = _problems(base, moves, centres)
-    if problems:
-        raise ReformSpecError(_SOURCE, problems)
-    after = base.after
+    moves, centres = checked_state(base, moves, centres)
     codes = base.codes
-    labels = _labels(base, moves)
+    labels = piece_labels(base, moves)
     empty = [c for c in codes if not (labels == c).any()]
     if empty:
         raise ReformSpecError(
-            _SOURCE,
+            LAB_SOURCE,
             [
-                f"{after} region {c} would receive no district; keep at least one district in it"
+                f"{base.after} region {c} would receive no district; keep at least one district in it"
                 for c in empty
             ],
         )
     centre_of = {c: centres.get(c) or base.centre(c) for c in codes}
-
-    # settlements: relabel through their piece, re-measure where the centre changed
-    code_pos = {c: i for i, c in enumerate(codes)}
-    piece_pos = np.array([code_pos[c] for c in labels], dtype="int64")
-    sp = base.settlement_piece
-    valid = sp >= 0
-    s_pos = np.where(valid, piece_pos[np.maximum(sp, 0)], -1)
-    clon = np.array([centre_of[c].lon for c in codes], dtype="float64")
-    clat = np.array([centre_of[c].lat for c in codes], dtype="float64")
-    s_lon = np.where(valid, clon[np.maximum(s_pos, 0)], np.nan)
-    s_lat = np.where(valid, clat[np.maximum(s_pos, 0)], np.nan)
-    redo = valid & ((s_lon != base.base_centre_lon) | (s_lat != base.base_centre_lat))
-    dist = base.base_dist.copy()
-    if redo.any():
-        dist[redo] = geodesic_km(base.lon[redo], base.lat[redo], s_lon[redo], s_lat[redo])
-    code_arr = np.array(codes, dtype=object)
-    s_region = np.where(valid, code_arr[np.maximum(s_pos, 0)], None)
-
-    # regions: geometry and shape per set of pieces, distance figures per (pieces, centre)
-    geoms_memo = base.memo.setdefault("geometry", {})
-    dist_memo = base.memo.setdefault("distance", {})
+    s_pos, dist, redo = _relabel(base, labels, centre_of)
     members = {c: frozenset(np.flatnonzero(labels == c).tolist()) for c in codes}
-    todo = [c for c in codes if members[c] not in geoms_memo]
-    if todo:
-        geoms = [_region_geometry(base.build.pieces, members[c]) for c in todo]
-        for c, g, shape in zip(
-            todo, geoms, _shape_metrics(geoms, base.build.pieces.crs), strict=True
-        ):
-            geoms_memo[members[c]] = (g, shape)
-    dist_todo = []
-    for c in codes:
-        key = (members[c], centre_of[c].lon, centre_of[c].lat)
-        if key not in dist_memo:
-            mask = s_pos == code_pos[c]
-            dist_memo[key] = _distance_stats(dist[mask], base.weight[mask])
-            dist_todo.append(c)
-
-    # the tables
-    meta = base.spec.regions_of(after)
-    rows, region_rows = [], []
-    for c in codes:
-        geom, shape = geoms_memo[members[c]]
-        stats = dist_memo[(members[c], centre_of[c].lon, centre_of[c].lat)]
-        centre = centre_of[c]
-        rows.append(
-            {"name_en": meta[c].name_en, "centre_name_en": centre.name_en, **stats, **shape}
-        )
-        region_rows.append(
-            {
-                "code": c,
-                "name_en": meta[c].name_en,
-                "name_kk": meta[c].name_kk,
-                "name_ru": meta[c].name_ru,
-                "centre_name_en": centre.name_en,
-                "centre_name_kk": centre.name_kk,
-                "centre_name_ru": centre.name_ru,
-                "centre_lon": centre.lon,
-                "centre_lat": centre.lat,
-                "geometry": geom,
-            }
-        )
-    metrics = pd.DataFrame(rows, index=pd.Index(list(codes), name="code"))
-    mean_pop = metrics["population"].mean()
-    metrics.insert(
-        3,
-        "pop_deviation_pct",
-        (metrics["population"] - mean_pop) / mean_pop * 100.0 if mean_pop > 0 else np.nan,
-    )
-    metrics = metrics[list(base.metrics.columns)].astype(base.metrics.dtypes.to_dict())
-    regions = gpd.GeoDataFrame(region_rows, geometry="geometry", crs=base.build.pieces.crs)
-    if regions.crs != WGS84:
-        regions = regions.to_crs(WGS84)
-    # the area of region_metrics is that of geo.crs.area_km2 (EQUAL_AREA), memoised with the shape
-    regions["area_km2"] = metrics["area_km2"].to_numpy()
-    regions["epoch"] = after
-    regions = regions[[*REGION_COLUMNS, "epoch", "geometry"]]
-
-    base_members = {c: frozenset(np.flatnonzero(base.piece_region == c).tolist()) for c in codes}
-    changed = tuple(
-        c
-        for c in codes
-        if members[c] != base_members[c]
-        or (centre_of[c].lon, centre_of[c].lat, centre_of[c].name_en)
-        != (base.centre(c).lon, base.centre(c).lat, base.centre(c).name_en)
-    )
-    moved_units = tuple(
-        sorted(
-            u
-            for u, idx in base.unit_pieces.items()
-            if (labels[idx] != base.piece_region[idx]).any()
-        )
-    )
+    geometry_todo, dist_todo = _fill_memo(base, members, centre_of, s_pos, dist)
+    metrics, regions = _assemble(base, members, centre_of)
+    changed, moved_units = _changes(base, labels, members, centre_of)
+    code_arr = np.array(codes, dtype=object)
     return WhatIfResult(
         base=base,
         moves=moves,
         centres=centres,
         piece_region=labels,
-        settlement_region=s_region,
+        settlement_region=np.where(s_pos >= 0, code_arr[np.maximum(s_pos, 0)], None),
         dist_km=dist,
         regions=regions,
         metrics=metrics,
         changed=changed,
         moved_units=moved_units,
-        recomputed={"geometry": tuple(todo), "distance": tuple(dist_todo)},
+        recomputed={"geometry": geometry_todo, "distance": dist_todo},
         redone_settlements=int(redo.sum()),
         seconds=time.perf_counter() - t0,
     )
-
-
-# --------------------------------------------------------------------------- centres
-def centre_from_settlement(row: Mapping[str, Any], *, key: str | None = None) -> Centre:
-    """Make a :class:`~boundaries.spec.Centre` of a settlement row (names, lon/lat).
-
-    Missing names fall back on the local ``name``; the key defaults to a slug of
-    the English name (``"kaskelen"``), else of the settlement id.
-    """
-
-    def text(col: str) -> str | None:
-        value = row.get(col)
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-            return None
-        value = str(value).strip()
-        return value or None
-
-    local = text("name") or text("name_en") or text("name_kk") or text("name_ru") or "unnamed"
-    name_en = text("name_en") or local
-    geom = row.get("geometry")
-    lon = float(row["lon"]) if "lon" in row and row.get("lon") is not None else float(geom.x)
-    lat = float(row["lat"]) if "lat" in row and row.get("lat") is not None else float(geom.y)
-    if key is None:
-        key = _slug(name_en) or _slug(f"settlement {text('id') or ''}") or "centre"
-    return Centre(
-        key=key,
-        name_en=name_en,
-        name_kk=text("name_kk") or local,
-        name_ru=text("name_ru") or local,
-        lon=lon,
-        lat=lat,
-    )
-
-
-def _slug(text: str) -> str:
-    """ASCII key for a TOML table: ``"Qaskeleñ"`` → ``"qaskelen"``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "_", ascii_text.casefold()).strip("_")
-
-
-def candidate_centres(
-    result: WhatIfResult,
-    region: str,
-    *,
-    min_population: float = DEFAULT_MIN_POPULATION,
-    ids: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Candidate centres of ``region`` in a scenario, ranked by population-weighted mean distance.
-
-    Candidates are the region's settlements with a counted population (not an
-    imputed median) of at least ``min_population``, plus the region's current
-    centre when a settlement lies within 5 km of it; or, with ``ids``, those
-    settlements of the region (any population, e.g. the hits of a name search).
-    Demand is every settlement of the region weighted by ``population_est``
-    (:func:`analysis.centres.rank_centres`).
-
-    Returns
-    -------
-    DataFrame
-        ``id``, ``candidate`` (name), ``name_en``, ``name_kk``, ``name_ru``,
-        ``population``, ``pop_weighted_mean_km``, ``rank``, ``lon``, ``lat`` and
-        ``is_current`` (the current centre), sorted by rank.
-    """
-    base = result.base
-    memo = base.memo.setdefault("candidates", {})
-    centre = result.centre(region)
-    members = frozenset(np.flatnonzero(result.piece_region == region).tolist())
-    key = (
-        members,
-        centre.lon,
-        centre.lat,
-        float(min_population),
-        None if ids is None else tuple(ids),
-    )
-    if key in memo:
-        return memo[key].copy()
-    s = base.settlements
-    in_region = np.asarray(result.settlement_region == region, dtype=bool)
-    counted = (
-        s["population_basis"].isin(COUNTED_BASES).to_numpy(dtype=bool)
-        if "population_basis" in s
-        else True
-    )
-    big = np.nan_to_num(base.weight, nan=0.0) >= min_population
-    near = np.flatnonzero(
-        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= CENTRE_MATCH_KM)
-    )
-    # the current centre: the largest settlement within 5 km of its coordinates
-    current = near[np.argsort(-np.nan_to_num(base.weight[near], nan=0.0), kind="stable")][:1]
-    if ids is not None:
-        cand = in_region & s["id"].astype(str).isin([str(i) for i in ids]).to_numpy(dtype=bool)
-    else:
-        cand = in_region & counted & big
-        cand[current] = True
-    cols = [c for c in ("id", "name", "name_en", "name_kk", "name_ru", "osm_id") if c in s.columns]
-    demand = gpd.GeoDataFrame(
-        s[cols].reset_index(drop=True),
-        geometry=gpd.points_from_xy(base.lon, base.lat),
-        crs=WGS84,
-    )
-    demand["population"] = base.weight
-    demand["region"] = result.settlement_region
-    if not cand.any():
-        table = pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
-        memo[key] = table
-        return table.copy()
-    candidates = demand[cand]
-    ranking = rank_centres(demand, region=region, region_col="region", candidates=candidates)
-    extra = candidates.set_index("id")[
-        [c for c in ("name_en", "name_kk", "name_ru") if c in candidates]
-    ]
-    extra = extra.assign(lon=candidates.geometry.x.to_numpy(), lat=candidates.geometry.y.to_numpy())
-    ranking = ranking.join(extra, on="id")
-    current_id = str(s["id"].iloc[current[0]]) if current.size else None
-    ranking["is_current"] = ranking["id"].astype(str) == current_id
-    table = ranking[[c for c in CANDIDATE_COLUMNS if c in ranking.columns]].reset_index(drop=True)
-    memo[key] = table
-    return table.copy()
-
-
-# --------------------------------------------------------------------------- specs
-def _names(base: WhatIfBase, units) -> str:
-    return ", ".join(f"{base.unit_names.get(u, u)} ({u})" for u in units)
-
-
-def _move_targets(base: WhatIfBase, labels: np.ndarray, moves: Mapping[str, str]) -> dict[str, str]:
-    """District → ``after`` region for every district that leaves its ``before`` region."""
-    split_units = {s.unit for s in base.spec.splits}
-    target: dict[str, str] = {}
-    for unit, idx in base.unit_pieces.items():
-        if unit in split_units and unit not in moves:
-            continue
-        code = str(labels[idx[0]])
-        if code != base.unit_before[unit]:
-            target[unit] = code
-    return target
-
-
-def _move_note(base: WhatIfBase, listed: list[str], ordered: list[str], notes: list[str]) -> str:
-    """Note of a move: the base notes when its districts are unchanged, else what changed."""
-    if set(ordered) == set(listed) and notes:
-        return " / ".join(notes)
-    added = [u for u in ordered if u not in listed]
-    removed = [u for u in listed if u not in ordered]
-    parts = []
-    if added:
-        parts.append("added " + _names(base, added))
-    if removed:
-        parts.append("removed " + _names(base, removed))
-    head = " / ".join(notes) + "; " if notes else ""
-    return f"{head}scenario lab: {'; '.join(parts)}"
-
-
-def _spec_moves(base: WhatIfBase, target: Mapping[str, str]) -> tuple[Move, ...]:
-    """Group ``[[moves]]`` by target region: base order first, base notes kept."""
-    base_moves = list(base.spec.moves)
-    order = list(dict.fromkeys([m.to for m in base_moves] + sorted(set(target.values()))))
-    new_moves = []
-    for code in order:
-        units_now = [u for u, c in target.items() if c == code]
-        if not units_now:
-            continue
-        listed = [u for m in base_moves if m.to == code for u in m.units]
-        ordered = [u for u in listed if u in units_now] + sorted(
-            u for u in units_now if u not in listed
-        )
-        notes = [m.note for m in base_moves if m.to == code and m.note]
-        new_moves.append(
-            Move(to=code, units=tuple(ordered), note=_move_note(base, listed, ordered, notes))
-        )
-    return tuple(new_moves)
-
-
-def _centre_fields(c: Centre) -> tuple:
-    return (c.lon, c.lat, c.name_en, c.name_kk, c.name_ru)
-
-
-def _centre_keys(
-    spec: ReformSpec, centres: Mapping[str, Centre]
-) -> tuple[dict[str, Centre], dict[str, str]]:
-    """All centres (changed ones added under a fresh key) and region → key of its new centre."""
-    all_centres = dict(spec.centres)
-    after_regions = spec.regions_of(spec.after)
-    new_key: dict[str, str] = {}
-    for code in sorted(centres):
-        c = centres[code]
-        if _centre_fields(c) == _centre_fields(spec.centres[after_regions[code].centre]):
-            continue
-        same = next(
-            (k for k, o in all_centres.items() if _centre_fields(o) == _centre_fields(c)), None
-        )
-        if same is None:
-            key = _slug(c.key) or _slug(c.name_en) or "centre"
-            stem, n = key, 2
-            while key in all_centres:
-                key, n = f"{stem}_{n}", n + 1
-            all_centres[key] = Centre(
-                key=key,
-                name_en=c.name_en,
-                name_kk=c.name_kk,
-                name_ru=c.name_ru,
-                lon=float(c.lon),
-                lat=float(c.lat),
-                kato=c.kato,
-                former_name_en=c.former_name_en,
-            )
-            same = key
-        new_key[code] = same
-    return all_centres, new_key
-
-
-def _spec_regions(spec: ReformSpec, new_key: Mapping[str, str]) -> tuple[Region, ...]:
-    """Regions with a new ``after`` centre get a separate ``after`` entry carrying it."""
-    after = spec.after
-    regions: list[Region] = []
-    for r in spec.regions:
-        if after not in r.epochs or r.code not in new_key:
-            regions.append(r)
-            continue
-        rest = tuple(e for e in r.epochs if e != after)
-        # built field by field (not dataclasses.replace): the spec model may change type
-        for epochs, centre in ((rest, r.centre), ((after,), new_key[r.code])):
-            if epochs:
-                regions.append(
-                    Region(
-                        code=r.code,
-                        epochs=epochs,
-                        name_en=r.name_en,
-                        name_kk=r.name_kk,
-                        name_ru=r.name_ru,
-                        centre=centre,
-                        parent=r.parent,
-                    )
-                )
-    return tuple(regions)
-
-
-def _spec_meta(
-    base: WhatIfBase,
-    labels: np.ndarray,
-    new_key: Mapping[str, str],
-    *,
-    id: str,
-    title: str,
-    description: str,
-) -> dict[str, Any]:
-    spec = base.spec
-    changes = []
-    moved = sorted(
-        u for u, idx in base.unit_pieces.items() if (labels[idx] != base.piece_region[idx]).any()
-    )
-    if moved:
-        changes.append("districts moved: " + _names(base, moved))
-    if new_key:
-        changes.append("centres changed: " + ", ".join(sorted(new_key)))
-    meta = {k: v for k, v in spec.meta.items() if k not in ("id", "title", "before", "after")}
-    meta.update(kind="scenario", based_on=spec.id)
-    meta["source"] = (
-        f"{spec.meta.get('source', spec.id)}; changed in the Reform Atlas scenario lab"
-        + (f" ({'; '.join(changes)})" if changes else " (no change)")
-    )
-    if description:
-        meta["description"] = description
-    return {"id": id, "title": title, "before": spec.before, "after": spec.after, **meta}
-
-
-def to_spec(
-    base: WhatIfBase,
-    moves: Mapping[str, str] | None = None,
-    centres: Mapping[str, Centre] | None = None,
-    *,
-    id: str = "scenario-lab",
-    title: str | None = None,
-    description: str = "",
-) -> ReformSpec:
-    """Write a scenario state as a reform spec, for export and the slow path.
-
-    Moves are written relative to the 2018 districts (every district whose
-    ``after`` region differs from its ``before`` region), grouped by target
-    region; a base move whose districts are unchanged keeps its note. Splits of
-    the base are kept unless their district was moved whole. A changed centre is
-    written as a ``[centres.<key>]`` table with names and lon/lat; a region that
-    exists in both epochs gets a separate ``after`` entry carrying it. Centres no
-    region refers to any more are dropped.
-
-    Raises
-    ------
-    ReformSpecError
-        The state has problems (see :func:`evaluate`).
-    """
-    moves = {str(k): str(v) for k, v in (moves or {}).items()}
-    centres = dict(centres or {})
-    problems = _problems(base, moves, centres)
-    if problems:
-        raise ReformSpecError(_SOURCE, problems)
-    spec = base.spec
-    labels = _labels(base, moves)
-    all_centres, new_key = _centre_keys(spec, centres)
-    regions = _spec_regions(spec, new_key)
-    used = {r.centre for r in regions}
-    title = title or f"Scenario based on {spec.id}"
-    out = ReformSpec(
-        id=id,
-        title=title,
-        before=spec.before,
-        after=spec.after,
-        centres={k: c for k, c in all_centres.items() if k in used},
-        regions=regions,
-        moves=_spec_moves(base, _move_targets(base, labels, moves)),
-        splits=tuple(s for s in spec.splits if s.unit not in moves),
-        merges=spec.merges,
-        renames=spec.renames,
-        meta=_spec_meta(base, labels, new_key, id=id, title=title, description=description),
-        source=f"<{_SOURCE}>",
-    )
-    check_consistency(out)
-    return out
-
-
-def _split_key(s) -> tuple:
-    return (s.unit, s.cut_layer, tuple(s.cut_codes), s.inside, s.outside)
-
-
-def _state_problems(base: WhatIfBase, spec: ReformSpec) -> list[str]:
-    """List what in ``spec`` (same epochs as the base) the lab cannot represent."""
-    b, after = base.spec, base.after
-    problems = []
-    ours, theirs = b.regions_of(after), spec.regions_of(after)
-    for code in sorted(set(ours) ^ set(theirs)):
-        where = "adds" if code in theirs else "drops"
-        problems.append(
-            f"the spec {where} {after} region {code}; the scenario lab keeps the {len(ours)} regions of {b.id}"
-        )
-    for code in sorted(set(ours) & set(theirs)):
-        o, t = ours[code], theirs[code]
-        if (o.name_en, o.name_kk, o.name_ru) != (t.name_en, t.name_kk, t.name_ru):
-            problems.append(
-                f"region {code} is renamed ({o.name_en} → {t.name_en}); the scenario lab keeps region names"
-            )
-    if spec.merges != b.merges:
-        problems.append(
-            "the spec has [[merges]]; the scenario lab moves districts, not whole regions"
-        )
-    ours_split = {s.unit: _split_key(s) for s in b.splits}
-    for s in spec.splits:
-        if ours_split.get(s.unit) != _split_key(s):
-            problems.append(
-                f"[[splits]] {s.unit} differs from {b.id}; the scenario lab can only move whole districts"
-            )
-    if base.can_move:
-        problems += [
-            f"unit {u} is not a {b.before} district code; fix the code (ADM2_PCODE)"
-            for m in spec.moves
-            for u in m.units
-            if u not in base.unit_pieces
-        ]
-    return problems
-
-
-def state_from_spec(base: WhatIfBase, spec: ReformSpec) -> tuple[dict[str, str], dict[str, Centre]]:
-    """Express a reform spec as a lab state (moves, centres) relative to the base.
-
-    The lab edits district assignments and centres only, so the spec must have
-    the base's epochs, ``after`` regions (codes and names), merges and splits
-    (a base split may be replaced by a whole-district move).
-
-    Raises
-    ------
-    ReformSpecError
-        Listing everything in the spec the lab cannot represent.
-    """
-    b = base.spec
-    if spec.epochs != b.epochs:
-        problems = [
-            f"epochs {spec.before}/{spec.after} differ from the base {b.before}/{b.after}; use {b.before} and {b.after}"
-        ]
-        raise ReformSpecError(spec.source, problems)
-    problems = _state_problems(base, spec)
-    if problems:
-        raise ReformSpecError(spec.source, problems)
-    after = b.after
-    centres = {
-        code: spec.centre_of(code, epoch=after)
-        for code in sorted(spec.regions_of(after))
-        if _centre_fields(spec.centre_of(code, epoch=after))
-        != _centre_fields(b.centre_of(code, epoch=after))
-    }
-    ours_split = {s.unit for s in b.splits}
-    theirs_split = {s.unit for s in spec.splits}
-    if not base.can_move:
-        if spec.moved_units() != b.moved_units() or theirs_split != ours_split:
-            raise ReformSpecError(
-                spec.source,
-                [
-                    "the spec moves districts differently from the enacted reform; district moves need district "
-                    "boundaries and the embedded default has none: choose a data directory with the geokz districts"
-                ],
-            )
-        return {}, centres
-    targets = assign_after(spec, base.unit_before)
-    moves = {}
-    for unit, idx in base.unit_pieces.items():
-        if unit in theirs_split:
-            continue
-        code = targets[unit]
-        if unit in ours_split or (base.piece_region[idx] != code).any():
-            moves[unit] = code
-    return moves, centres

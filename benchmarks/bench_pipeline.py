@@ -5,7 +5,9 @@ its own. Stages:
 
 * ``build``: load geokz + build both epochs (``--data-dir``, default ../shared/data).
 * ``analyze``: load settlements (HOT + GeoNames merge) and analyse, given a build;
-  and the whole ``reform-atlas analyze`` command, end to end.
+  and the whole ``reform-atlas analyze`` command, end to end, with an empty build
+  cache (cold: builds, analyses and stores) and a filled one (warm: reuses the
+  stored analysis, see ``cli/cache.py``), interleaved.
 * ``distances-1M``: 1,000,000 synthetic settlements drawn uniformly inside
   Kazakhstan (rejection sampling in its bounding box, not timed): region assignment in both epochs + distances to own centres (both epochs)
   + nearest 2024 centre; compared with one bare single-thread vectorised
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import subprocess
@@ -155,6 +158,45 @@ def _run(target, data_dir: str, **kwargs) -> dict:
     return result
 
 
+def _cli_analyze(data_dir: str, cache: str) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        command = ["analyze", "--data-dir", data_dir, "--out", f"{tmp}/out"]
+        env = {**os.environ, "REFORM_ATLAS_CACHE_DIR": cache}
+        subprocess.run(
+            [sys.executable, "-m", "cli", *command], check=True, capture_output=True, env=env
+        )
+        return time.perf_counter() - t0
+
+
+def cli_runs(data_dir: str, repeats: int) -> list[dict]:
+    """``reform-atlas analyze`` end to end: cold (empty build cache) and warm, interleaved.
+
+    Cold runs get a new empty cache folder each; warm runs share one folder that a
+    first (untimed) run filled. Cold and warm alternate so both see the same machine.
+    """
+    cold, warm = [], []
+    with tempfile.TemporaryDirectory() as shared:
+        _cli_analyze(data_dir, shared)  # fill the warm cache
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as empty:
+                cold.append(_cli_analyze(data_dir, empty))
+            warm.append(_cli_analyze(data_dir, shared))
+    label = "cli analyze (end to end: interpreter, imports, build, load, analyse, write)"
+    return [
+        {
+            "stage": f"{label}, cold cache",
+            "wall_s_each": [round(w, 3) for w in cold],
+            "wall_s_median": statistics.median(cold),
+        },
+        {
+            "stage": f"{label}, warm cache",
+            "wall_s_each": [round(w, 3) for w in warm],
+            "wall_s_median": statistics.median(warm),
+        },
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
@@ -162,24 +204,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="CLI runs and 1M repeats")
     args = parser.parse_args()
     results = [_run(stage_build, args.data_dir), _run(stage_analyze, args.data_dir)]
-    walls = []
-    for _ in range(args.repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            command = ["analyze", "--data-dir", args.data_dir, "--out", f"{tmp}/out"]
-            subprocess.run(
-                [sys.executable, "-m", "cli", *command],
-                check=True,
-                capture_output=True,
-            )
-            walls.append(time.perf_counter() - t0)
-    results.append(
-        {
-            "stage": "cli analyze (end to end: interpreter, imports, build, load, analyse, write)",
-            "wall_s_each": [round(w, 3) for w in walls],
-            "wall_s_median": statistics.median(walls),
-        }
-    )
+    results += cli_runs(args.data_dir, args.repeats)
     if not args.skip_million:
         results.append(_run(stage_million, args.data_dir, repeats=args.repeats))
     for r in results:

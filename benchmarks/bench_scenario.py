@@ -84,7 +84,9 @@ def load_page():
 
 
 def bench_fast_path(base, page, lab, rng, n_moves: int, n_centres: int) -> None:
-    from analysis.whatif import candidate_centres, centre_from_settlement, evaluate, to_spec
+    from analysis.labspec import centre_from_settlement, to_spec
+    from analysis.ranking import candidate_centres
+    from analysis.whatif import evaluate
     from boundaries.spec import ReformSpecError, dump_spec
 
     print("\nfast path (analysis.whatif.evaluate), one user session:")

@@ -94,16 +94,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Run ``reform-atlas build``."""
-    from boundaries.sources import load_sources
+    from boundaries.sources import resolve_data_dir
+    from cli.cache import DiskCache, cached_build
     from cli.export import build_summary, write_build
     from geo.io import atomic_output_dir
 
-    plan = _build_plan(args)
-    sources = load_sources(args.data_dir)
-    result = plan(sources)
+    plan_id, plan = _build_plan(args)
+    cache = DiskCache.from_env()
+    result = cached_build(cache, resolve_data_dir(args.data_dir), plan_id, plan)
     with atomic_output_dir(args.out) as tmp:
         written = write_build(result, tmp, gpkg=args.gpkg)
-    for line in build_summary(result):
+    for line in [*build_summary(result), *cache.summary()]:
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
@@ -145,60 +146,59 @@ def official_inputs(built) -> dict:
 
 
 def _build_plan(args: argparse.Namespace):
-    """Check the spec (or chain) the command names; return ``sources -> BuildResult``.
+    """Check the spec (or chain) the command names; return its id and ``sources -> BuildResult``.
 
     ``--reform ID`` builds that reform of the bundled chain (and the later ones it is
-    derived from); otherwise ``--spec`` (default kz-2022) is built on its own.
+    derived from); otherwise ``--spec`` (default kz-2022) is built on its own. The id
+    (:func:`cli.cache.plan_id`) is the text of every spec the build reads.
     """
-    from boundaries.build import build, build_chain, reform_build
+    from boundaries.build import build_chain, reform_build
     from boundaries.chain import load_chain
     from boundaries.spec import load_spec
+    from cli.cache import plan_id, spec_plan
 
     reform = getattr(args, "reform", None)
     if reform:
         chain = load_chain().since(reform)
-        return lambda sources: reform_build(build_chain(sources, chain), reform)
-    spec = load_spec(args.spec)
-    return lambda sources: build(sources, spec)
+
+        def plan(sources):
+            return reform_build(build_chain(sources, chain), reform)
+
+        return plan_id(f"reform {reform}", chain.specs), plan
+    return spec_plan(load_spec(args.spec))
 
 
-def _analysis(args: argparse.Namespace):
-    from analysis.pipeline import analyze, load_settlements, read_official
-    from boundaries.sources import load_sources
+def _analysis(args: argparse.Namespace, cache):
+    from boundaries.sources import resolve_data_dir
+    from cli.cache import cached_analysis
 
-    plan = _build_plan(args)
-    sources = load_sources(args.data_dir)
-    official = read_official(args.official) if args.official else None
-    bulletin, series = load_official(sources)
-    # Reading the settlements (mostly Python) and building the regions (mostly GEOS,
-    # which releases the GIL) are independent: overlap them on two threads.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
-        pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
-        try:
-            built = plan(sources)
-        except ReformAtlasError:
-            pending.result()  # a settlements error is reported first, as when run in turn
-            raise
-        settlements = pending.result()
-    units = official_units(bulletin, sources, built)
-    series = series if units is not None else None
-    return analyze(built, settlements, official=official, control=units, series=series)
+    plan_key, plan = _build_plan(args)
+    return cached_analysis(
+        cache,
+        resolve_data_dir(args.data_dir),
+        plan_key,
+        plan,
+        settlements_file=args.settlements,
+        official_file=args.official,
+    )
 
 
 def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool = True) -> int:
     """Run ``reform-atlas analyze`` (and, with ``report``, ``run``)."""
+    from cli.cache import DiskCache
     from cli.export import analysis_summary, build_summary, write_analysis
     from geo.io import atomic_output_dir
 
     t0 = time.perf_counter()
-    result = _analysis(args)
+    cache = DiskCache.from_env()
+    result = _analysis(args, cache)
     with atomic_output_dir(args.out) as tmp:
         written = write_analysis(result, tmp, gpkg=args.gpkg) if outputs else []
         if report:
             from report.render import write_report
 
             written += write_report(result, tmp)
-    for line in [*build_summary(result.build), *analysis_summary(result)]:
+    for line in [*build_summary(result.build), *analysis_summary(result), *cache.summary()]:
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -18,6 +18,7 @@ import argparse
 import time
 
 RANKING_FILE = "centre_ranking.csv"
+PMEDIAN_FILE = "best_centres.csv"
 
 
 def _positive_int(text: str) -> int:
@@ -92,6 +93,22 @@ def register(subparsers) -> dict:
         description=f"Writes {RANKING_FILE} into --out and prints where the actual centre ranks.",
     )
     p.add_argument("--region", required=True, help="region code, e.g. KZ-19")
+    _centre_args(p)
+    p.add_argument(
+        "--top",
+        type=_positive_int,
+        help="keep the N best candidates (the actual centre is always kept)",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    _pmedian_parser(csub)
+    return {
+        "scenario": {"evaluate": cmd_scenario_evaluate},
+        "centres": {"rank": cmd_centres_rank, "pmedian": cmd_centres_pmedian},
+    }
+
+
+def _centre_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by the ``centres`` commands: epoch, data, spec, population floor."""
     p.add_argument(
         "--epoch", type=int, help="epoch of the regions (default: the spec's after epoch)"
     )
@@ -103,76 +120,73 @@ def register(subparsers) -> dict:
         default=5000.0,
         help="counted population a town needs to be a candidate (default 5000)",
     )
-    p.add_argument(
-        "--top",
-        type=_positive_int,
-        help="keep the N best candidates (the actual centre is always kept)",
+
+
+def _pmedian_parser(csub) -> None:
+    p = csub.add_parser(
+        "pmedian",
+        help="best k centres for a group of regions (p-median, population-weighted distance)",
+        description=f"Writes {PMEDIAN_FILE} into --out: the k towns that minimise the "
+        "population-weighted mean distance of the group's settlements to their nearest centre.",
     )
+    p.add_argument(
+        "--regions", required=True, help="comma-separated region codes, e.g. KZ-19,KZ-33"
+    )
+    p.add_argument("--k", type=_positive_int, required=True, help="number of centres")
+    _centre_args(p)
     p.add_argument("--out", required=True, help="output folder")
-    return {"scenario": {"evaluate": cmd_scenario_evaluate}, "centres": {"rank": cmd_centres_rank}}
 
 
 def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     """Run ``reform-atlas scenario evaluate``."""
     from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary
-    from boundaries.sources import load_sources
+    from boundaries.sources import resolve_data_dir
     from boundaries.spec import load_spec
+    from cli.cache import DiskCache, cached_analysis, spec_plan
     from cli.export import write_scenario
     from geo.io import atomic_output_dir
 
-    sources = load_sources(args.data_dir)
+    cache = DiskCache.from_env()
     enacted_spec = load_spec(args.enacted)
+    # the enacted analysis comes from the build cache when an earlier run made it
+    enacted = cached_analysis(
+        cache,
+        resolve_data_dir(args.data_dir),
+        *spec_plan(enacted_spec),
+        settlements_file=args.settlements,
+    )
+    sources = enacted.build.sources
     spec = load_scenario(args.spec, sources=sources, enacted_spec=enacted_spec)
-    settlements = _controlled_settlements(args, sources, enacted_spec)
     result = evaluate_scenario(
-        spec, sources=sources, settlements_source=settlements, enacted_spec=enacted_spec
+        spec, sources=sources, settlements_source=enacted.settlement_source, enacted=enacted
     )
     with atomic_output_dir(args.out) as tmp:
         written = write_scenario(result, tmp)
-    for line in scenario_summary(result):
+    for line in [*scenario_summary(result), *cache.summary()]:
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out}")
     return 0
 
 
-def _controlled_settlements(args: argparse.Namespace, sources, enacted):
-    """Settlements with figures controlled to the official (BNS) totals of the enacted reform.
-
-    ``enacted`` is the enacted reform's build, or its spec (then built here).
-    """
-    from analysis.pipeline import controlled_source, load_settlements
-    from boundaries.build import BuildResult, build
-    from cli.main import load_official, official_units
-
-    bulletin, _ = load_official(sources)
-    settlements = load_settlements(sources, settlements_file=args.settlements)
-    if not isinstance(enacted, BuildResult):
-        enacted = build(sources, enacted)
-    return controlled_source(settlements, enacted, official_units(bulletin, sources, enacted))
-
-
 def cmd_centres_rank(args: argparse.Namespace) -> int:
     """Run ``reform-atlas centres rank``."""
-    from analysis.pipeline import analyze
-    from analysis.scenario import load_scenario, rank_region_centres
-    from boundaries.build import build
-    from boundaries.sources import load_sources, region_code
-    from boundaries.spec import load_spec
+    from analysis.ranking import rank_region_centres
+    from boundaries.sources import region_code
+    from cli.cache import DiskCache, cached_analysis, spec_plan
     from geo.io import atomic_output_dir, write_csv
 
     t0 = time.perf_counter()
     region = region_code(args.region)
-    sources = load_sources(args.data_dir)
-    spec = load_spec() if args.spec is None else load_scenario(args.spec, sources=sources)
+    spec, data_dir = _spec_and_data(args)
     epochs = spec.epochs
     if args.epoch is not None and args.epoch not in epochs:
         from geo.errors import DataError
 
         msg = f"--epoch {args.epoch}: the spec {spec.id} has epochs {epochs[0]} and {epochs[1]}"
         raise DataError(msg)
-    built = build(sources, spec)
-    enacted = built if args.spec is None else build(sources, load_spec())
-    analysis = analyze(built, _controlled_settlements(args, sources, enacted))
+    analysis = cached_analysis(
+        DiskCache.from_env(), data_dir, *spec_plan(spec), settlements_file=args.settlements
+    )
     result = rank_region_centres(
         analysis, region=region, epoch=args.epoch, min_population=args.min_population
     )
@@ -185,7 +199,9 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
         table[col] = table[col].round(3)
     with atomic_output_dir(args.out) as tmp:
         write_csv(table, tmp / RANKING_FILE)
-    print(f"source: {sources.description}; settlements: {analysis.settlement_source.description}")
+    print(
+        f"source: {analysis.build.sources.description}; settlements: {analysis.settlement_source.description}"
+    )
     print(result.summary())
     shown = table.head(args.top or 5)
     for row in shown.itertuples(index=False):
@@ -198,4 +214,48 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
         f"wrote {RANKING_FILE} ({len(table)} rows) to {args.out} "
         f"in {time.perf_counter() - t0:.1f} s"
     )
+    return 0
+
+
+def _spec_and_data(args: argparse.Namespace):
+    """Load ``--spec`` (a scenario is checked against the data) and resolve ``--data-dir``."""
+    from analysis.scenario import load_scenario
+    from boundaries.sources import load_sources, resolve_data_dir
+    from boundaries.spec import load_spec
+
+    data_dir = resolve_data_dir(args.data_dir)
+    if args.spec is None:
+        return load_spec(), data_dir
+    return load_scenario(args.spec, sources=load_sources(data_dir)), data_dir
+
+
+def cmd_centres_pmedian(args: argparse.Namespace) -> int:
+    """Run ``reform-atlas centres pmedian``."""
+    from analysis.ranking import best_centres
+    from boundaries.sources import region_code
+    from cli.cache import DiskCache, cached_analysis, spec_plan
+    from geo.io import atomic_output_dir, write_csv
+
+    t0 = time.perf_counter()
+    regions = [region_code(r) for r in args.regions.split(",") if r.strip()]
+    spec, data_dir = _spec_and_data(args)
+    cache = DiskCache.from_env()
+    analysis = cached_analysis(cache, data_dir, *spec_plan(spec), settlements_file=args.settlements)
+    table = best_centres(
+        analysis, regions=regions, k=args.k, epoch=args.epoch, min_population=args.min_population
+    )
+    info = table.attrs
+    with atomic_output_dir(args.out) as tmp:
+        write_csv(table.round({"pop_weighted_mean_km": 3}), tmp / PMEDIAN_FILE)
+    how = "optimal" if info["optimal"] else f"heuristic, {info['n_starts']} starts"
+    print(
+        f"best {args.k} centre(s) for {', '.join(regions)} among {info['n_candidates']} "
+        f"candidates ({how}): population-weighted mean {info['objective_km']:.1f} km"
+    )
+    for row in table.itertuples(index=False):
+        print(
+            f"  {row.candidate}: {row.assigned_population:,.0f} people in "
+            f"{row.assigned_settlements:,} settlements, mean {row.pop_weighted_mean_km:.1f} km"
+        )
+    print(f"wrote {PMEDIAN_FILE} to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
 from geo.errors import CRSError
+
+GeoLike = TypeVar("GeoLike", gpd.GeoDataFrame, gpd.GeoSeries)
 
 #: Geographic lon/lat on WGS 84, the CRS of every input and every GeoJSON output.
 WGS84 = CRS.from_epsg(4326)
@@ -53,11 +57,22 @@ def require_same_crs(
     return a
 
 
-def to_lonlat(gdf: gpd.GeoDataFrame, *, name: str = "data") -> gpd.GeoDataFrame:
-    """Return a copy of ``gdf`` in WGS 84 lon/lat (EPSG:4326)."""
+def to_lonlat(gdf: GeoLike, *, name: str = "data", copy: bool = True) -> GeoLike:
+    """Return ``gdf`` in WGS 84 lon/lat (EPSG:4326): the one CRS guard before lon/lat work.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or GeoSeries
+        Object with a CRS (:func:`require_crs` raises otherwise).
+    name : str
+        What ``gdf`` is, for the message.
+    copy : bool
+        When ``gdf`` is already in WGS 84: return a copy (default) or ``gdf`` itself
+        (for read-only use, e.g. taking coordinates).
+    """
     crs = require_crs(gdf, name=name)
     if crs == WGS84:
-        return gdf.copy()
+        return gdf.copy() if copy else gdf
     return gdf.to_crs(WGS84)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import numpy as np
 from pyproj import Geod, Transformer
@@ -16,12 +15,9 @@ GEOD = Geod(ellps="WGS84")
 _TO_ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
 
 #: Arrays at least this long are split across threads: ``Geod.inv`` releases the GIL.
+#: Only the synthetic 1M-point stage of ``make bench`` reaches this; the real data
+#: (about 10,000 settlements) stays on one thread, where a pool would not pay.
 PARALLEL_MIN = 100_000
-
-
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="geod")
 
 
 def _inv_km(lo1: np.ndarray, la1: np.ndarray, lo2: np.ndarray, la2: np.ndarray) -> np.ndarray:
@@ -41,7 +37,9 @@ def _inv_km(lo1: np.ndarray, la1: np.ndarray, lo2: np.ndarray, la2: np.ndarray) 
         part((0, n))
     else:
         bounds = np.linspace(0, n, workers + 1).astype(int)
-        list(_pool().map(part, itertools.pairwise(bounds)))
+        # a pool per call (well under a millisecond to start), closed on return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geod") as pool:
+            list(pool.map(part, itertools.pairwise(bounds)))
     return out
 
 
@@ -120,7 +118,7 @@ def _inv_serial_km(lo1, la1, lo2, la2) -> np.ndarray:
 
 
 #: Points at least this many are screened on all cores (the screen releases the GIL
-#: in numpy and ``Geod.inv``).
+#: in numpy and ``Geod.inv``); the real data (about 10,000 settlements) stays on one.
 SCREEN_PARALLEL_MIN = 20_000
 
 #: Grid cell size (degrees) of the cell screen in :func:`nearest_km`, and the most
@@ -295,7 +293,9 @@ def nearest_km(
         best[sel], best_km[sel] = arg, km
 
     if len(chunks) > 1 and idx_ok.size >= SCREEN_PARALLEL_MIN:
-        list(_pool().map(run, chunks))  # chunks write disjoint rows
+        # chunks write disjoint rows; a pool per call, closed on return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nearest") as pool:
+            list(pool.map(run, chunks))
     else:
         for sel in chunks:
             run(sel)

@@ -9,7 +9,6 @@ the problem and the fix. Rows are never dropped silently.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo.crs import WGS84
-from geo.errors import DataError
+from geo.errors import DataError, message_line
 from geo.io import MAX_CSV_COLUMNS, MAX_CSV_ROWS, check_input_file, read_input_bytes
 
 #: Accepted longitude / latitude column names (lower case), in order of preference.
@@ -90,22 +89,17 @@ def _check_file(path: Path) -> None:
     check_input_file(path, kind="settlements", what="points file (GeoJSON, GeoPackage or CSV)")
 
 
-def _one_line(error: BaseException) -> str:
-    """Collapse an exception's text to a single line."""
-    return re.sub(r"\s+", " ", str(error)).strip()
-
-
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """Read a GDAL vector source with pyogrio, re-raising its errors as DataError."""
     chosen = _choose_layer(path, layer)
     try:
         data = gpd.read_file(path, layer=chosen, engine="pyogrio")
     except DataLayerError as error:
-        msg = f"{path}: cannot read layer {chosen!r} ({_one_line(error)}); check the layer name"
+        msg = f"{path}: cannot read layer {chosen!r} ({message_line(error)}); check the layer name"
         raise DataError(msg) from error
     except (DataSourceError, RuntimeError, OSError, ValueError) as error:
         msg = (
-            f"{path}: unreadable or truncated file ({_one_line(error)}); "
+            f"{path}: unreadable or truncated file ({message_line(error)}); "
             "re-download or re-export it as valid GeoJSON, GeoPackage or CSV"
         )
         raise DataError(msg) from error
@@ -133,7 +127,7 @@ def _choose_layer(path: Path, layer: str | None) -> str | None:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, RuntimeError, OSError, ValueError) as error:
         msg = (
-            f"{path}: unreadable or truncated file ({_one_line(error)}); "
+            f"{path}: unreadable or truncated file ({message_line(error)}); "
             "re-download or re-export it as valid GeoJSON, GeoPackage or CSV"
         )
         raise DataError(msg) from error
@@ -174,7 +168,7 @@ def _read_csv(path: Path) -> gpd.GeoDataFrame:
         msg = f"{path}: CSV has no header and no rows; write a header such as 'name,lon,lat'"
         raise DataError(msg) from error
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        msg = f"{path}: unreadable CSV ({_one_line(error)}); save it as UTF-8 comma-separated text"
+        msg = f"{path}: unreadable CSV ({message_line(error)}); save it as UTF-8 comma-separated text"
         raise DataError(msg) from error
     if frame.empty:
         msg = f"{path}: CSV has a header but no rows; add at least one point"
@@ -273,7 +267,7 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     except Exception as error:  # pyproj raises several types for broken CRS definitions
         msg = (
             f"{path}: cannot reproject from {gdf.crs.to_string()} to EPSG:4326 "
-            f"({_one_line(error)}); fix the file's CRS or reproject it before loading"
+            f"({message_line(error)}); fix the file's CRS or reproject it before loading"
         )
         raise DataError(msg) from error
 

@@ -339,7 +339,7 @@ def result_region(lab: Lab, state: dict, unit: str) -> str:
 
 def apply_centre(lab: Lab) -> None:
     """Make the chosen settlement the centre of the chosen region (callback)."""
-    from analysis.whatif import centre_from_settlement
+    from analysis.labspec import centre_from_settlement
 
     code, pick = st.session_state.get("lab_centre_region"), st.session_state.get("lab_centre_pick")
     options = st.session_state.get("lab_centre_rows") or {}
@@ -395,8 +395,8 @@ def on_map_click(lab: Lab) -> None:
 
 def state_from_spec_text(lab: Lab, name: str, data: bytes) -> tuple[dict | None, list[str]]:
     """Read a lab state from the bytes of a spec file, or list every problem found in it."""
+    from analysis.labspec import state_from_spec
     from analysis.scenario import scenario_problems
-    from analysis.whatif import state_from_spec
     from boundaries.spec import ReformSpecError
 
     if len(data) > MAX_SPEC_BYTES:
@@ -480,7 +480,7 @@ def scenario_title(lab: Lab, result) -> str:
 
 def export_spec(lab: Lab, state: dict, result):
     """Return the reform spec of the current state."""
-    from analysis.whatif import to_spec
+    from analysis.labspec import to_spec
 
     title = state["title"] or scenario_title(lab, result)
     return to_spec(lab.base, state["moves"], state["centres"], id=state["id"], title=title)
@@ -1107,7 +1107,7 @@ def _short(population: float) -> str:
 
 def centre_editor(lab: Lab, state: dict, result) -> None:
     """Pick a region and a settlement of it as its new centre."""
-    from analysis.whatif import candidate_centres
+    from analysis.ranking import candidate_centres
     from inputs.settlements import find_settlement
 
     base = lab.base

@@ -88,3 +88,18 @@ def embedded_analysis(embedded_build):
     return analyze(
         embedded_build, load_settlements(embedded_build.sources), **_official(embedded_build)
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def build_cache_dir(tmp_path_factory):
+    """The CLI's build cache (cli.cache) lives in a folder of this test run, not the user's."""
+    import os
+
+    old = os.environ.get("REFORM_ATLAS_CACHE_DIR")
+    path = tmp_path_factory.mktemp("build-cache")
+    os.environ["REFORM_ATLAS_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("REFORM_ATLAS_CACHE_DIR", None)
+    else:
+        os.environ["REFORM_ATLAS_CACHE_DIR"] = old

@@ -21,13 +21,12 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import Geod
 
 from analysis.centres import centre_rank_of
+from analysis.ranking import rank_region_centres, weighted_settlements
 from analysis.scenario import (
     _centre_notes,
     evaluate_scenario,
     load_scenario,
-    rank_region_centres,
     scenario_problems,
-    weighted_settlements,
 )
 from boundaries.spec import ReformSpecError, check_against_units, dump_spec, load_spec, parse_spec
 from cli.scenario import RANKING_FILE, register
@@ -540,3 +539,13 @@ def test_reform_atlas_main_runs_scenarios(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("reform-atlas: error:") and "--data-dir" in err
     assert not out2.exists()
+
+
+def test_enclaves_of_the_scenario_map_are_reported(enacted_as_scenario):
+    from analysis.scenario import scenario_summary
+
+    pairs = set(map(tuple, enacted_as_scenario.enclaves[["enclave_code", "host_code"]].values))
+    # Astana in Akmola, Almaty city in Almaty region, Shymkent in Turkestan
+    assert pairs == {("KZ-71", "KZ-11"), ("KZ-75", "KZ-19"), ("KZ-79", "KZ-61")}
+    line = next(x for x in scenario_summary(enacted_as_scenario) if x.startswith("enclaves"))
+    assert "KZ-75 in KZ-19" in line

@@ -18,14 +18,9 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from pyproj import Geod
 
-from analysis.whatif import (
-    candidate_centres,
-    centre_from_settlement,
-    evaluate,
-    prepare,
-    state_from_spec,
-    to_spec,
-)
+from analysis.labspec import centre_from_settlement, state_from_spec, to_spec
+from analysis.ranking import candidate_centres
+from analysis.whatif import evaluate, prepare
 from boundaries.spec import Centre, ReformSpecError, dump_spec, parse_spec
 
 if sys.version_info >= (3, 11):

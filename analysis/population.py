@@ -118,15 +118,25 @@ def estimate_population(
     return out
 
 
-def population_summary(settlements: pd.DataFrame) -> dict[str, float]:
-    """Totals of known and estimated population and the share behind known counts."""
-    known = pd.to_numeric(settlements["population"], errors="coerce")
-    total = float(settlements["population_est"].sum())
-    known_total = float(known.sum(skipna=True))
-    imputed = settlements["population_basis"] != "known"
+def population_summary(
+    settlements: pd.DataFrame, *, counted: pd.Series | None = None
+) -> dict[str, float]:
+    """Totals of known and estimated population and the share behind known counts.
+
+    ``counted`` marks the rows whose figure is a count (default: a known
+    ``population``); the others are the estimated part, with its band.
+    """
+    if counted is None:
+        counted = pd.to_numeric(settlements["population"], errors="coerce").notna()
+        imputed = settlements["population_basis"] != "known"
+    else:
+        imputed = ~counted
+    est = settlements["population_est"]
+    total = float(est.sum())
+    known_total = float(est[counted].sum())
     return {
         "settlements": len(settlements),
-        "with_known_population": int(known.notna().sum()),
+        "with_known_population": int(counted.sum()),
         "population_total": total,
         "population_known": known_total,
         "known_share": known_total / total if total else float("nan"),

@@ -47,7 +47,11 @@ def test_bulletin_settlements(bulletin):
     assert by_name["Талғар қ."] == 64_898
     assert by_name["Сарқант қ."] == 18_014
     talgar = s[s["name_kk"] == "Талғар қ."].iloc[0]
-    assert (talgar["region"], talgar["district"], talgar["kind"]) == ("KZ-19", "Талғар ауданы", "city")
+    assert (talgar["region"], talgar["district"], talgar["kind"]) == (
+        "KZ-19",
+        "Талғар ауданы",
+        "city",
+    )
 
 
 def test_series_old_and_new_borders(series):
@@ -101,7 +105,9 @@ def test_moved_header(data_dir, tmp_path):
         book[sheet].insert_rows(1, amount=30)
 
     path = _edited(data_dir, tmp_path, "02", move)
-    with pytest.raises(DataError, match=r"sheet '02': no 'Қазақстан Республикасы' row in rows 1-20"):
+    with pytest.raises(
+        DataError, match=r"sheet '02': no 'Қазақстан Республикасы' row in rows 1-20"
+    ):
         bns.read_bulletin(path)
 
 
@@ -110,7 +116,9 @@ def test_non_numeric_cell(data_dir, tmp_path):
         book[sheet]["B66"] = "240 022 people"
 
     path = _edited(data_dir, tmp_path, "02", spoil)
-    with pytest.raises(DataError, match=r"sheet '02', row 66, column B: '240 022 people' is not a head count"):
+    with pytest.raises(
+        DataError, match=r"sheet '02', row 66, column B: '240 022 people' is not a head count"
+    ):
         bns.read_bulletin(path)
 
 
@@ -119,7 +127,9 @@ def test_units_not_adding_up(data_dir, tmp_path):
         book[sheet]["B66"] = 240_023  # Talgar district one person more
 
     path = _edited(data_dir, tmp_path, "02", spoil)
-    with pytest.raises(DataError, match=r"row 58 Алматы: units add up to 1,505,985, the region row says 1,505,984"):
+    with pytest.raises(
+        DataError, match=r"row 58 Алматы: units add up to 1,505,985, the region row says 1,505,984"
+    ):
         bns.read_bulletin(path)
 
 

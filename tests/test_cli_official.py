@@ -39,7 +39,10 @@ def test_changed_workbook_exits_2_with_file_sheet_row(data_copy, tmp_path, capsy
     out = tmp_path / "out"
     assert main(["analyze", "--data-dir", str(data_copy), "--out", str(out)]) == 2
     line = _one_error_line(capsys)
-    assert "bns_population_2023-01-01.xlsx: sheet '03', row 121, column B: 'n/a' is not a head count" in line
+    assert (
+        "bns_population_2023-01-01.xlsx: sheet '03', row 121, column B: 'n/a' is not a head count"
+        in line
+    )
     assert not out.exists()
 
 
@@ -59,7 +62,10 @@ def test_series_without_national_row_exits_2(data_copy, tmp_path, capsys):
     ("text", "problem"),
     [
         ("code,population\nKZ-19,1500000\nKZ-19,1\n", "code KZ-19 appears more than once"),
-        ("code,population\nKZ-19,-5\n", "line 2: population '-5' is not a finite non-negative number"),
+        (
+            "code,population\nKZ-19,-5\n",
+            "line 2: population '-5' is not a finite non-negative number",
+        ),
         ("code,population\nKZ-19,inf\n", "line 2: population 'inf' is not a finite"),
         ("code,population\nKZ-99,5\n", "line 2: unknown region code 'KZ-99'"),
         ("code,population\nKZ-19,lots\n", "line 2: population 'lots' is not a finite"),

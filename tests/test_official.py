@@ -62,7 +62,10 @@ def test_split_of_old_regions_within_half_a_point(geokz_analysis, official):
     flows = geokz_analysis.shifts
     for row in shift.itertuples(index=False):
         old = flows[flows["region_2018"] == row.region_before]
-        ours = old.loc[old["region_2024"] == row.region_after, "population"].sum() / old["population"].sum()
+        ours = (
+            old.loc[old["region_2024"] == row.region_after, "population"].sum()
+            / old["population"].sum()
+        )
         assert abs(ours - row.share_after) < 0.005, (row.region_before, row.region_after, ours)
 
 

@@ -179,16 +179,23 @@ def map_frame(page):
     return page.locator(FOLIUM_FRAME).first.element_handle(timeout=TIMEOUT_MS).content_frame()
 
 
+def wait_in_map(page, js: str, arg=None):
+    """Wait until ``js`` is truthy in the live map frame, following the frame when the map reloads."""
+    from playwright.sync_api import Error
+
+    for _ in range(5):  # a reload replaces the frame mid-wait: wait again in the new one
+        frame = map_frame(page)
+        try:
+            return frame.wait_for_function(js, arg=arg, timeout=TIMEOUT_MS, polling=100)
+        except Error as err:
+            if "detached" not in str(err) and "destroyed" not in str(err):
+                raise
+    raise AssertionError("the map frame kept reloading")
+
+
 def wait_regions(page, count: int, m: str = "map") -> None:
     """Wait until map ``m`` of the live frame shows ``count`` regions."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    frame = map_frame(page)
-    try:
-        frame.wait_for_function(f"(m) => ({REGIONS_JS})(m) === {count}", arg=m, timeout=TIMEOUT_MS, polling=100)
-    except PlaywrightTimeout:
-        seen = frame.evaluate(f"(m) => [({REGIONS_JS})(m), Object.keys(window).filter(k => k.startsWith('map'))]", m)
-        raise AssertionError(f"map {m}: {seen}, not {count} regions") from None
+    wait_in_map(page, f"(m) => ({REGIONS_JS})(m) === {count}", m)
 
 
 def idle(page) -> None:
@@ -200,8 +207,8 @@ def idle(page) -> None:
 
 def click_settlement(page, prefix: str, m: str = "map") -> None:
     """Click the circle of the settlement whose name starts with ``prefix`` on map ``m``."""
+    wait_in_map(page, f"(a) => ({SETTLEMENT_AT_JS})(a) !== null", [m, prefix])
     frame = map_frame(page)
-    frame.wait_for_function(f"(a) => ({SETTLEMENT_AT_JS})(a) !== null", arg=[m, prefix], timeout=TIMEOUT_MS, polling=100)
     x, y = frame.evaluate(SETTLEMENT_AT_JS, [m, prefix])
     map_id = "map_div" if m in ("map", "map_div") else "map_div2"
     box = frame.locator(f"#{map_id}").bounding_box()
@@ -271,10 +278,9 @@ def test_click_on_a_region_shows_its_statistics(page, artifacts):
     expect(switch).not_to_be_checked()
     expect(page.frame_locator(FOLIUM_FRAME).first.locator("#map_div")).to_be_attached()
     idle(page)
-    frame = map_frame(page)
-    frame.wait_for_function("() => window.map && window.map._loaded && !Object.values(window.map._layers).some(l => l.raNames)",
-                            polling=100)
+    wait_in_map(page, "() => window.map && window.map._loaded && !Object.values(window.map._layers).some(l => l.raNames)")
     wait_regions(page, 20)
+    frame = map_frame(page)
     x, y = frame.evaluate("""() => {
       const p = window.map.latLngToContainerPoint([48.3, 72.5]);  // the middle of Karaganda Region
       return [p.x, p.y];

@@ -170,9 +170,7 @@ def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_l
 
 def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str, options: dict, sel) -> None:
     """Draw the folium map (single with epoch toggle, or the synced before/after pair)."""
-    from streamlit_folium import st_folium
-
-    from webapp.maps.figures import MapLayers, dual_map, single_map
+    from webapp.maps.figures import MapLayers, dual_map, show, single_map
     from webapp.maps.selection import MAP_HEIGHT, view_for
 
     d, u = request.key
@@ -191,17 +189,7 @@ def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str
     dual = view == VIEWS[1]
     fig, groups = dual_map(layers, selected=sel) if dual else single_map(layers, epoch, selected=sel)
     centre, zoom = (None, None) if sel is None else view_for(sel, width=360 if dual else 700, bottom=40 if dual else 125)
-    st_folium(
-        fig,
-        key=MAP_KEY,
-        height=MAP_HEIGHT,
-        use_container_width=True,
-        returned_objects=["last_object_clicked", "last_object_clicked_tooltip", "last_object_clicked_count"],
-        feature_group_to_add=groups,
-        center=centre,
-        zoom=zoom,
-        on_change=select.on_map_change,
-    )
+    show(fig, groups, key=MAP_KEY, height=MAP_HEIGHT, on_change=select.on_map_change, center=centre, zoom=zoom)
     if dual:
         st.html(choropleth.legend_strip)
 

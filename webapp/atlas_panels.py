@@ -26,6 +26,17 @@ def km(label: str, *, signed: bool = False):
     return num(label, "%+,.1f" if signed else "%,.1f")
 
 
+def report_table(frame: pd.DataFrame, order: list[str], config: dict, *, every_row: bool = True) -> None:
+    """Show the columns of ``order`` that ``frame`` has, in that order, formatted by ``config``."""
+    st.dataframe(
+        frame[[c for c in order if c in frame.columns]],
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(frame)) if every_row else "auto",
+        column_config=config,
+    )
+
+
 def summary_metrics(analysis) -> None:
     """Headline figures, each with its unit."""
     before, after = analysis.epochs
@@ -104,11 +115,11 @@ def distances_table(analysis, names) -> None:
     order = ["name", "share_pop_nearer", "share_pop_unchanged", "share_pop_farther",
              f"pop_weighted_mean_{before}_km", f"pop_weighted_mean_{after}_km", "median_delta_km",
              "population", "settlements", f"region_{before}"]
-    st.dataframe(
-        table[[c for c in order if c in table.columns]],
-        hide_index=True,
-        width="stretch",
-        column_config={
+    report_table(
+        table,
+        order,
+        every_row=False,
+        config={
             f"region_{before}": f"Code {before}",
             "name": st.column_config.TextColumn(f"Region {before}", pinned=True),
             "settlements": num("Settlements"),
@@ -139,12 +150,10 @@ def flows_table(analysis) -> None:
     table["changed"] = table["changed"].map({True: "yes", False: ""})
     order = ["from", "to", "changed", "population", "settlements", "area_km2", "population_known",
              "population_low", "population_high", b, a]
-    st.dataframe(
-        table[[c for c in order if c in table.columns]],
-        hide_index=True,
-        width="stretch",
-        height=table_height(len(table)),
-        column_config={
+    report_table(
+        table,
+        order,
+        {
             b: f"Code {before}",
             a: f"Code {after}",
             "from": st.column_config.TextColumn(f"Region {before}", pinned=True),
@@ -171,12 +180,10 @@ def claims_panel(analysis) -> None:
     order = ["place", "name", "found", f"dist_{before}_km", f"dist_{after}_km", "delta_km", f"centre_{before}",
              f"centre_{after}", f"region_{before}", f"region_{after}", f"nearest_centre_{after}",
              f"nearest_centre_{after}_km", "population", "population_est", "id"]
-    st.dataframe(
-        claims[[c for c in order if c in claims.columns]],
-        hide_index=True,
-        width="stretch",
-        height=table_height(len(claims)),
-        column_config={
+    report_table(
+        claims,
+        order,
+        {
             "place": st.column_config.TextColumn("Place", pinned=True),
             "found": st.column_config.CheckboxColumn("Found"),
             "id": "Id",

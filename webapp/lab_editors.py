@@ -149,32 +149,13 @@ def centre_editor(lab: Lab, state: dict, result) -> None:
 def history_panel(lab: Lab, state: dict, result) -> None:
     """Undo, reset and the list of steps."""
     st.markdown("**History**")
-    cols = st.columns(3)
-    cols[0].button(
-        "Undo",
-        key="lab_undo",
-        icon=":material/undo:",
-        on_click=undo,
-        disabled=len(history()) < 2,
-        width="stretch",
+    buttons = (
+        ("Undo", "lab_undo", ":material/undo:", undo, (), len(history()) < 2),
+        ("Redo", "lab_redo", ":material/redo:", redo, (), not st.session_state.get("lab_future")),
+        ("Reset", "lab_reset", ":material/restart_alt:", reset, (lab,), not state["moves"] and not state["centres"]),
     )
-    cols[1].button(
-        "Redo",
-        key="lab_redo",
-        icon=":material/redo:",
-        on_click=redo,
-        disabled=not st.session_state.get("lab_future"),
-        width="stretch",
-    )
-    cols[2].button(
-        "Reset",
-        key="lab_reset",
-        icon=":material/restart_alt:",
-        on_click=reset,
-        args=(lab,),
-        disabled=not state["moves"] and not state["centres"],
-        width="stretch",
-    )
+    for col, (label, key, icon, callback, args, disabled) in zip(st.columns(3), buttons, strict=True):
+        col.button(label, key=key, icon=icon, on_click=callback, args=args, disabled=disabled, width="stretch")
     steps = history()
     shown = steps[-6:]
     first = len(steps) - len(shown) + 1

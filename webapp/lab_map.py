@@ -257,23 +257,14 @@ def map_data(lab: Lab, result, *, colour_by: str, selected: str | None) -> dict:
 def render_map(lab: Lab, result, *, colour_by: str, selected: str | None, basemap: str) -> None:
     """Draw the scenario (clickable) and the enacted reform side by side, and the legend under them."""
     import folium
-    from streamlit_folium import st_folium
 
-    from webapp.maps.figures import synced_maps
+    from webapp.maps.figures import show, synced_maps
     from webapp.maps.script import JsCall
 
     fig = synced_maps(basemap, bottom=6, scripts=("ra.js", "lab.js"))
     group = folium.FeatureGroup(name="lab", control=False)
     group.add_child(JsCall("LAB.draw", map_data(lab, result, colour_by=colour_by, selected=selected), name="lab_layers"))
-    st_folium(
-        fig,
-        key=MAP_KEY,
-        height=MAP_HEIGHT,
-        use_container_width=True,
-        returned_objects=["last_object_clicked", "last_object_clicked_tooltip", "last_object_clicked_count"],
-        feature_group_to_add=[group],
-        on_change=functools.partial(on_map_click, lab),
-    )
+    show(fig, [group], key=MAP_KEY, height=MAP_HEIGHT, on_change=functools.partial(on_map_click, lab))
     legend = colour_scale(lab, result, colour_by)[2]
     if legend:
         st.html(legend)

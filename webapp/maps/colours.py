@@ -171,44 +171,30 @@ def colour_of(cmap: bcm.StepColormap, value: float) -> str:
     return cmap.rgb_hex_str(min(max(float(value), cmap.vmin), cmap.vmax))
 
 
-def legend_html(
-    cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = ""
-) -> str:
-    """HTML legend of a step colormap: the caption (with units) and one row per class."""
-    rows = []
-    edges = list(cmap.index)
-    for lo, hi in itertools.pairwise(edges):
-        colour = cmap.rgb_hex_str((lo + hi) / 2)
-        if metric.diverging:
-            text = f"{signed(lo)} to {signed(hi)}"
-        else:
-            text = f"{short(lo)} – {short(hi)}"
-        rows.append(
-            f'<div class="ra-row"><i style="background:{colour}"></i>{html.escape(text)}</div>'
-        )
-    if missing:
-        rows.append(f'<div class="ra-row"><i style="background:{NO_DATA_COLOUR}"></i>no data</div>')
+def legend_classes(cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False) -> list[tuple[str, str]]:
+    """``(colour, text)`` of each class of a step colormap (and "no data" when values are missing)."""
+    out = []
+    for lo, hi in itertools.pairwise(list(cmap.index)):
+        text = f"{signed(lo)} to {signed(hi)}" if metric.diverging else f"{short(lo)} – {short(hi)}"
+        out.append((cmap.rgb_hex_str((lo + hi) / 2), text))
+    return [*out, (NO_DATA_COLOUR, "no data")] if missing else out
+
+
+def legend_html(cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = "") -> str:
+    """HTML legend of a step colormap for on the map: the caption (with units), one row per class, collapsible."""
+    rows = "".join(
+        f'<div class="ra-row"><i style="background:{colour}"></i>{html.escape(text)}</div>'
+        for colour, text in legend_classes(cmap, metric, missing=missing)
+    )
     sub = f'<div class="ra-sub">{html.escape(note)}</div>' if note else ""
-    return f'<details open><summary class="ra-head">{html.escape(cmap.caption)}</summary>{sub}{"".join(rows)}</details>'
+    return f'<details open><summary class="ra-head">{html.escape(cmap.caption)}</summary>{sub}{rows}</details>'
 
 
-def legend_strip_html(
-    cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = ""
-) -> str:
+def legend_strip_html(cmap: bcm.StepColormap, metric: Metric, *, missing: bool = False, note: str = "") -> str:
     """Render the same legend as one line of HTML for under the map (inline styles)."""
-    items = []
-    edges = list(cmap.index)
-    for lo, hi in itertools.pairwise(edges):
-        text = (
-            f"{signed(lo)} to {signed(hi)}"
-            if metric.diverging
-            else f"{short(lo)} – {short(hi)}"
-        )
-        items.append(swatch(cmap.rgb_hex_str((lo + hi) / 2), text, square=True))
-    if missing:
-        items.append(swatch(NO_DATA_COLOUR, "no data", square=True))
+    items = "".join(swatch(c, t, square=True) for c, t in legend_classes(cmap, metric, missing=missing))
     sub = f" <span style='color:#808495'>({html.escape(note)})</span>" if note else ""
-    return f'<div style="{STRIP_FONT}"><b>{html.escape(cmap.caption)}:</b> {"".join(items)}{sub}</div>'
+    return f'<div style="{STRIP_FONT}"><b>{html.escape(cmap.caption)}:</b> {items}{sub}</div>'
 
 
 STRIP_FONT = (

@@ -120,19 +120,20 @@ def prepare_map(m: folium.Map, basemap: str, *, bottom: int = LEGEND_PADDING, sc
     return m
 
 
+#: Options of every map: Kazakhstan, canvas rendering, quarter zoom steps, tiles added separately.
+MAP_OPTIONS = {
+    "location": [48.0, 67.0],
+    "tiles": None,
+    "prefer_canvas": True,
+    "zoom_snap": 0.25,
+    "zoom_delta": 0.5,
+    "min_zoom": MIN_ZOOM,
+}
+
+
 def new_map(basemap: str, **kwargs) -> folium.Map:
-    """One map of Kazakhstan (canvas rendering, quarter zoom steps)."""
-    m = folium.Map(
-        location=[48.0, 67.0],
-        zoom_start=5,
-        tiles=None,
-        prefer_canvas=True,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-        min_zoom=MIN_ZOOM,
-        **kwargs,
-    )
-    return prepare_map(m, basemap)
+    """One map of Kazakhstan."""
+    return prepare_map(folium.Map(zoom_start=5, **MAP_OPTIONS, **kwargs), basemap)
 
 
 def _box(parent, html_text: str, position: str, cls: str, name: str) -> None:
@@ -213,16 +214,7 @@ def synced_maps(basemap: str, *, bottom: int = 30, scripts=("ra.js",)) -> Synced
 
     No zoom animation: both maps move in one synchronous step and cannot race each other.
     """
-    dm = SyncedMaps(
-        location=[48.0, 67.0],
-        zoom_start=4,
-        tiles=None,
-        prefer_canvas=True,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-        min_zoom=MIN_ZOOM,
-        zoom_animation=False,
-    )
+    dm = SyncedMaps(zoom_start=4, zoom_animation=False, **MAP_OPTIONS)
     for m in (dm.m1, dm.m2):
         prepare_map(m, basemap, bottom=bottom, scripts=scripts)
     return dm
@@ -269,3 +261,15 @@ def preview_map(build, geometry: DisplayGeometry, *, basemap: str = DEFAULT_BASE
     title = f'<div class="ra-epoch">{period} · {len(feats)} regions · computing distances…</div>'
     _box(m, title, "topright", "ra-title", "ra_title")
     return m
+
+
+#: What a click on a map sends back to the app (``RA.report`` in ``static/ra.js`` fills them).
+CLICK_FIELDS = ["last_object_clicked", "last_object_clicked_tooltip", "last_object_clicked_count"]
+
+
+def show(fig, groups: list, *, key: str, height: int, on_change, center=None, zoom=None) -> None:
+    """Draw a map with streamlit-folium; clicks come back through ``on_change``."""
+    from streamlit_folium import st_folium
+
+    st_folium(fig, key=key, height=height, use_container_width=True, returned_objects=CLICK_FIELDS,
+              feature_group_to_add=groups, center=center, zoom=zoom, on_change=on_change)

@@ -72,10 +72,14 @@ def timeline_settlements(settlements: gpd.GeoDataFrame, chain: ChainBuild) -> gp
         ``assignment`` (see :func:`~analysis.assign.assign_regions`) and the
         population columns of :func:`~analysis.population.estimate_population`
         (stratified by the region of the units' epoch, as in the single-reform analysis).
+        Settlements that already have ``population_est`` (an analysis's settlements)
+        keep their population columns.
     """
     epochs = chain.epochs
     assigned = assign_regions(settlements, chain.pieces, epochs=epochs)
     with_dist = epoch_distances(assigned, chain.regions)
+    if POPULATION_EST in settlements.columns:  # an analysis's settlements: keep its figures
+        return with_dist
     base = chain.chain.specs[-1].before
     return estimate_population(with_dist, region_col=region_col(base))
 

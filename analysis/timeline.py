@@ -35,7 +35,7 @@ from boundaries.schema import (
     pw_mean_col,
     region_col,
 )
-from geo.crs import WGS84, area_km2
+from geo.crs import WGS84, area_km2, to_lonlat
 from geo.distance import geodesic_km
 from geo.validation import require_columns
 
@@ -280,7 +280,7 @@ def timeline_table(timeline: gpd.GeoDataFrame, epochs: tuple[int, ...]) -> pd.Da
     table = pd.DataFrame(timeline[[*ident, "assignment", *per_epoch]])
     for e in epochs:
         table[dist_col(e)] = table[dist_col(e)].round(3)
-    pts = timeline.geometry.to_crs(WGS84) if timeline.crs != WGS84 else timeline.geometry
+    pts = to_lonlat(timeline.geometry, name="timeline", copy=False)
     table["lon"] = pts.x.round(6).to_numpy()
     table["lat"] = pts.y.round(6).to_numpy()
     return table

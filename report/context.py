@@ -8,6 +8,7 @@ templates hold the wording and this module the cells.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from analysis.summary import (
@@ -27,10 +28,13 @@ from report.format import (
     fmt_int,
     fmt_km,
     fmt_pct,
+    join_words,
     population_text,
     text,
 )
 from report.model import Chart, Names, Table
+from report.official import official_context
+from report.reforms import reforms_context
 from report.sections import (
     distribution_context,
     flows_context,
@@ -43,11 +47,18 @@ from report.sections import (
 if TYPE_CHECKING:
     from analysis.pipeline import Analysis
 
-#: Quotes of the address of 16 March 2022 answered by the report.
-QUOTE_PLACES = "It is not easy to solve problems of Uzynagash or Talgar from Taldykorgan"
-QUOTE_DISTANCE = "People have to travel long distances to get to the centre of the region"
-#: Places of :data:`analysis.pipeline.CLAIM_PLACES` the first quote names.
-QUOTED_PLACES = ("Uzynagash", "Talgar")
+#: Claims of the address of the President of 16 March 2022 that the report answers, by
+#: reform spec id: the quote naming places (and the places of
+#: :data:`analysis.pipeline.CLAIM_PLACES` it names) and the quote about distances.
+#: Reforms without an entry get the same numbers without quotes.
+ADDRESS_CLAIMS: dict[str, dict[str, Any]] = {
+    "kz-2022": {
+        "places": "It is not easy to solve problems of Uzynagash or Talgar from Taldykorgan",
+        "quoted_places": ("Uzynagash", "Talgar"),
+        "distance": "People have to travel long distances to get to the centre of the region",
+    },
+}
+ADDRESS = "Address of the President of Kazakhstan"
 
 
 # ---------------------------------------------------------------- intro and summary
@@ -146,7 +157,9 @@ def claim_facts(row: dict[str, Any], *, epochs: tuple[int, int], names: Names) -
     }
 
 
-def claims_table(facts: list[dict[str, Any]], epochs: tuple[int, int]) -> Table:
+def claims_table(
+    facts: list[dict[str, Any]], epochs: tuple[int, int], *, address: bool = True
+) -> Table:
     """Tabulate the claim places: distance to the centre before and after."""
     before, after = epochs
     rows = []
@@ -163,8 +176,8 @@ def claims_table(facts: list[dict[str, Any]], epochs: tuple[int, int]) -> Table:
         ("Place", "Settlement in data", f"Region {before} → {after}", f"Centre {before}", "km",
          f"Centre {after}", "km", "Change, km", "Verdict", f"Nearest {after} centre, km"),
         tuple(rows),
-        caption="Places named in or around the address: geodesic distance to the regional centre "
-        "(highlighted: no gain)",
+        caption=f"Places {'named in or around the address' if address else 'the reform moved'}: "
+        "geodesic distance to the regional centre (highlighted: no gain)",
         numeric=(False, False, False, False, True, False, True, True, False, False),
         highlight=tuple("verdict" in f and not f["gained"] for f in facts),
     )  # fmt: skip
@@ -213,19 +226,22 @@ def claims_context(analysis: Analysis) -> dict[str, Any]:
         for r in analysis.claims.to_dict("records")
     ]
     found = {f["place"]: f for f in facts if "verdict" in f}
-    quoted = [found[p] for p in QUOTED_PLACES if p in found]
+    quotes = ADDRESS_CLAIMS.get(analysis.build.spec.id)
+    places = quotes["quoted_places"] if quotes else ()
+    quoted = [found[p] for p in places if p in found]
     distance = distance_claim(analysis, names)
-    source = "Address of the President of Kazakhstan"
     return {
-        "quote_places": QUOTE_PLACES,
-        "quote_distance": QUOTE_DISTANCE,
-        "source": f"{source}, {fmt_date(meta['proposed'])}" if meta.get("proposed") else source,
+        "quotes": quotes,
+        "source": f"{ADDRESS}, {fmt_date(meta['proposed'])}" if meta.get("proposed") else ADDRESS,
         "quoted": quoted,
-        "supported": len(quoted) == len(QUOTED_PLACES) and all(f["gained"] for f in quoted),
+        "missing_places": join_words([p for p in places if p not in found]),
+        "supported": bool(places)
+        and len(quoted) == len(places)
+        and all(f["gained"] for f in quoted),
         "distance": distance,
         "far": distance["far"] if distance else None,
         "exceptions": [f for f in found.values() if not f["gained"]],
-        "table": claims_table(facts, analysis.epochs),
+        "table": claims_table(facts, analysis.epochs, address=quotes is not None),
     }
 
 
@@ -267,8 +283,14 @@ def figures_context(analysis: Analysis) -> dict[str, Chart | None]:
     }
 
 
-def report_context(analysis: Analysis) -> dict[str, Any]:
-    """Everything the templates show, section by section."""
+def report_context(
+    analysis: Analysis, *, timeline: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the templates show, section by section.
+
+    ``timeline`` holds the reform chain's tables (see :mod:`report.reforms`); without
+    it the report has no section per reform.
+    """
     meta = dict(analysis.build.spec.meta)
     before, after = analysis.epochs
     return {
@@ -285,6 +307,8 @@ def report_context(analysis: Analysis) -> dict[str, Any]:
         "region_stats": region_stats_context(
             analysis, touched=set(changed_regions(analysis)) | set(affected_codes(analysis))
         ),
+        "official": official_context(analysis),
+        "reforms": reforms_context(timeline),
         "sources": sources_context(analysis),
         "method": method_context(analysis),
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,7 +89,9 @@ def render_markdown(context: dict[str, Any]) -> str:
     return _tidy(environment("md").get_template("report.md.j2").render(context))
 
 
-def write_report(analysis: Analysis, folder: str | Path) -> list[Path]:
+def write_report(
+    analysis: Analysis, folder: str | Path, *, timeline: Mapping[str, Any] | None = None
+) -> list[Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` into ``folder``.
 
     Parameters
@@ -97,6 +100,9 @@ def write_report(analysis: Analysis, folder: str | Path) -> list[Path]:
         A finished analysis (see :func:`analysis.pipeline.analyze`); not modified.
     folder : str or Path
         Output folder (created if missing).
+    timeline : mapping, optional
+        The reform chain's tables (``reform_summary``, ``successor_overlap``, …; see
+        :mod:`report.reforms`): adds a section per reform.
 
     Returns
     -------
@@ -105,7 +111,7 @@ def write_report(analysis: Analysis, folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    context = report_context(analysis)
+    context = report_context(analysis, timeline=timeline)
     html_path, md_path = folder / "report.html", folder / "report.md"
     html_path.write_text(render_html(context), encoding="utf-8")
     md_path.write_text(render_markdown(context), encoding="utf-8")

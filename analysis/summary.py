@@ -17,6 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from boundaries.schema import (
+    CHANGE_KM,
+    DELTA_KM,
+    FARTHER_THAN_OTHER,
+    POPULATION_EST,
+    dist_col,
+    region_col,
+)
 from geo.distance import geodesic_km
 
 if TYPE_CHECKING:
@@ -25,9 +33,6 @@ if TYPE_CHECKING:
     from analysis.pipeline import Analysis
     from boundaries.build import BuildResult
 
-#: A trip counts as shorter or longer when it changes by more than this (km), as in
-#: :func:`analysis.stats.affected_regions`.
-CHANGE_KM = 0.5
 #: Distance band reported as "within reach" of the regional centre (km).
 WITHIN_KM = 100.0
 
@@ -86,7 +91,7 @@ def weighted_share(mask: pd.Series, weights: pd.Series) -> float:
 
 def affected_codes(analysis: Analysis) -> list[str]:
     """Pre-reform regions where some settlement's centre changed."""
-    col = f"region_{analysis.epochs[0]}"
+    col = region_col(analysis.epochs[0])
     return [] if analysis.affected.empty else [str(c) for c in analysis.affected[col]]
 
 
@@ -94,7 +99,7 @@ def affected_settlements(analysis: Analysis) -> pd.DataFrame:
     """Settlements of the pre-reform regions the reform touched (plain table, no geometry)."""
     before = analysis.epochs[0]
     s = analysis.settlements
-    return pd.DataFrame(s[s[f"region_{before}"].isin(affected_codes(analysis))])
+    return pd.DataFrame(s[s[region_col(before)].isin(affected_codes(analysis))])
 
 
 def changed_regions(analysis: Analysis) -> dict[str, str]:
@@ -102,7 +107,7 @@ def changed_regions(analysis: Analysis) -> dict[str, str]:
     before, after = analysis.epochs
     old = set(analysis.build.regions[before]["code"])
     cw = analysis.build.crosswalk
-    touched = cw.loc[cw[f"region_{before}"].isin(affected_codes(analysis)), f"region_{after}"]
+    touched = cw.loc[cw[region_col(before)].isin(affected_codes(analysis)), region_col(after)]
     return {str(c): ("reduced" if c in old else "new") for c in sorted(set(touched))}
 
 
@@ -159,11 +164,11 @@ def affected_mean_distances(analysis: Analysis) -> dict[str, float]:
     """
     before, after = analysis.epochs
     g = affected_settlements(analysis)
-    w = g["population_est"]
+    w = g[POPULATION_EST]
     return {
         "population": float(w.sum()),
-        "mean_before_km": weighted_mean(g[f"dist_{before}_km"], w),
-        "mean_after_km": weighted_mean(g[f"dist_{after}_km"], w),
+        "mean_before_km": weighted_mean(g[dist_col(before)], w),
+        "mean_after_km": weighted_mean(g[dist_col(after)], w),
     }
 
 
@@ -180,11 +185,11 @@ def distance_quantiles(analysis: Analysis, *, within_km: float = WITHIN_KM) -> p
     before = analysis.epochs[0]
     rows = []
     for code in affected_codes(analysis):
-        g = s[s[f"region_{before}"] == code]
-        w = g["population_est"]
+        g = s[s[region_col(before)] == code]
+        w = g[POPULATION_EST]
         row: dict[str, object] = {"region": code, "settlements": len(g)}
         for epoch in analysis.epochs:
-            d = g[f"dist_{epoch}_km"]
+            d = g[dist_col(epoch)]
             ok = d.notna() & w.notna()
             row[f"median_{epoch}_km"] = weighted_quantile(d, w, 0.5)
             row[f"p90_{epoch}_km"] = weighted_quantile(d, w, 0.9)
@@ -204,11 +209,11 @@ def nearest_centre_elsewhere(analysis: Analysis) -> dict[str, int]:
     """
     after = analysis.epochs[1]
     s = analysis.settlements
-    far = s["farther_than_other_centre"].astype(bool)
+    far = s[FARTHER_THAN_OTHER].astype(bool)
     return {
-        "count": int(analysis.counts.get("farther_than_other_centre", int(far.sum()))),
-        "assigned": int(s[f"region_{after}"].notna().sum()),
-        "in_affected": int(affected_settlements(analysis)["farther_than_other_centre"].sum()),
+        "count": int(analysis.counts.get(FARTHER_THAN_OTHER, int(far.sum()))),
+        "assigned": int(s[region_col(after)].notna().sum()),
+        "in_affected": int(affected_settlements(analysis)[FARTHER_THAN_OTHER].sum()),
     }
 
 
@@ -217,8 +222,8 @@ def top_lists(analysis: Analysis) -> pd.DataFrame:
     wl = analysis.winners_losers
     if wl.empty:
         return wl
-    keep = ((wl["kind"] == "gainer") & (wl["delta_km"] < -CHANGE_KM)) | (
-        (wl["kind"] == "loser") & (wl["delta_km"] > CHANGE_KM)
+    keep = ((wl["kind"] == "gainer") & (wl[DELTA_KM] < -CHANGE_KM)) | (
+        (wl["kind"] == "loser") & (wl[DELTA_KM] > CHANGE_KM)
     )
     return pd.DataFrame(wl[keep]).reset_index(drop=True)
 
@@ -243,8 +248,8 @@ def conservation(analysis: Analysis) -> dict[str, float | int | bool]:
     out: dict[str, float | int | bool] = {
         "settlements": len(s),
         "flow_settlements": int(f["settlements"].sum()),
-        "unassigned": int(f.loc[f[f"region_{before}"] == "unassigned", "settlements"].sum()),
-        "population": float(s["population_est"].sum()),
+        "unassigned": int(f.loc[f[region_col(before)] == "unassigned", "settlements"].sum()),
+        "population": float(s[POPULATION_EST].sum()),
         "flow_population": float(f["population"].sum()),
         "area_flows": flows_area,
         "area_before": area[before],

@@ -20,6 +20,16 @@ from analysis.summary import (
     nearest_centre_elsewhere,
     new_regions,
 )
+from boundaries.schema import (
+    DELTA_KM,
+    FARTHER_THAN_OTHER,
+    centre_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    pw_mean_col,
+    region_col,
+)
 from report import figures
 from report.format import (
     distance_verdict,
@@ -124,7 +134,7 @@ def summary_context(analysis: Analysis) -> dict[str, Any]:
         "regions_after": n[after],
         "changed_region": f"{c.get('changed_region', 0):,}",
         "touched": touched,
-        "far": f"{c.get('farther_than_other_centre', 0):,}",
+        "far": f"{c.get(FARTHER_THAN_OTHER, 0):,}",
     }
 
 
@@ -134,26 +144,26 @@ def summary_context(analysis: Analysis) -> dict[str, Any]:
 def claim_facts(row: dict[str, Any], *, epochs: tuple[int, int], names: Names) -> dict[str, Any]:
     """One found claim place: its distances, regions, verdict and nearest centre, formatted."""
     before, after = epochs
-    rb, ra = row.get(f"region_{before}"), row.get(f"region_{after}")
-    own, nearest = text(row.get(f"centre_{after}")), text(row.get(f"nearest_centre_{after}"))
+    rb, ra = row.get(region_col(before)), row.get(region_col(after))
+    own, nearest = text(row.get(centre_col(after))), text(row.get(nearest_centre_col(after)))
     return {
         "place": row["place"],
         "name": text(row.get("name")),
         "population": population_text(row),
-        "verdict": distance_verdict(row.get("delta_km")),
-        "centre_before": text(row.get(f"centre_{before}")),
+        "verdict": distance_verdict(row.get(DELTA_KM)),
+        "centre_before": text(row.get(centre_col(before))),
         "centre_after": own,
-        "dist_before": fmt_km(row.get(f"dist_{before}_km")),
-        "dist_after": fmt_km(row.get(f"dist_{after}_km")),
-        "delta": fmt_delta(row.get("delta_km")),
+        "dist_before": fmt_km(row.get(dist_col(before))),
+        "dist_after": fmt_km(row.get(dist_col(after))),
+        "delta": fmt_delta(row.get(DELTA_KM)),
         "moved": rb != ra,
         "region_before": names.name(rb, before),
         "region_after": names.name(ra, after),
         "regions": f"{names.label(rb, before)} → {names.label(ra, after)}",
         "nearest": nearest,
-        "nearest_km": fmt_km(row.get(f"nearest_centre_{after}_km")),
+        "nearest_km": fmt_km(row.get(nearest_centre_km_col(after))),
         "nearest_elsewhere": bool(nearest) and nearest != own,
-        "gained": gained(row.get("delta_km")),
+        "gained": gained(row.get(DELTA_KM)),
     }
 
 
@@ -198,9 +208,9 @@ def distance_claim(analysis: Analysis, names: Names) -> dict[str, Any] | None:
         "mean_after": fmt_km(means["mean_after_km"]),
         "rows": [
             {
-                "name": names.name(r[f"region_{before}"], before),
-                "mean_before": fmt_km(r[f"pop_weighted_mean_{before}_km"]),
-                "mean_after": fmt_km(r[f"pop_weighted_mean_{after}_km"]),
+                "name": names.name(r[region_col(before)], before),
+                "mean_before": fmt_km(r[pw_mean_col(before)]),
+                "mean_after": fmt_km(r[pw_mean_col(after)]),
                 "nearer": fmt_pct(r["share_pop_nearer"]),
                 "farther": fmt_pct(r["share_pop_farther"]),
                 "unchanged": fmt_pct(r["share_pop_unchanged"]),

@@ -25,7 +25,6 @@ from matplotlib.patches import Patch
 from shapely.ops import polylabel
 
 from analysis.summary import (
-    CHANGE_KM,
     affected_codes,
     centre_changes,
     changed_regions,
@@ -33,6 +32,7 @@ from analysis.summary import (
     weighted_ecdf,
     weighted_mean,
 )
+from boundaries.schema import CHANGE_KM, DELTA_KM, POPULATION_EST, dist_col, region_col
 from geo.crs import WGS84
 
 if TYPE_CHECKING:
@@ -192,14 +192,14 @@ def _draw_regions(ax: Axes, analysis: Analysis) -> None:
 def _draw_settlements(ax: Axes, settlements: gpd.GeoDataFrame) -> tuple[CenteredNorm, str]:
     """Settlements grey when their distance did not change, else coloured by the change."""
     points = settlements.geometry.to_crs(MAP_CRS)
-    delta = settlements["delta_km"].to_numpy(dtype="float64")
+    delta = settlements[DELTA_KM].to_numpy(dtype="float64")
     moved = np.isfinite(delta) & (np.abs(delta) > CHANGE_KM)
     points[~moved].plot(ax=ax, markersize=1.0, color="#7a7a7a", alpha=0.45, linewidth=0, zorder=2)
     order = np.flatnonzero(moved)[np.argsort(np.abs(delta[moved]), kind="stable")]
     norm, extend = delta_norm(delta[moved])
-    gpd.GeoDataFrame({"delta_km": delta[order]}, geometry=points.iloc[order].to_numpy()).plot(
+    gpd.GeoDataFrame({DELTA_KM: delta[order]}, geometry=points.iloc[order].to_numpy()).plot(
         ax=ax,
-        column="delta_km",
+        column=DELTA_KM,
         cmap="RdBu_r",
         norm=norm,
         markersize=9,
@@ -316,9 +316,9 @@ def map_figure(analysis: Analysis) -> bytes:
 
 
 def _ecdf_panel(ax: Axes, group: pd.DataFrame, epochs: tuple[int, int], title: str) -> None:
-    w = group["population_est"]
+    w = group[POPULATION_EST]
     for epoch, colour in zip(epochs, (_BEFORE_COLOUR, _AFTER_COLOUR), strict=True):
-        d = group[f"dist_{epoch}_km"]
+        d = group[dist_col(epoch)]
         x, y = weighted_ecdf(d, w)
         if not len(x):
             continue
@@ -351,7 +351,7 @@ def distance_figure(analysis: Analysis) -> bytes | None:
     axes = fig.subplots(1, len(codes), sharey=True, squeeze=False)[0]
     for ax, code in zip(axes, codes, strict=True):
         title = f"{names.get(code, code)} ({before} borders)"
-        _ecdf_panel(ax, s[s[f"region_{before}"] == code], analysis.epochs, title)
+        _ecdf_panel(ax, s[s[region_col(before)] == code], analysis.epochs, title)
     axes[0].set_ylabel("share of population within distance")
     return png(fig)
 
@@ -383,7 +383,7 @@ def flow_figure(analysis: Analysis) -> bytes | None:
     if f.empty:
         return None
     # ausankey stacks the first row at the bottom: reverse so the smallest code is on top
-    f = f.sort_values([f"region_{before}", f"region_{after}"], ascending=False)
+    f = f.sort_values([region_col(before), region_col(after)], ascending=False)
     names = {
         e: dict(zip(r["code"], r["name_en"], strict=True))
         for e, r in analysis.build.regions.items()
@@ -392,15 +392,15 @@ def flow_figure(analysis: Analysis) -> bytes | None:
         [
             {"key": f"{e}:{c}", "code": c, "label": f"{c} {names[e].get(c, '')}".strip()}
             for e in (before, after)
-            for c in dict.fromkeys(f[f"region_{e}"])
+            for c in dict.fromkeys(f[region_col(e)])
         ]
     )
     people = f["population"].to_numpy(dtype="float64") / 1e3
     data = pd.DataFrame(
         {
-            "from": [f"{before}:{c}" for c in f[f"region_{before}"]],
+            "from": [f"{before}:{c}" for c in f[region_col(before)]],
             "from_k": people,
-            "to": [f"{after}:{c}" for c in f[f"region_{after}"]],
+            "to": [f"{after}:{c}" for c in f[region_col(after)]],
             "to_k": people,
         }
     )

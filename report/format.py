@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.summary import CHANGE_KM
+from boundaries.schema import CHANGE_KM, POPULATION_EST
 
 _MONTHS = (
     "January February March April May June July August September October November December"
@@ -101,7 +101,7 @@ def population_text(row: Mapping[str, Any]) -> str:
     """``pop. 65,356`` for a known count, ``pop. ≈449 (estimate)`` otherwise."""
     if not missing(row.get("population")):
         return f"pop. {fmt_int(row['population'])}"
-    return f"pop. ≈{fmt_int(row.get('population_est'))} (estimate)"
+    return f"pop. ≈{fmt_int(row.get(POPULATION_EST))} (estimate)"
 
 
 def distance_verdict(delta: Any) -> str:

@@ -11,8 +11,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import analysis.population as population_module
-from analysis.assign import MAX_NEAREST_KM
-from analysis.summary import CHANGE_KM, conservation, distance_quantiles, top_lists
+from analysis.summary import conservation, distance_quantiles, top_lists
+from boundaries.schema import (
+    CHANGE_KM,
+    DELTA_KM,
+    MAX_NEAREST_KM,
+    centre_col,
+    dist_col,
+    pw_mean_col,
+    region_col,
+)
 from report.format import (
     fmt_delta,
     fmt_int,
@@ -58,14 +66,14 @@ def _affected_table(analysis: Analysis, names: Names) -> Table:
     before, after = analysis.epochs
     rows = tuple(
         (
-            names.label(r[f"region_{before}"], before),
+            names.label(r[region_col(before)], before),
             f"{int(r['settlements']):,}",
             fmt_int(r["population"]),
             fmt_pct(r["share_pop_nearer"]),
             fmt_pct(r["share_pop_farther"]),
             fmt_pct(r["share_pop_unchanged"]),
-            fmt_km(r[f"pop_weighted_mean_{before}_km"]),
-            fmt_km(r[f"pop_weighted_mean_{after}_km"]),
+            fmt_km(r[pw_mean_col(before)]),
+            fmt_km(r[pw_mean_col(after)]),
             fmt_delta(r["median_delta_km"]),
         )
         for r in analysis.affected.to_dict("records")
@@ -83,13 +91,13 @@ def _top_table(part: Any, title: str, epochs: tuple[int, int], names: Names) -> 
     before, after = epochs
     rows = tuple(
         (
-            names.label(r[f"region_{before}"], before),
+            names.label(r[region_col(before)], before),
             settlement_label(r),
             fmt_int(r["population"]),
-            f"{text(r[f'centre_{before}'])} → {text(r[f'centre_{after}'])}",
-            fmt_km(r[f"dist_{before}_km"]),
-            fmt_km(r[f"dist_{after}_km"]),
-            fmt_delta(r["delta_km"]),
+            f"{text(r[centre_col(before)])} → {text(r[centre_col(after)])}",
+            fmt_km(r[dist_col(before)]),
+            fmt_km(r[dist_col(after)]),
+            fmt_delta(r[DELTA_KM]),
         )
         for r in part.to_dict("records")
     )
@@ -133,8 +141,8 @@ def flows_context(analysis: Analysis) -> dict[str, Any]:
     names, f = Names.of(analysis), analysis.shifts
     rows = tuple(
         (
-            names.label(r[f"region_{before}"], before),
-            names.label(r[f"region_{after}"], after),
+            names.label(r[region_col(before)], before),
+            names.label(r[region_col(after)], after),
             f"{int(r['settlements']):,}",
             fmt_int(r["population"]),
             f"{fmt_int(r['population_low'])}–{fmt_int(r['population_high'])}",

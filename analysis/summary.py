@@ -260,3 +260,68 @@ def conservation(analysis: Analysis) -> dict[str, float | int | bool]:
     out["area_ok"] = all(abs(flows_area - a) <= 1e-4 * a for a in (area[before], area[after]))
     out["passed"] = bool(out["settlements_ok"] and out["population_ok"] and out["area_ok"])
     return out
+
+
+# ---------------------------------------------------------------- the chain of reforms
+
+
+@dataclass(frozen=True)
+class ChainSummary:
+    """The reform chain an analysis belongs to, as the report quotes it.
+
+    ``tables`` are :func:`analysis.timeline.chain_tables`; ``titles`` and ``epochs``
+    (before, after) of the reforms by spec id; ``claims`` the claim places of every other reform of the
+    chain (:data:`analysis.pipeline.REFORM_CLAIM_PLACES`) by spec id; ``names``
+    epoch → region code → English name, for every epoch built.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    titles: dict[str, str]
+    epochs: dict[str, tuple[int, int]]
+    claims: dict[str, pd.DataFrame]
+    names: dict[int, dict[str, str]]
+
+
+def reform_claims(
+    timeline: pd.DataFrame, *, reform_id: str, before: int, after: int
+) -> pd.DataFrame:
+    """Claim places of one reform of the chain, with their change in distance (``delta_km``)."""
+    from analysis.pipeline import REFORM_CLAIM_PLACES, claims_table
+
+    view = pd.DataFrame(timeline).assign(
+        **{DELTA_KM: timeline[dist_col(after)] - timeline[dist_col(before)]}
+    )
+    places = REFORM_CLAIM_PLACES.get(reform_id, ())
+    return claims_table(view, before=before, after=after, places=places)
+
+
+def reform_chain(analysis: Analysis) -> ChainSummary | None:
+    """Every reform of the bundled chain that ends with the analysed reform, with its tables.
+
+    Builds the chain's earlier epochs from the analysis' own build (the latest
+    reform) and settlements. None when the analysed spec is not the latest reform
+    of the bundled chain (another ``--reform``, or a spec file of one's own).
+    """
+    from analysis.timeline import chain_tables, timeline_settlements
+    from boundaries.build import build_chain
+    from boundaries.chain import load_chain
+
+    chain = load_chain()
+    if chain.specs[-1].id != analysis.build.spec.id:
+        return None
+    built = build_chain(analysis.build.sources, chain, base=analysis.build)
+    timeline = timeline_settlements(analysis.settlement_source.frame, built)
+    claims = {
+        s.id: reform_claims(timeline, reform_id=s.id, before=s.before, after=s.after)
+        for s in chain.specs[:-1]
+        if s.before in built.regions and s.after in built.regions
+    }
+    return ChainSummary(
+        tables=chain_tables(timeline, built),
+        titles={s.id: str(dict(s.meta).get("title") or s.title) for s in chain.specs},
+        epochs={s.id: s.epochs for s in chain.specs},
+        claims=claims,
+        names={
+            e: dict(zip(r["code"], r["name_en"], strict=True)) for e, r in built.regions.items()
+        },
+    )

@@ -1,23 +1,27 @@
 """Template context of the reform chain: one section per reform and today's regions vs the old oblasts.
 
-Shown when the report is given the timeline's tables (see :mod:`analysis.timeline`):
+Shown when the report has the reform chain (:class:`analysis.summary.ChainSummary`,
+with the tables of :mod:`analysis.timeline`):
 ``reform_summary`` (per reform and pre-reform region: population-weighted mean
 distance before and after, shares nearer and farther), ``successor_overlap``
 (today's regions against the oblasts they were formed on), ``approximation``
 (built against official areas of the approximate historical epoch) and, per
-reform, the claim places (``claims``: reform id → claims table). Absent tables
-skip their part.
+reform, its claim places. Absent tables skip their part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from report.claims import claim_facts, claims_table
 from report.format import fmt_int, fmt_km, fmt_pct, fmt_pct_points, text
-from report.model import Table
+from report.model import Names, Table
+
+if TYPE_CHECKING:
+    from analysis.summary import ChainSummary
 
 
 def _present(tables: Mapping[str, Any], name: str) -> pd.DataFrame | None:
@@ -111,6 +115,17 @@ def overlap_table(overlap: pd.DataFrame) -> Table:
     )
 
 
+def overlap_sources(overlap: pd.DataFrame) -> list[str]:
+    """Where each former oblast's membership comes from (``Zhezkazgan Region: …``)."""
+    if "former_source" not in overlap:
+        return []
+    return [
+        f"{r['former_name_en']}: {text(r['former_source'])}"
+        for r in overlap.to_dict("records")
+        if text(r["former_source"])
+    ]
+
+
 def approximation_table(approximation: pd.DataFrame) -> Table:
     """Built area of each abolished oblast against its official area."""
     rows = tuple(
@@ -131,22 +146,35 @@ def approximation_table(approximation: pd.DataFrame) -> Table:
     )
 
 
-def reforms_context(
-    tables: Mapping[str, Any] | None,
-    *,
-    titles: Mapping[str, str] | None = None,
-    claims: Mapping[str, Table] | None = None,
-) -> dict[str, Any] | None:
-    """Gather the reform chain's sections, or return None when the report was not given the timeline."""
-    if not tables:
+def claim_tables(chain: ChainSummary) -> dict[str, Table]:
+    """Tabulate the claim places of each other reform of the chain, as the claims section does."""
+    names = Names(chain.names)
+    tables = {}
+    for reform, claims in chain.claims.items():
+        epochs = (int(chain.epochs[reform][0]), int(chain.epochs[reform][1]))
+        facts = [
+            claim_facts(r, epochs=epochs, names=names) if r.get("found") else {"place": r["place"]}
+            for r in claims.to_dict("records")
+        ]
+        if facts:
+            tables[reform] = claims_table(facts, epochs, address=False)
+    return tables
+
+
+def reforms_context(chain: ChainSummary | None) -> dict[str, Any] | None:
+    """Gather the reform chain's sections, or return None when the report has no chain."""
+    if chain is None:
         return None
-    summary = _present(tables, "reform_summary")
-    overlap = _present(tables, "successor_overlap")
-    approximation = _present(tables, "approximation")
+    summary = _present(chain.tables, "reform_summary")
+    overlap = _present(chain.tables, "successor_overlap")
+    approximation = _present(chain.tables, "approximation")
     if summary is None and overlap is None:
         return None
     return {
-        "reforms": [] if summary is None else reform_sections(summary, titles or {}, claims or {}),
+        "reforms": []
+        if summary is None
+        else reform_sections(summary, chain.titles, claim_tables(chain)),
         "overlap": None if overlap is None else overlap_table(overlap),
+        "overlap_sources": [] if overlap is None else overlap_sources(overlap),
         "approximation": None if approximation is None else approximation_table(approximation),
     }

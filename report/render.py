@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from analysis.summary import reform_chain
 from report.context import report_context
 from report.format import join_words
 
 if TYPE_CHECKING:
     from analysis.pipeline import Analysis
+    from analysis.summary import ChainSummary
 
 #: Markdown metacharacters escaped in values (``*`` is kept: names never carry it).
 _MD_SPECIAL = re.compile(r"([\\`_<>\[\]|])")
@@ -90,7 +91,10 @@ def render_markdown(context: dict[str, Any]) -> str:
 
 
 def write_report(
-    analysis: Analysis, folder: str | Path, *, timeline: Mapping[str, Any] | None = None
+    analysis: Analysis,
+    folder: str | Path,
+    *,
+    chain: ChainSummary | Literal["auto"] | None = "auto",
 ) -> list[Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` into ``folder``.
 
@@ -100,9 +104,11 @@ def write_report(
         A finished analysis (see :func:`analysis.pipeline.analyze`); not modified.
     folder : str or Path
         Output folder (created if missing).
-    timeline : mapping, optional
-        The reform chain's tables (``reform_summary``, ``successor_overlap``, …; see
-        :mod:`report.reforms`): adds a section per reform.
+    chain : ChainSummary, "auto" or None
+        The reform chain of the analysed reform: a section per reform and today's
+        regions against the former oblasts. ``"auto"`` (default) builds it with
+        :func:`analysis.summary.reform_chain` when the analysed reform ends the
+        bundled chain; None leaves the sections out.
 
     Returns
     -------
@@ -111,7 +117,9 @@ def write_report(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    context = report_context(analysis, timeline=timeline)
+    if chain == "auto":
+        chain = reform_chain(analysis)
+    context = report_context(analysis, chain=chain)
     html_path, md_path = folder / "report.html", folder / "report.md"
     html_path.write_text(render_html(context), encoding="utf-8")
     md_path.write_text(render_markdown(context), encoding="utf-8")

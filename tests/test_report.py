@@ -386,3 +386,32 @@ def test_report_command_writes_only_the_report(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["report", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.md"]
+
+
+def test_a_section_per_reform_of_the_chain(real, real_report):
+    md = real_report["md"]
+    reforms = section(md, "Reforms in sequence")
+    titles = re.findall(r"^### (.*)$", reforms, flags=re.M)
+    assert titles[:3] == [
+        "The oblast mergers of 1997 (approximate 1996 map from 2018 districts) (1996 → 2017)",
+        "Kazakhstan regional reform of 2018 (Turkistan region, Shymkent city) (2017 → 2018)",
+        "Kazakhstan regional reform of 2022 (2018 → 2024)",
+    ]
+    # the 2022 step of the chain gives the same numbers as the analysis of that reform
+    for r in real.affected.itertuples(index=False):
+        mean = (
+            f"{fmt_km(r.pop_weighted_mean_2018_km)} km → {fmt_km(r.pop_weighted_mean_2024_km)} km"
+        )
+        assert sum(mean in line for line in reforms.splitlines() if line.startswith("- ")) == 1
+    # 2018: Saryagash was about 102 km from Shymkent and is about 217 km from Turkistan (issue #13)
+    saryagash = md_row(reforms, "**Saryagash**")
+    km = [float(c) for c in re.findall(r"\| (\d+\.\d) \|", saryagash)]
+    assert 95 < km[0] < 110 and 210 < km[1] < 225 and "Shymkent" in saryagash
+    assert "| Ulytau Region (2024) | Zhezkazgan Region (1996, approximate) |" in reforms
+    assert "Sources of the former oblasts' membership" in reforms
+    assert "Kazakhstan Encyclopedia" in reforms
+
+
+def test_report_without_the_chain_has_no_reform_sections(embedded, tmp_path):
+    paths = write_report(embedded, tmp_path, chain=None)
+    assert "Reforms in sequence" not in paths[1].read_text("utf-8")

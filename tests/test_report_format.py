@@ -19,7 +19,11 @@ def test_numbers():
     assert f.fmt_int(847850.5) == "847,850"
     assert f.fmt_int(2_262_084.4) == "2,262,084"
     assert f.fmt_km(1234.56) == "1,234.6"
-    assert f.fmt_delta(-168.26) == "-168.3" and f.fmt_delta(0.3) == "+0.3" and f.fmt_delta(0.04) == "0.0"
+    assert (
+        f.fmt_delta(-168.26) == "-168.3"
+        and f.fmt_delta(0.3) == "+0.3"
+        and f.fmt_delta(0.04) == "0.0"
+    )
     assert f.fmt_pct(0.8333) == "83.3%"
     assert f.fmt_signed(-1200) == "-1,200" and f.fmt_pct_points(-9.09) == "-9.1 %"
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.summary import ChainSummary
 from report.reforms import reforms_context
 from report.render import environment
+
+TITLES = {"kz-2018": "Kazakhstan regional reform of 2018"}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,11 @@ def tables():
     return {"reform_summary": summary, "successor_overlap": overlap, "approximation": approximation}
 
 
+def chain(tables, **kw):
+    fields = {"titles": TITLES, "epochs": {}, "claims": {}, "names": {}} | kw
+    return ChainSummary(tables=tables, **fields)
+
+
 def render(context, fmt):
     env = environment(fmt)
     source = f'{{% import "blocks.{fmt}.j2" as m %}}{{% include "sections/reforms.j2" %}}'
@@ -50,12 +58,12 @@ def render(context, fmt):
 
 def test_no_section_without_the_timeline():
     assert reforms_context(None) is None
-    assert reforms_context({"reform_summary": pd.DataFrame()}) is None
+    assert reforms_context(chain({"reform_summary": pd.DataFrame()})) is None
     assert render(None, "md").strip() == ""
 
 
 def test_one_section_per_reform_in_chain_order(tables):
-    context = reforms_context(tables, titles={"kz-2018": "Kazakhstan regional reform of 2018"})
+    context = reforms_context(chain(tables))
     assert [r["id"] for r in context["reforms"]] == ["kz-2018", "kz-2022"]
     first = context["reforms"][0]
     assert first["title"] == "Kazakhstan regional reform of 2018" and first["before"] == 2017
@@ -65,7 +73,7 @@ def test_one_section_per_reform_in_chain_order(tables):
 
 
 def test_sections_render_the_numbers_and_the_approximation(tables):
-    context = reforms_context(tables, titles={"kz-2018": "Kazakhstan regional reform of 2018"})
+    context = reforms_context(chain(tables))
     md = render(context, "md")
     assert "## Reforms in sequence" in md
     assert "### Kazakhstan regional reform of 2018 (2017 → 2018)" in md
@@ -80,3 +88,27 @@ def test_sections_render_the_numbers_and_the_approximation(tables):
     assert "| Zhezkazgan Oblast (1996) | 314,700 | 313,400 | +0.4 % |" in md
     html = render(context, "html")
     assert "<h3>Today&#39;s regions and the oblasts of 1996</h3>" in html
+
+
+def test_claim_places_of_another_reform_are_tabulated(tables):
+    claims = pd.DataFrame(
+        [
+            {"place": "Lenger", "found": True, "name": "Леңгір", "population": 34145.0,
+             "region_2017": "KZ-51", "region_2018": "KZ-61", "centre_2017": "Shymkent",
+             "centre_2018": "Turkistan", "dist_2017_km": 29.0, "dist_2018_km": 181.9,
+             "delta_km": 152.9},
+            {"place": "Nowhere", "found": False},
+        ]
+    )  # fmt: skip
+    names = {2017: {"KZ-51": "South Kazakhstan Region"}, 2018: {"KZ-61": "Turkistan Region"}}
+    context = reforms_context(
+        chain(tables, epochs={"kz-2018": (2017, 2018)}, claims={"kz-2018": claims}, names=names)
+    )
+    table = context["reforms"][0]["claims"]
+    lenger, nowhere = table.rows
+    assert lenger[2] == "KZ-51 South Kazakhstan Region → KZ-61 Turkistan Region"
+    assert lenger[4:] == ("29.0", "Turkistan", "181.9", "+152.9", "farther by 152.9 km", "–")
+    assert table.highlight == (True, False)  # farther: no gain
+    assert nowhere[1] == "not found in the settlement source"
+    assert table.caption.startswith("Places the reform moved")
+    assert context["reforms"][1]["claims"] is None

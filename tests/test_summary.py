@@ -17,6 +17,7 @@ from analysis.summary import (
     gained,
     nearest_centre_elsewhere,
     new_regions,
+    reform_chain,
     top_lists,
     weighted_ecdf,
     weighted_mean,
@@ -122,3 +123,38 @@ def test_conservation_of_the_flow_table(geokz_analysis):
     broken.shifts = geokz_analysis.shifts.assign(population=geokz_analysis.shifts["population"] + 1)
     bad = conservation(broken)
     assert not bad["population_ok"] and not bad["passed"] and bad["settlements_ok"]
+
+
+def test_reform_chain_ends_with_the_analysed_reform(geokz_analysis):
+    import copy
+    import dataclasses
+
+    from boundaries.chain import load_chain
+
+    chain = reform_chain(geokz_analysis)
+    assert list(chain.titles) == ["kz-1997", "kz-2018", "kz-2022"]
+    assert chain.epochs["kz-2018"] == (2017, 2018) and {1996, 2017, 2018, 2024} <= set(chain.names)
+    summary = chain.tables["reform_summary"]
+    own = summary[summary["reform"] == "kz-2022"].set_index("region_before")
+    affected = geokz_analysis.affected.set_index("region_2018")
+    assert list(own.index) == list(affected.index)
+    assert own["pop_weighted_mean_after_km"].to_numpy() == pytest.approx(
+        affected["pop_weighted_mean_2024_km"].to_numpy()
+    )
+    # the 2018 claim places: geodesic distance to Shymkent (2017) and Turkistan (2018)
+    spec = load_chain().spec("kz-2018")
+    claims = chain.claims["kz-2018"].set_index("place")
+    assert "kz-2022" not in chain.claims  # the analysed reform's claims are the report's own
+    points = geokz_analysis.settlements.set_index("id").geometry
+    geod = Geod(ellps="WGS84")
+    for place in ("Saryagash", "Lenger", "Kentau"):
+        row = claims.loc[place]
+        point = points.loc[row["id"]]
+        for epoch, code in ((2017, "KZ-51"), (2018, "KZ-61")):
+            centre = spec.centre_of(code, epoch=epoch)
+            _, _, metres = geod.inv(point.x, point.y, centre.lon, centre.lat)
+            assert row[f"dist_{epoch}_km"] == pytest.approx(metres / 1000, abs=0.01)
+        assert row["delta_km"] == pytest.approx(row["dist_2018_km"] - row["dist_2017_km"])
+    other = copy.copy(geokz_analysis)
+    other.build = dataclasses.replace(geokz_analysis.build, spec=spec)
+    assert reform_chain(other) is None  # not the latest reform of the chain

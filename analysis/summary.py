@@ -310,7 +310,8 @@ def reform_chain(analysis: Analysis) -> ChainSummary | None:
     if chain.specs[-1].id != analysis.build.spec.id:
         return None
     built = build_chain(analysis.build.sources, chain, base=analysis.build)
-    timeline = timeline_settlements(analysis.settlement_source.frame, built)
+    # the analysis' own settlements, so every reform is weighted by the same population figures
+    timeline = timeline_settlements(analysis.settlements, built)
     claims = {
         s.id: reform_claims(timeline, reform_id=s.id, before=s.before, after=s.after)
         for s in chain.specs[:-1]

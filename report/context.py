@@ -101,7 +101,9 @@ def summary_context(analysis: Analysis) -> dict[str, Any]:
             "fell": means["mean_after_km"] < means["mean_before_km"],
         }
     return {
-        "settlements": f"{len(analysis.settlements):,}",
+        "settlements": f"{int(p['settlements']):,}",
+        "controlled": "covers" in p,
+        "abroad": f"{int(p.get('abroad', 0)):,}" if p.get("abroad") else "",
         "population": fmt_int(p["population_total"]),
         "known_share": fmt_pct(p["known_share"]),
         "regions_before": n[before],
@@ -118,6 +120,7 @@ def summary_context(analysis: Analysis) -> dict[str, Any]:
 def figures_context(analysis: Analysis) -> dict[str, Chart | None]:
     """Draw the map, the distance distributions and the flow chart, with captions."""
     before, after = analysis.epochs
+    controlled = "covers" in analysis.population
     distances = figures.distance_figure(analysis)
     flows = figures.flow_figure(analysis)
     return {
@@ -143,8 +146,9 @@ def figures_context(analysis: Analysis) -> dict[str, Chart | None]:
         else Chart(
             flows,
             f"Population flows from the regions of {before} (left) to those of {after} (right): "
-            "each band is as wide as the people it carries (thousands, known counts plus "
-            "estimates); the regions the reform touched are coloured, the others grey.",
+            "each band is as wide as the people it carries (thousands, "
+            f"{'controlled to the official totals' if controlled else 'known counts plus estimates'}"
+            "); the regions the reform touched are coloured, the others grey.",
             f"Alluvial chart of the population flows between the regions of {before} and {after}",
         ),
     }

@@ -49,7 +49,9 @@ def fmt_delta(value: Any) -> str:
 
 def fmt_signed(value: Any) -> str:
     """Signed whole number with thousands separators (``–`` when missing)."""
-    return MISSING if missing(value) else f"{float(value):+,.0f}"
+    if missing(value):
+        return MISSING
+    return "0" if round(float(value)) == 0 else f"{float(value):+,.0f}"
 
 
 def fmt_pct(value: Any) -> str:

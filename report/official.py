@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from report.format import fmt_date, fmt_int, fmt_pct, fmt_pct_points, fmt_signed, text
+from report.format import (
+    fmt_date,
+    fmt_int,
+    fmt_pct,
+    fmt_pct_points,
+    fmt_signed,
+    public_text,
+    text,
+)
 from report.model import Names, Table
 
 if TYPE_CHECKING:
@@ -26,7 +34,8 @@ def _table_of(analysis: Analysis, name: str) -> pd.DataFrame | None:
 
 def _dated_sources(rows: pd.DataFrame, date_col: str = "official_date") -> str:
     """``BNS …, 1 January 2023`` for each distinct (source, date) of ``rows``."""
-    pairs = dict.fromkeys(zip(rows["source"].map(text), rows[date_col].map(fmt_date), strict=True))
+    sources = rows["source"].map(lambda v: public_text(text(v)))
+    pairs = dict.fromkeys(zip(sources, rows[date_col].map(fmt_date), strict=True))
     return "; ".join(f"{source}, {date}" for source, date in pairs)
 
 
@@ -59,11 +68,19 @@ def check_tables(check: pd.DataFrame, names: Names) -> list[Table]:
     return tables
 
 
-def sources_table(sources: pd.DataFrame, names: Names) -> Table:
-    """Per region: people on official settlement counts, allocated (with band), remainder points."""
+def sources_tables(sources: pd.DataFrame, names: Names) -> list[Table]:
+    """One :func:`sources_table` per epoch, in the order of the table."""
+    return [
+        sources_table(part, names, epoch=int(epoch))
+        for epoch, part in sources.groupby("epoch", sort=False)
+    ]
+
+
+def sources_table(sources: pd.DataFrame, names: Names, *, epoch: int) -> Table:
+    """Per region of ``epoch``: people on official settlement counts, allocated (band), remainder points."""
     rows = tuple(
         (
-            names.label(r["region"], int(r["epoch"])),
+            names.label(r["region"], epoch),
             fmt_int(r["population"]),
             fmt_int(r["counted"]),
             fmt_pct(r["counted_share"]),
@@ -77,7 +94,7 @@ def sources_table(sources: pd.DataFrame, names: Names) -> Table:
     return Table(
         columns,
         rows,
-        caption="Where each region's people come from: settlements the bulletin counts, the rest "
+        caption=f"Regions of {epoch}: where their people come from: settlements the bulletin counts, the rest "
         "of each district's official total allocated to its other settlements (band: allocation "
         "with the estimates' 25th and 75th percentiles), and districts with no settlement point",
         numeric=(False, True, True, True, True, True),
@@ -102,7 +119,7 @@ def shift_table(shift: pd.DataFrame, names: Names, epochs: tuple[int, int]) -> T
         (f"Region, {fmt_date(first['date_before'])}", "Population",
          f"Region, {fmt_date(first['date_after'])}", "Population", "Share of the successors"),
         rows,
-        caption=f"The reform's shift in official numbers ({text(first['source'])}): the old "
+        caption=f"The reform's shift in official numbers ({public_text(text(first['source']))}): the old "
         f"region on {fmt_date(first['date_before'])} in its old borders, its successors on "
         f"{fmt_date(first['date_after'])} in the new ones",
         numeric=(False, True, False, True, True),
@@ -135,7 +152,7 @@ def official_context(analysis: Analysis) -> dict[str, Any] | None:
         "osm_error": osm_error_cells(check)
         if check is not None and (check["level"] == "settlement").any()
         else None,
-        "sources": sources_table(sources, names) if sources is not None else None,
+        "sources": sources_tables(sources, names) if sources is not None else [],
     }
 
 

@@ -167,6 +167,7 @@ def flows_context(analysis: Analysis) -> dict[str, Any]:
         "table": table,
         "check": _conservation_cells(analysis),
         "official": shift_context(analysis),
+        "controlled": "covers" in analysis.population,
     }
 
 
@@ -243,21 +244,32 @@ def sources_context(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def population_method() -> tuple[str, list[str]]:
-    """Return the imputation method's name and rules from :mod:`analysis.population`'s docstring."""
-    doc = re.sub(r"\*(\w[^*]*)\*", r"\1", (population_module.__doc__ or "").replace("``", ""))
-    rules, lead = [], ""
+def docstring_rules(doc: str) -> list[str]:
+    """Return the items of the bullet (``* ``) or numbered (``1. ``) lists of a docstring, as text."""
+    doc = re.sub(r"\*(\w[^*]*)\*", r"\1", doc.replace("``", ""))
+    doc = re.sub(r":(?:func|mod|class|data|attr):`~?([^`]+)`", r"\1", doc)
+    item = re.compile(r"^(?:\* |\d+\. )")
+    rules: list[str] = []
     for chunk in re.split(r"\n\s*\n", doc):
         lines = [ln.strip() for ln in chunk.strip().splitlines()]
-        if lines and lines[0].startswith("* "):
-            rules += [
-                " ".join(i.removeprefix("* ").split())
-                for i in re.split(r"\n(?=\* )", "\n".join(lines))
-            ]
-        elif lines and lines[0].startswith("Method"):
-            lead = " ".join(lines).rstrip(":")
-    named = re.search(r"\((.+?)\)", lead)
-    return (named.group(1) if named else "documented estimate"), rules
+        if lines and item.match(lines[0]):
+            parts = re.split(r"\n(?=\* |\d+\. )", "\n".join(lines))
+            rules += [" ".join(item.sub("", p).split()) for p in parts]
+    return rules
+
+
+def population_method() -> tuple[str, list[str]]:
+    """Return the imputation method's name and rules from :mod:`analysis.population`'s docstring."""
+    doc = population_module.__doc__ or ""
+    named = re.search(r"^Method \((.+?)\)", doc, flags=re.M)
+    return (named.group(1) if named else "documented estimate"), docstring_rules(doc)
+
+
+def control_method() -> list[str]:
+    """Return the rules of the official control totals from :mod:`analysis.control`'s docstring."""
+    import analysis.control as control_module
+
+    return docstring_rules(control_module.__doc__ or "")
 
 
 def _validation_cells(analysis: Analysis) -> dict[str, str] | None:
@@ -287,6 +299,8 @@ def method_context(analysis: Analysis) -> dict[str, Any]:
         "population": {
             "method": method,
             "rules": rules,
+            "control": control_method() if "covers" in p else [],
+            "abroad": f"{int(p.get('abroad', 0)):,}" if p.get("abroad") else "",
             "total": fmt_int(p["population_total"]),
             "settlements": f"{int(p['settlements']):,}",
             "known": f"{int(p['with_known_population']):,}",

@@ -415,3 +415,27 @@ def test_a_section_per_reform_of_the_chain(real, real_report):
 def test_report_without_the_chain_has_no_reform_sections(embedded, tmp_path):
     paths = write_report(embedded, tmp_path, chain=None)
     assert "Reforms in sequence" not in paths[1].read_text("utf-8")
+
+
+def test_method_rules_are_read_from_the_analysis_docstrings():
+    from report.sections import docstring_rules, population_method
+
+    doc = """Title.
+
+Method (named method):
+
+* First rule, over
+  two lines.
+* Second ``rule`` of :func:`~analysis.x.f`.
+
+1. numbered one;
+2. numbered *two*.
+"""
+    assert docstring_rules(doc) == [
+        "First rule, over two lines.",
+        "Second rule of analysis.x.f.",
+        "numbered one;",
+        "numbered two.",
+    ]
+    name, rules = population_method()
+    assert name == "stratified median imputation" and len(rules) >= 3

@@ -46,7 +46,7 @@ def controlled(embedded_analysis, shift):
             "project_population": after["population"].to_numpy(),
             "official_population": after["population"].to_numpy() + 1000,
             "official_date": "2023-01-01",
-            "source": f"{SOURCE}: bulletin",
+            "source": f"{SOURCE}: /srv/data/bns/bns_population_2023-01-01.xlsx",
         }
     )
     check["difference"] = check["project_population"] - check["official_population"]
@@ -86,9 +86,10 @@ def test_region_checks_carry_the_official_date_and_source(controlled):
     context = official_context(controlled)
     (table,) = context["checks"]
     assert "1 January 2023" in table.caption and SOURCE in table.caption
+    assert "bns_population_2023-01-01.xlsx" in table.caption and "/srv" not in table.caption
     assert len(table.rows) == len(controlled.build.regions[2024])
     assert all(row[3] == "-1,000" for row in table.rows)
-    assert context["sources"].rows == (
+    assert context["sources"][0].rows == (
         ("KZ-33 Zhetysu Region", "698,757", "400,000", "57.2%", "298,757 (290,000–300,000)", "0"),
     )
     assert context["osm_error"] is None  # no settlement rows in this check

@@ -159,7 +159,9 @@ def compute_analysis(request: Request, upload: bytes | None = None, *, build=Non
         source = load_upload(result.sources, request.upload_name, upload)
     else:
         source = load_settlements(result.sources)
-    return analyze(result, source)
+    from cli.main import official_inputs  # the CLI's official population (BNS) control
+
+    return analyze(result, source, **official_inputs(result))
 
 
 def download_files(analysis) -> dict[str, bytes]:

@@ -115,9 +115,8 @@ def epoch_distances(
         ``dist_<e>_km`` for every epoch (NaN where a point has no region). A distance
         to a centre already measured for an earlier epoch is reused, not measured again.
     """
-    require_crs(settlements, name="settlements")
+    pts = to_lonlat(settlements.geometry, name="settlements", copy=False).to_numpy()
     out = settlements.copy(deep=False)  # columns are only replaced whole
-    pts = (out.geometry.to_crs(WGS84) if out.crs != WGS84 else out.geometry).to_numpy()
     lon, lat = shapely.get_x(pts), shapely.get_y(pts)
     measured: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for epoch in sorted(regions):

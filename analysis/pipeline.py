@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from analysis.assign import assign_regions, assignment_counts
 from analysis.distances import settlement_distances
+from analysis.official import (
+    ControlUnits,
+    OfficialResult,
+    apply_official,
+    controlled_summary,
+    official_shift,
+    population_check,
+    population_sources,
+)
 from analysis.population import compare_official, estimate_population, population_summary
 from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
@@ -29,6 +39,7 @@ from boundaries.schema import (
 )
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
+from inputs.bns import BNS_SOURCE
 from inputs.settlements import (
     find_settlement,
     load_geonames,
@@ -86,6 +97,11 @@ class SettlementSource:
     description: str
     attribution: list[str]
     counts: dict[str, int] = field(default_factory=dict)
+    #: "gazetteer" (HOT/GeoNames), "file" (a user's file, used as given) or "controlled"
+    #: (figures already controlled to official totals, see :func:`controlled_source`)
+    kind: str = "gazetteer"
+    #: matches and control units when ``kind == "controlled"``
+    official: OfficialResult | None = None
 
 
 def load_settlements(
@@ -105,6 +121,7 @@ def load_settlements(
             f"settlements file {settlements_file}",
             [f"user file {Path(settlements_file).name}"],
             {"loaded": len(frame)},
+            kind="file",
         )
     geonames = load_geonames()
     if sources.settlements_path is not None:
@@ -160,6 +177,14 @@ class Analysis:
     counts: dict[str, int]
     official: pd.DataFrame | None
     seconds: float
+    #: settlement matches and control units when official (BNS) totals were applied
+    official_result: OfficialResult | None = None
+    #: ``population_check.csv``: project vs official, per region/epoch and per BNS settlement
+    population_check: pd.DataFrame | None = None
+    #: ``official_shift.csv``: the reform's shift in the BNS regional series (2021 vs 2022)
+    official_shift: pd.DataFrame | None = None
+    #: per region and epoch: people from official counts, allocation, representative points
+    population_sources: pd.DataFrame | None = None
 
     @property
     def epochs(self) -> tuple[int, int]:
@@ -208,25 +233,96 @@ def claims_table(
     return pd.DataFrame(rows)
 
 
+def _controlled(
+    assigned: gpd.GeoDataFrame, build: BuildResult, units: ControlUnits
+) -> tuple[gpd.GeoDataFrame, OfficialResult]:
+    """Apply the official totals; give the added representative points their regions."""
+    before, after = build.spec.epochs
+    out, result = apply_official(assigned, units, after=after, before=before)
+    added = out["source"] == "bns"
+    if added.any():
+        placed = assign_regions(out.loc[added, ["geometry"]], build.pieces, epochs=(before, after))
+        for col in (f"region_{before}", "assignment", "piece_index", "assign_km"):
+            out[col] = out[col].astype(object)
+            out.loc[added, col] = placed[col].astype(object).to_numpy()
+        for col in (f"region_{before}", f"region_{after}", "assignment"):
+            out[col] = out[col].astype("category")
+    return out, result
+
+
+#: Columns an analysis derives from a build; a controlled source drops them so any
+#: build (the enacted reform or a scenario) can assign its own.
+_BUILD_COLUMNS = ("assignment", "piece_index", "assign_km")
+
+
+def controlled_source(
+    source: SettlementSource, build: BuildResult, units: ControlUnits
+) -> SettlementSource:
+    """Settlements whose figures are controlled to official totals, ready for any build.
+
+    Control needs the regions of the reform the official figures describe
+    (``build``, the enacted reform): each settlement is placed in a control unit of
+    its own post-reform region. The returned source (``kind == "controlled"``)
+    carries the final ``population`` columns, so a scenario build analysed with it
+    weights by the same official figures. A user's settlements file is returned
+    as given.
+    """
+    if source.kind != "gazetteer":
+        return source
+    before, after = build.spec.epochs
+    assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
+    prior = estimate_population(assigned, region_col=f"region_{before}")
+    frame, result = _controlled(prior, build, units)
+    frame = frame.drop(
+        columns=[*_BUILD_COLUMNS, f"region_{before}", f"region_{after}"], errors="ignore"
+    )
+    added = int((frame["source"] == "bns").sum())
+    return SettlementSource(
+        gpd.GeoDataFrame(frame, geometry="geometry", crs=frame.crs),
+        f"{source.description}; figures controlled to BNS totals of {units.bulletin.date}"
+        + (f" (+{added} representative points)" if added else ""),
+        [*source.attribution, f"{BNS_SOURCE} (official population, {units.bulletin.date})"],
+        {**source.counts, "representative_points": added},
+        kind="controlled",
+        official=result,
+    )
+
+
 def analyze(
     build: BuildResult,
     source: SettlementSource,
     *,
     official: pd.DataFrame | None = None,
+    control: ControlUnits | None = None,
+    series: pd.DataFrame | None = None,
 ) -> Analysis:
-    """Run the whole analysis for one build and one set of settlements."""
+    """Run the whole analysis for one build and one set of settlements.
+
+    With ``control`` (official totals, see :mod:`analysis.official`), gazetteer
+    settlements are first controlled to the official district/region totals
+    (:func:`controlled_source`; ``build`` must then be the reform the totals
+    describe); a source already controlled is used as it is. Places abroad are
+    listed but count in no total. ``series`` (the BNS regional series) adds the
+    official before/after shift and the 2021 check.
+    """
     t0 = time.perf_counter()
     before, after = build.spec.epochs
+    if control is not None:
+        source = controlled_source(source, build, control)
+    result = source.official
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
-    with_dist = settlement_distances(assigned, build.regions, before=before, after=after)
-    settlements = estimate_population(with_dist, region_col=region_col(before))
+    if source.kind != "controlled":
+        assigned = estimate_population(assigned, region_col=region_col(before))
+    settlements = settlement_distances(assigned, build.regions, before=before, after=after)
     stats = region_stats(settlements, build.regions)
-    shifts = flow_matrix(settlements, build.crosswalk, before=before, after=after)
+    counted = settlements[~settlements["abroad"]] if "abroad" in settlements else settlements
+    shifts = flow_matrix(counted, build.crosswalk, before=before, after=after)
     comparison = None
     if official is not None:
         est = stats[stats["epoch"] == after][["region", "population"]]
         comparison = compare_official(est, official)
     counts = {**source.counts, **assignment_counts(settlements)}
+    counts["representative_points"] = int((settlements["source"] == "bns").sum())
     counts["changed_region"] = int(settlements["changed_region"].sum())
     counts["farther_than_other_centre"] = int(settlements["farther_than_other_centre"].sum())
     return Analysis(
@@ -243,11 +339,27 @@ def analyze(
             after=after,
             places=REFORM_CLAIM_PLACES.get(build.spec.id, CLAIM_PLACES),
         ),
-        population=population_summary(settlements),
+        population=controlled_summary(settlements) if result else population_summary(settlements),
         counts=counts,
         official=comparison,
         seconds=time.perf_counter() - t0,
+        official_result=result,
+        population_check=population_check(settlements, result, series, before=before, after=after)
+        if result
+        else None,
+        official_shift=official_shift(series, _parents(build)) if series is not None else None,
+        population_sources=pd.concat(
+            [population_sources(settlements, epoch=e) for e in (after, before)], ignore_index=True
+        )
+        if result
+        else None,
     )
+
+
+def _parents(build: BuildResult) -> dict[str, str]:
+    """Map each new region to the pre-reform region it was formed from (spec parent links)."""
+    after = build.spec.epochs[1]
+    return {c: r.parent for c, r in build.spec.regions_of(after).items() if r.parent}
 
 
 def read_official(path: str | os.PathLike) -> pd.DataFrame:
@@ -265,8 +377,38 @@ def read_official(path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         msg = f"{path}: missing column(s) {', '.join(sorted(missing))}; give a CSV with columns code,population"
         raise DataError(msg)
-    from boundaries.sources import region_code
+    return _validated_official(table, path)
 
-    table["code"] = table["code"].map(region_code)
-    table["population"] = pd.to_numeric(table["population"], errors="raise")
+
+def _validated_official(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Codes known (KZ-NN of Kazakhstan's regions), unique; figures finite and non-negative.
+
+    Every problem is collected (CSV line numbers, header = line 1) and raised once.
+    """
+    from boundaries.sources import region_code
+    from inputs.bns import REGIONS
+
+    problems, codes = [], []
+    for line, value in enumerate(table["code"], start=2):
+        try:
+            code = region_code(value)
+        except DataError:
+            code = None
+        if code not in REGIONS:
+            problems.append(f"line {line}: unknown region code {value!r}")
+        codes.append(code)
+    pop = pd.to_numeric(table["population"], errors="coerce")
+    for line in (pop.index[pop.isna() | ~np.isfinite(pop) | (pop < 0)] + 2).tolist():
+        problems.append(
+            f"line {line}: population {str(table['population'].iloc[line - 2])!r} "
+            "is not a finite non-negative number"
+        )
+    table = table.assign(code=codes, population=pop)
+    for code in sorted(
+        table.loc[table["code"].duplicated() & table["code"].notna(), "code"].unique()
+    ):
+        problems.append(f"code {code} appears more than once")
+    if problems:
+        msg = f"{path}: {'; '.join(problems[:5])}; give one row per region with columns code,population"
+        raise DataError(msg)
     return table

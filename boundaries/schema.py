@@ -32,7 +32,14 @@ THRESHOLDS_KM = (100.0, 200.0, 300.0)
 CENTRE_MATCH_KM = 5.0
 
 #: ``population_basis`` values that are counts, not imputed medians.
-COUNTED_BASES = ("known", "secondary gazetteer figure")
+COUNTED_BASES = (
+    "known",
+    "secondary gazetteer figure",
+    # after official control (analysis.official): a BNS count, or a gazetteer figure
+    # scaled to the BNS unit total
+    "BNS settlement count",
+    "BNS unit total, allocated by gazetteer figure",
+)
 
 # ------------------------------------------------------------- epoch-free names
 DELTA_KM = "delta_km"

@@ -103,6 +103,9 @@ class BoundarySources:
     reference: dict[int, gpd.GeoDataFrame] = field(default_factory=dict)
     repairs: list[str] = field(default_factory=list)
     data_dir: Path | None = None
+    #: post-reform districts (geokz ``adm2_2024``: ``KATO``, ``ADM2_KK``/``RU``/``EN``,
+    #: ``region``), the polygons official district figures are matched to; None when embedded
+    districts: gpd.GeoDataFrame | None = None
 
     @property
     def settlements_path(self) -> Path | None:
@@ -207,6 +210,14 @@ def load_geokz(data_dir: str | os.PathLike) -> BoundarySources:
         },
         repairs=repairs,
         data_dir=data_dir,
+        districts=gpd.GeoDataFrame(
+            {
+                **{c: adm2_2024[c].astype(str).to_numpy() for c in district_fields},
+                "region": adm2_2024["ADM1_PCODE"].map(region_code).to_numpy(),
+            },
+            geometry=adm2_2024.geometry.to_numpy(),
+            crs=WGS84,
+        ),
     )
 
 

@@ -103,7 +103,7 @@ def code_version() -> str:
     h = hashlib.sha256()
     for package in CODE_PACKAGES:
         for path in sorted((_ROOT / package).rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".toml", ".txt"):
+            if path.is_file() and path.suffix in (".py", ".toml", ".txt", ".csv"):
                 h.update(f"{path.relative_to(_ROOT).as_posix()}\0".encode())
                 h.update(path.read_bytes())
     for lib in LIBRARIES:
@@ -289,17 +289,22 @@ def cached_analysis(
     """
     from analysis.pipeline import analyze, read_official
     from boundaries.sources import load_sources
+    from cli.main import load_official, official_units
 
     def compute():
         official = read_official(official_file) if official_file else None
         built = cache.get(build_key(data_dir, plan_key))
         sources = built.sources if built is not None else load_sources(data_dir)
+        # official population (BNS) read first: a changed workbook fails before any work
+        bulletin, series = load_official(sources)
         # settlements before the build: a settlements error is reported first
         source = cached_settlements(cache, data_dir, sources, settlements_file)
         if built is None:
             built = plan(sources)
             cache.put(build_key(data_dir, plan_key), built)
-        return analyze(built, source, official=official)
+        units = official_units(bulletin, sources, built)
+        series = series if units is not None else None
+        return analyze(built, source, official=official, control=units, series=series)
 
     parts = [
         data_fingerprint(data_dir),

@@ -115,6 +115,11 @@ def settlement_columns(before: int, after: int) -> list[str]:
         POPULATION_LOW,
         POPULATION_HIGH,
         POPULATION_BASIS,
+        "population_osm",
+        "population_prior",
+        "abroad",
+        "bns_unit",
+        "bns_name",
         "population_status",
         region_col(before),
         region_col(after),
@@ -183,6 +188,13 @@ def write_analysis(analysis, folder: str | Path, *, gpkg: bool = False) -> list[
     }
     if analysis.official is not None:
         tables["official_vs_estimate.csv"] = analysis.official
+    for name, table in (
+        ("population_check.csv", analysis.population_check),
+        ("official_shift.csv", analysis.official_shift),
+        ("population_sources.csv", analysis.population_sources),
+    ):
+        if table is not None:
+            tables[name] = table
     for name, table in tables.items():
         written.append(write_csv(table.round(3), folder / name))
     return written
@@ -207,9 +219,16 @@ def analysis_summary(analysis) -> list[str]:
         f"unassigned {c['unassigned']:,} (kept, listed with assignment=unassigned)",
         f"  changed region {c['changed_region']:,}; own {after} centre farther than another region's "
         f"{c['farther_than_other_centre']:,}",
-        f"population: {p['population_total']:,.0f} of which {p['known_share']:.1%} from known counts "
-        f"(imputed part {p['imputed_est']:,.0f}, interquartile band {p['imputed_low']:,.0f}–{p['imputed_high']:,.0f})",
+        f"population ({p.get('covers', 'all settlements')}): {p['population_total']:,.0f} of which "
+        f"{p['known_share']:.1%} from {'official settlement counts' if 'covers' in p else 'known counts'} "
+        f"({'allocated' if 'covers' in p else 'imputed'} part {p['imputed_est']:,.0f}, "
+        f"band {p['imputed_low']:,.0f}–{p['imputed_high']:,.0f})",
     ]
+    if "covers" in p:
+        lines.append(
+            f"  official: BNS 1 January 2023, every {analysis.epochs[1]} region total = BNS; "
+            f"{p['abroad']:,} places abroad listed, not counted"
+        )
     for row in analysis.claims.itertuples(index=False):
         if row.found:
             lines.append(

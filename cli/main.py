@@ -110,6 +110,41 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_official(sources):
+    """Official population for ``sources``: the data folder's BNS workbooks, else the package tables.
+
+    Returns ``(bulletin, series)``; read before any build so a bad workbook fails fast.
+    """
+    from inputs.bns import load_bulletin, load_series
+
+    return load_bulletin(sources.data_dir), load_series(sources.data_dir)
+
+
+def official_units(bulletin, sources, enacted):
+    """Control units of ``bulletin`` on the districts of ``sources`` (or ``enacted``'s regions).
+
+    None when the build's ``after`` regions are not the bulletin's (an earlier reform
+    of the chain, e.g. ``--reform kz-2018``): its figures then stay as estimated.
+    """
+    from analysis.official import control_units
+
+    after = enacted.spec.epochs[1]
+    regions = enacted.regions[after]
+    if set(regions["code"]) != set(bulletin.regions["region"]):
+        return None
+    return control_units(bulletin, districts=sources.districts, regions=regions)
+
+
+def official_inputs(built) -> dict:
+    """``analyze`` keywords for official population: ``control`` units and the ``series``.
+
+    For callers holding a build of the enacted reform (the app does, as the CLI).
+    """
+    bulletin, series = load_official(built.sources)
+    units = official_units(bulletin, built.sources, built)
+    return {"control": units, "series": series if units is not None else None}
+
+
 def _build_plan(args: argparse.Namespace):
     """Check the spec (or chain) the command names; return its id and ``sources -> BuildResult``.
 

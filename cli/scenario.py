@@ -142,7 +142,7 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     from analysis.scenario import evaluate_scenario, load_scenario, scenario_summary
     from boundaries.sources import resolve_data_dir
     from boundaries.spec import load_spec
-    from cli.cache import DiskCache, cached_analysis
+    from cli.cache import DiskCache, cached_analysis, spec_plan
     from cli.export import write_scenario
     from geo.io import atomic_output_dir
 
@@ -150,7 +150,10 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     enacted_spec = load_spec(args.enacted)
     # the enacted analysis comes from the build cache when an earlier run made it
     enacted = cached_analysis(
-        cache, resolve_data_dir(args.data_dir), enacted_spec, settlements_file=args.settlements
+        cache,
+        resolve_data_dir(args.data_dir),
+        *spec_plan(enacted_spec),
+        settlements_file=args.settlements,
     )
     sources = enacted.build.sources
     spec = load_scenario(args.spec, sources=sources, enacted_spec=enacted_spec)
@@ -169,7 +172,7 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
     """Run ``reform-atlas centres rank``."""
     from analysis.ranking import rank_region_centres
     from boundaries.sources import region_code
-    from cli.cache import DiskCache, cached_analysis
+    from cli.cache import DiskCache, cached_analysis, spec_plan
     from geo.io import atomic_output_dir, write_csv
 
     t0 = time.perf_counter()
@@ -182,7 +185,7 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
         msg = f"--epoch {args.epoch}: the spec {spec.id} has epochs {epochs[0]} and {epochs[1]}"
         raise DataError(msg)
     analysis = cached_analysis(
-        DiskCache.from_env(), data_dir, spec, settlements_file=args.settlements
+        DiskCache.from_env(), data_dir, *spec_plan(spec), settlements_file=args.settlements
     )
     result = rank_region_centres(
         analysis, region=region, epoch=args.epoch, min_population=args.min_population
@@ -230,14 +233,14 @@ def cmd_centres_pmedian(args: argparse.Namespace) -> int:
     """Run ``reform-atlas centres pmedian``."""
     from analysis.ranking import best_centres
     from boundaries.sources import region_code
-    from cli.cache import DiskCache, cached_analysis
+    from cli.cache import DiskCache, cached_analysis, spec_plan
     from geo.io import atomic_output_dir, write_csv
 
     t0 = time.perf_counter()
     regions = [region_code(r) for r in args.regions.split(",") if r.strip()]
     spec, data_dir = _spec_and_data(args)
     cache = DiskCache.from_env()
-    analysis = cached_analysis(cache, data_dir, spec, settlements_file=args.settlements)
+    analysis = cached_analysis(cache, data_dir, *spec_plan(spec), settlements_file=args.settlements)
     table = best_centres(
         analysis, regions=regions, k=args.k, epoch=args.epoch, min_population=args.min_population
     )

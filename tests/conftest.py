@@ -50,10 +50,26 @@ def embedded_build(spec):
 
 
 @pytest.fixture(scope="session")
-def geokz_settlement_source(geokz_sources):
-    from analysis.pipeline import load_settlements
+def geokz_settlement_source(geokz_build):
+    """HOT + GeoNames settlements with figures controlled to the BNS totals, as the CLI uses them."""
+    from analysis.pipeline import controlled_source, load_settlements
 
-    return load_settlements(geokz_sources)
+    raw = load_settlements(geokz_build.sources)
+    return controlled_source(raw, geokz_build, _official(geokz_build)["control"])
+
+
+def _official(build):
+    """Control units and regional series as the CLI loads them (BNS workbooks or package tables)."""
+    from analysis.official import control_units
+    from inputs.bns import load_bulletin, load_series
+
+    src = build.sources
+    units = control_units(
+        load_bulletin(src.data_dir),
+        districts=src.districts,
+        regions=build.regions[build.spec.epochs[1]],
+    )
+    return {"control": units, "series": load_series(src.data_dir)}
 
 
 @pytest.fixture(scope="session")
@@ -61,14 +77,17 @@ def geokz_analysis(geokz_build, geokz_settlement_source):
     """The full analysis on ../shared/data, shared by every test module (read-only)."""
     from analysis.pipeline import analyze
 
-    return analyze(geokz_build, geokz_settlement_source)
+    series = _official(geokz_build)["series"]
+    return analyze(geokz_build, geokz_settlement_source, series=series)
 
 
 @pytest.fixture(scope="session")
 def embedded_analysis(embedded_build):
     from analysis.pipeline import analyze, load_settlements
 
-    return analyze(embedded_build, load_settlements(embedded_build.sources))
+    return analyze(
+        embedded_build, load_settlements(embedded_build.sources), **_official(embedded_build)
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -171,14 +171,14 @@ def flows_context(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _region_rows(part: Any) -> tuple[tuple[str, ...], ...]:
+def _region_rows(part: Any, *, known: bool) -> tuple[tuple[str, ...], ...]:
     return tuple(
         (
             f"{r['region']} {r['name_en']}",
             text(r["centre"]),
             f"{int(r['settlements']):,}",
             fmt_int(r["population"]),
-            fmt_int(r["population_known"]),
+            *((fmt_int(r["population_known"]),) if known else ()),
             fmt_int(r["area_km2"]),
             *(
                 fmt_km(r[c])
@@ -213,18 +213,21 @@ def _official_table(analysis: Analysis) -> Table | None:
 def region_stats_context(analysis: Analysis, *, touched: set[str]) -> dict[str, Any]:
     """Region statistics per epoch (``touched`` regions highlighted), and official figures if given."""
     stats = analysis.region_stats
-    columns = ("Region", "Centre", "Settlements", "Population", "Known pop.", "Area, km²",
-               "Mean km", "Median km", "90th pct km", "Max km", "Pop-weighted mean km")  # fmt: skip
+    # under official control every figure is official or allocated (see the official section)
+    known = "covers" not in analysis.population
+    columns = ("Region", "Centre", "Settlements", "Population",
+               *(("Known pop.",) if known else ()), "Area, km²", "Mean km", "Median km",
+               "90th pct km", "Max km", "Pop-weighted mean km")  # fmt: skip
     tables = []
     for epoch in analysis.epochs:
         part = stats[stats["epoch"] == epoch]
         tables.append(
             Table(
                 columns,
-                _region_rows(part),
+                _region_rows(part, known=known),
                 caption=f"Regions of {epoch}: distances of settlements to their own centre "
                 "(highlighted: touched by the reform)",
-                numeric=(False, False, *(True,) * 9),
+                numeric=(False, False, *(True,) * (len(columns) - 2)),
                 highlight=tuple(r in touched for r in part["region"]),
             )
         )

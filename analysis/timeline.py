@@ -4,6 +4,7 @@
   to the centre in every epoch of a :class:`~boundaries.build.ChainBuild`.
 * :func:`reform_summary` — per reform and pre-reform region whose centre moved for
   someone: population-weighted mean distance before and after, shares nearer/farther.
+* :func:`reform_winners_losers` — per reform, the towns that gained and lost most.
 * :func:`successor_overlap` — area overlap (EPSG:6933) of today's regions with the
   oblasts they were formed from (Ulytau/Zhezkazgan, Abai/Semipalatinsk, Zhetysu/Taldykorgan).
 * :func:`former_centres` — the centres of abolished regions in every epoch.
@@ -24,7 +25,7 @@ import shapely
 from analysis.assign import assign_regions
 from analysis.distances import epoch_distances
 from analysis.population import estimate_population
-from analysis.stats import affected_regions
+from analysis.stats import affected_regions, winners_losers
 from boundaries.build import ChainBuild
 from boundaries.schema import (
     DELTA_KM,
@@ -34,7 +35,7 @@ from boundaries.schema import (
     pw_mean_col,
     region_col,
 )
-from geo.crs import WGS84, area_km2
+from geo.crs import WGS84, area_km2, to_lonlat
 from geo.distance import geodesic_km
 from geo.validation import require_columns
 
@@ -71,12 +72,43 @@ def timeline_settlements(settlements: gpd.GeoDataFrame, chain: ChainBuild) -> gp
         ``assignment`` (see :func:`~analysis.assign.assign_regions`) and the
         population columns of :func:`~analysis.population.estimate_population`
         (stratified by the region of the units' epoch, as in the single-reform analysis).
+        Settlements that already have ``population_est`` (an analysis's settlements)
+        keep their population columns.
     """
     epochs = chain.epochs
     assigned = assign_regions(settlements, chain.pieces, epochs=epochs)
     with_dist = epoch_distances(assigned, chain.regions)
+    if POPULATION_EST in settlements.columns:  # an analysis's settlements: keep its figures
+        return with_dist
     base = chain.chain.specs[-1].before
     return estimate_population(with_dist, region_col=region_col(base))
+
+
+def _reform_view(timeline: pd.DataFrame, spec, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Select one reform's two epochs (and ``extra`` columns) and add ``delta_km``."""
+    b, a = spec.before, spec.after
+    cols = [region_col(b), region_col(a), centre_col(b), centre_col(a), dist_col(b), dist_col(a)]
+    view = pd.DataFrame(timeline[[*extra, *cols, POPULATION_EST]])
+    view[DELTA_KM] = view[dist_col(a)] - view[dist_col(b)]
+    return view
+
+
+def _epoch_free(table: pd.DataFrame, spec) -> pd.DataFrame:
+    """Rename a reform's per-epoch columns to ``*_before``/``*_after`` and prefix the reform."""
+    b, a = spec.before, spec.after
+    names = {}
+    for side, e in (("before", b), ("after", a)):
+        names |= {
+            region_col(e): f"region_{side}",
+            centre_col(e): f"centre_{side}",
+            dist_col(e): f"dist_{side}_km",
+            pw_mean_col(e): f"pop_weighted_mean_{side}_km",
+        }
+    out = table.rename(columns=names)
+    out.insert(0, "after", a)
+    out.insert(0, "before", b)
+    out.insert(0, "reform", spec.id)
+    return out
 
 
 def reform_summary(timeline: pd.DataFrame, chain: ChainBuild) -> pd.DataFrame:
@@ -90,27 +122,33 @@ def reform_summary(timeline: pd.DataFrame, chain: ChainBuild) -> pd.DataFrame:
     require_columns(timeline, (POPULATION_EST,), name="timeline")
     frames = []
     for spec in chain.specs:
-        b, a = spec.before, spec.after
-        cols = [region_col(b), region_col(a), dist_col(b), dist_col(a)]
-        view = pd.DataFrame(timeline[[*cols, POPULATION_EST]])
-        view[DELTA_KM] = view[dist_col(a)] - view[dist_col(b)]
-        table = affected_regions(view, before=b, after=a)
+        view = _reform_view(timeline, spec)
+        table = affected_regions(view, before=spec.before, after=spec.after)
         if table.empty:
             continue
-        names = chain.regions[b].set_index("code")
-        table = table.rename(
-            columns={
-                region_col(b): "region_before",
-                pw_mean_col(b): "pop_weighted_mean_before_km",
-                pw_mean_col(a): "pop_weighted_mean_after_km",
-            }
-        )
-        table.insert(0, "after", a)
-        table.insert(0, "before", b)
-        table.insert(0, "reform", spec.id)
+        names = chain.regions[spec.before].set_index("code")
+        table = _epoch_free(table, spec)
         table.insert(4, "name_before", table["region_before"].map(names["name_en"]))
         table.insert(5, "centre_before", table["region_before"].map(names["centre_name_en"]))
         frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def reform_winners_losers(
+    timeline: pd.DataFrame, chain: ChainBuild, *, top: int = 10
+) -> pd.DataFrame:
+    """Per reform, the places (known population ≥ 1,000) whose trip to the centre shrank or grew most.
+
+    :func:`~analysis.stats.winners_losers` for each reform of the chain, under
+    epoch-free column names (``region_before``, ``dist_after_km``, …).
+    """
+    extra = tuple(c for c in ("id", "name", "name_en", "population") if c in timeline.columns)
+    frames = []
+    for spec in chain.specs:
+        view = _reform_view(timeline, spec, extra)
+        table = winners_losers(view, before=spec.before, after=spec.after, top=top)
+        if len(table):
+            frames.append(_epoch_free(table, spec))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -242,7 +280,7 @@ def timeline_table(timeline: gpd.GeoDataFrame, epochs: tuple[int, ...]) -> pd.Da
     table = pd.DataFrame(timeline[[*ident, "assignment", *per_epoch]])
     for e in epochs:
         table[dist_col(e)] = table[dist_col(e)].round(3)
-    pts = timeline.geometry.to_crs(WGS84) if timeline.crs != WGS84 else timeline.geometry
+    pts = to_lonlat(timeline.geometry, name="timeline", copy=False)
     table["lon"] = pts.x.round(6).to_numpy()
     table["lat"] = pts.y.round(6).to_numpy()
     return table
@@ -251,12 +289,13 @@ def timeline_table(timeline: gpd.GeoDataFrame, epochs: tuple[int, ...]) -> pd.Da
 def chain_tables(timeline: gpd.GeoDataFrame, chain: ChainBuild) -> dict[str, pd.DataFrame]:
     """Every table of the chain by name (the CLI writes each as ``<name>.csv``).
 
-    ``timeline`` (:func:`timeline_table`), ``reform_summary``, ``successor_overlap``,
+    ``timeline`` (:func:`timeline_table`), ``reform_summary``, ``winners_losers``, ``successor_overlap``,
     ``approximation``, ``former_centres`` and the ``validation`` of the built epochs.
     """
     return {
         "timeline": timeline_table(timeline, chain.epochs),
         "reform_summary": reform_summary(timeline, chain),
+        "winners_losers": reform_winners_losers(timeline, chain),
         "successor_overlap": successor_overlap(chain.regions, sources=member_sources(chain)),
         "approximation": approximation_table(chain.regions),
         "former_centres": former_centres(chain),

@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
-    from webapp.maplayers import METRICS
+    from webapp.maps.colours import METRICS
 
     results: dict[str, object] = {}
     proc, url = start_server(data_dir)
@@ -337,15 +337,15 @@ def main(argv: list[str] | None = None) -> int:
                 epochs.append(
                     switch(
                         page,
-                        lambda: page.get_by_text("2018", exact=True).first.click(),
-                        lambda s, n: s[0].startswith("2018") and n == 17,
+                        lambda: page.get_by_text("2018 – June 2022", exact=True).first.click(),
+                        lambda s, n: s[0].startswith("2018 – June 2022") and n == 17,
                     )
                 )
                 epochs.append(
                     switch(
                         page,
-                        lambda: page.get_by_text("2024", exact=True).first.click(),
-                        lambda s, n: s[0].startswith("2024") and n == 20,
+                        lambda: page.get_by_text("since June 2022", exact=True).first.click(),
+                        lambda s, n: s[0].startswith("since June 2022") and n == 20,
                     )
                 )
             for _ in range(max(1, args.runs // 2)):

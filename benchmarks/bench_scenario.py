@@ -19,7 +19,6 @@ Target (issue 5): the metrics and the map update within 1 s of each change. Meas
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
-PAGE = ROOT / "pages" / "1_Scenario_lab.py"
+APP = ROOT / "app.py"
 ALAKOL = "KZ193400"
 
 
@@ -76,11 +75,26 @@ def border_moves(base, rng: np.random.Generator, n: int) -> list[tuple[str, str]
 
 
 def load_page():
-    spec = importlib.util.spec_from_file_location("scenario_lab_page", PAGE)
-    page = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = page
-    spec.loader.exec_module(page)
-    return page
+    """The lab page's functions the benchmark times (webapp.lab_model, webapp.lab_map)."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT))
+    from webapp.cache import compute_analysis
+    from webapp.datasource import configured_sources
+    from webapp.lab_map import map_data
+    from webapp.lab_model import compute_lab
+    from webapp.maps.script import to_json
+
+    def lab_of(data_dir: str):
+        os.environ["REFORM_ATLAS_ALLOWED_DATA_DIRS"] = f"bench={data_dir}"
+        name = "bench" if data_dir else next(iter(configured_sources()))
+        return compute_lab(name, compute_analysis(name))
+
+    return SimpleNamespace(
+        map_payload=lambda lab, res, **kw: to_json(map_data(lab, res, **kw)),
+        cached_lab=lab_of,
+        compute_lab=lab_of,
+    )
 
 
 def bench_fast_path(base, page, lab, rng, n_moves: int, n_centres: int) -> None:
@@ -162,13 +176,19 @@ def bench_fast_path(base, page, lab, rng, n_moves: int, n_centres: int) -> None:
     print(f"  payload size {len(fc.encode()) / 1024:.0f} KB")
 
 
+def lab_page():
+    from webapp.lab import main
+
+    main()
+
+
 def bench_page_reruns(data_dir: str, rng, n: int) -> None:
     from streamlit.testing.v1 import AppTest
 
     from boundaries.sources import ENV_VAR
 
     os.environ[ENV_VAR] = data_dir
-    at = AppTest.from_file(str(PAGE), default_timeout=600)
+    at = AppTest.from_function(lab_page, default_timeout=600)
     _, dt = timed(at.run)
     print(
         f"\npage reruns (AppTest, no browser):\n  {'first run (cold caches in this process)':<44} {ms(dt)}"

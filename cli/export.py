@@ -243,6 +243,7 @@ def analysis_summary(analysis) -> list[str]:
 #: Rounding of the chain's tables as written (decimals); ``timeline`` rounds its own.
 TIMELINE_ROUNDING = {
     "reform_summary": 4,
+    "winners_losers": 3,
     "successor_overlap": 4,
     "approximation": 2,
     "former_centres": 3,

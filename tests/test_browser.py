@@ -1,14 +1,17 @@
-"""The Streamlit app in headless Debian Chromium, driven by Playwright.
+"""The Streamlit app in headless Debian Chromium, driven by Playwright as a person would.
 
-Starts ``streamlit run app.py`` on a free port with the real data
-(``../shared/data``), then: waits for the map inside the streamlit-folium iframe,
-counts the region polygons drawn, searches "Talgar", clicks a settlement on the
-canvas, switches the epoch and the view, downloads a GeoJSON and saves
-screenshots (also copied to ``/tmp/reform-atlas-screens/`` for review).
+Starts ``streamlit run app.py`` on a free port with the real data (``../shared/data``),
+then, each on a fresh page: clicks settlements and regions on the map without a prior
+search (and again after clearing, after switching the epoch and in side by side),
+searches "Talgar", checks that the wheel scrolls the page until the map has focus and
+that "whole country" brings the country back, downloads a GeoJSON, and opens the
+scenario lab. Every wait is Playwright's auto-waiting (``expect``, ``wait_for_function``),
+no sleeps. Screenshots of each step go to ``test-artifacts/<test name>/`` in the
+project (git-ignored; ``$REFORM_ATLAS_ARTIFACTS`` moves it), kept by CI.
 
 Skipped when ``/usr/bin/chromium`` is missing, except under ``CI=true`` where that
-fails. The page may fetch nothing but the app itself (Leaflet is bundled), so
-every other request is blocked: tiles simply stay blank.
+fails. The page may fetch nothing but the app itself (Leaflet is bundled, the default
+basemap is none), so every other request is blocked.
 """
 
 from __future__ import annotations
@@ -17,11 +20,9 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,31 +35,30 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-REVIEW = Path("/tmp/reform-atlas-screens")
 FOLIUM_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-#: JS run in the map frame: region polygons on the first (left) map's canvas.
-REGIONS_JS = """() => {
-  if (!window.map || !window.map._loaded) { return 0; }
-  return Object.values(window.map._layers).filter(
-    l => l.feature && l.feature.properties && l.feature.properties.code && l._renderer).length;
+TIMEOUT_MS = int(os.environ.get("REFORM_ATLAS_BROWSER_TIMEOUT_MS", "120000"))
+#: In the map frame: region polygons on map ``m`` (``map`` or ``map_div2``); ``visible``: only those in view.
+REGIONS_JS = """(m, visible) => {
+  const map = window[m];
+  if (!map || !map._loaded) { return -1; }
+  return Object.values(map._layers).filter(l => l.feature && l.feature.properties && l.feature.properties.code
+    && l._parts && (!visible || l._parts.length)).length;
 }"""
-#: Regions on the left and right maps of the side-by-side view.
-DUAL_JS = """() => {
-  if (!window.map_div2 || !window.map_div || !window.map_div._loaded) { return null; }
-  const n = m => Object.values(m._layers).filter(l => l.feature && l.feature.properties && l.feature.properties.code).length;
-  return [n(window.map_div), n(window.map_div2)];
+#: In the map frame: container pixel of the settlement whose name starts with ``prefix`` on map ``m``
+#: (panned into view first when it is outside, as a person would drag the map).
+SETTLEMENT_AT_JS = """([m, prefix]) => {
+  const map = window[m];
+  const group = map && Object.values(map._layers).find(l => l.raNames);
+  if (!group) { return null; }
+  const index = group.raNames.findIndex(name => name.startsWith(prefix));
+  const hit = group.getLayers().find(l => l._raIndex === index);
+  if (!map.getBounds().pad(-0.1).contains(hit.getLatLng())) { map.panTo(hit.getLatLng(), {animate: false}); }
+  const p = map.latLngToContainerPoint(hit.getLatLng());
+  return [p.x, p.y];
 }"""
-#: ... and how many of them are in view and drawn (Leaflet clips the rest).
-VISIBLE_JS = """() => Object.values(window.map._layers).filter(
-    l => l.feature && l.feature.properties && l.feature.properties.code && l._parts && l._parts.length).length"""
 
 
 def _missing(reason: str) -> None:
@@ -71,14 +71,10 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.exists():
-        _missing(
-            f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium, .ci/install-chromium)"
-        )
+        _missing(f"{CHROMIUM} is missing; install Debian's chromium (apt-get install chromium, .ci/install-chromium)")
     if importlib.util.find_spec("js_lib_leaflet") is None:
         # without it the map loads Leaflet from a CDN, which this machine cannot reach
-        _missing(
-            "django-js-lib-leaflet (the bundled Leaflet) is not installed; pip install -e . to get it"
-        )
+        _missing("django-js-lib-leaflet (the bundled Leaflet) is not installed; pip install -e . to get it")
     return CHROMIUM
 
 
@@ -104,33 +100,22 @@ def app_url(chromium, tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "REFORM_ATLAS_DATA_DIR": str(DATA)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    env.pop("REFORM_ATLAS_ALLOWED_DATA_DIRS", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1"]
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
+        # the server answers its health check once it listens (a wait on a condition, not a sleep)
+        from playwright.sync_api import sync_playwright  # noqa: F401 - fail early if missing
+
+        deadline_checks = 900
         while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not start (exit {proc.poll()}): {log.read_text()[-2000:]}"
-                )
-            time.sleep(0.3)
+            if proc.poll() is not None or deadline_checks == 0:
+                pytest.fail(f"streamlit did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
+            deadline_checks -= 1
+            proc_wait(proc, 0.1)
         yield url
     finally:
         proc.terminate()
@@ -139,6 +124,14 @@ def app_url(chromium, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def proc_wait(proc: subprocess.Popen, seconds: float) -> None:
+    """Wait for the server process to exit, at most ``seconds`` (it normally does not)."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -152,147 +145,196 @@ def browser(chromium):
 
 
 @pytest.fixture
+def artifacts(request) -> Path:
+    """Folder for this test's screenshots: test-artifacts/<test> in the project (or $REFORM_ATLAS_ARTIFACTS)."""
+    base = Path(os.environ.get("REFORM_ATLAS_ARTIFACTS", ROOT / "test-artifacts"))
+    folder = base / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
 def page(browser, app_url):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
     page = context.new_page()
-    page.route(
-        "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(app_url) else route.abort(),
-    )
-    yield page
-    context.close()
-
-
-def current_frame(page):
-    """The live frame of the streamlit-folium iframe (it is replaced when the map reloads)."""
-    try:
-        return page.locator(FOLIUM_FRAME).first.element_handle(timeout=5000).content_frame()
-    except Exception:
-        return None
-
-
-def map_frame(page, *, timeout: float = 60):
-    """The streamlit-folium frame once its map has drawn at least one region."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        frame = current_frame(page)
-        try:
-            if frame is not None and frame.evaluate(REGIONS_JS) > 0:
-                return frame
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("no map with regions appeared")
-
-
-def wait_regions(page, predicate, *, timeout: float = 30) -> int:
-    """Wait until ``predicate(number of regions drawn)`` holds; return that number."""
-    deadline = time.monotonic() + timeout
-    n = -1
-    while time.monotonic() < deadline:
-        frame = map_frame(page, timeout=timeout)
-        try:
-            n = frame.evaluate(REGIONS_JS)
-        except Exception:
-            n = -1
-        if predicate(n):
-            return n
-        time.sleep(0.2)
-    raise AssertionError(f"regions drawn: {n}")
-
-
-def shot(page, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path))
-    REVIEW.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, REVIEW / path.name)
-    return path
-
-
-def idle(page, timeout: float = 60) -> None:
-    """Wait until the script run is over (Streamlit's running indicator gone)."""
-    page.wait_for_timeout(300)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=timeout * 1000)
-    page.wait_for_timeout(300)
-
-
-def panel(page, pattern: str):
-    page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile(pattern)).first.wait_for(
-        timeout=30000
-    )
-
-
-def test_app_in_chromium(page, app_url, tmp_path):
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(app_url)
+               else route.abort())
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.goto(app_url)
-    frame = page.frame_locator(FOLIUM_FRAME).first
-    frame.locator(".leaflet-container").first.wait_for(timeout=120000)
-    # the regions show first; the full map follows once settlements are analysed
-    frame.get_by_text("2024 · after the reform · 20 regions").wait_for(timeout=120000)
-    assert wait_regions(page, lambda n: n >= 20) == 20
-    assert map_frame(page).evaluate(VISIBLE_JS) == 20  # the whole country is in view
-    assert shot(page, tmp_path, "browser_1_initial").stat().st_size > 50_000
+    yield page
+    context.close()
+    assert not errors, errors
 
-    # search in any script: Talgar was 211 km from Taldykorgan and is 62 km from Konaev
+
+def shot(page, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"))
+
+
+def map_frame(page):
+    """The live streamlit-folium frame (it is replaced when the map reloads)."""
+    return page.locator(FOLIUM_FRAME).first.element_handle(timeout=TIMEOUT_MS).content_frame()
+
+
+def wait_in_map(page, js: str, arg=None):
+    """Wait until ``js`` is truthy in the live map frame, following the frame when the map reloads."""
+    from playwright.sync_api import Error
+
+    for _ in range(5):  # a reload replaces the frame mid-wait: wait again in the new one
+        frame = map_frame(page)
+        try:
+            return frame.wait_for_function(js, arg=arg, timeout=TIMEOUT_MS, polling=100)
+        except Error as err:
+            if "detached" not in str(err) and "destroyed" not in str(err):
+                raise
+    raise AssertionError("the map frame kept reloading")
+
+
+def wait_regions(page, count: int, m: str = "map") -> None:
+    """Wait until map ``m`` of the live frame shows ``count`` regions."""
+    wait_in_map(page, f"(m) => ({REGIONS_JS})(m) === {count}", m)
+
+
+def idle(page) -> None:
+    """Wait until the script run is over (Streamlit's running indicator gone)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+
+
+def click_settlement(page, prefix: str, m: str = "map") -> None:
+    """Click the circle of the settlement whose name starts with ``prefix`` on map ``m``."""
+    wait_in_map(page, f"(a) => ({SETTLEMENT_AT_JS})(a) !== null", [m, prefix])
+    frame = map_frame(page)
+    x, y = frame.evaluate(SETTLEMENT_AT_JS, [m, prefix])
+    map_id = "map_div" if m in ("map", "map_div") else "map_div2"
+    box = frame.locator(f"#{map_id}").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def heading(page, text: str):
+    return page.get_by_role("heading", name=re.compile(re.escape(text)))
+
+
+def open_atlas(page) -> None:
+    from playwright.sync_api import expect
+
+    frame = page.frame_locator(FOLIUM_FRAME).first
+    expect(frame.get_by_text("since June 2022 · after the reform · 20 regions")).to_be_visible()
+    wait_regions(page, 20)
+    idle(page)
+
+
+def test_click_to_select_in_every_state(page, artifacts):
+    """Item 1 of issue 11: clicks select on a fresh page, after clearing, after switching, side by side."""
+    from playwright.sync_api import expect
+
+    open_atlas(page)
+    shot(page, artifacts, "1_fresh")
+    click_settlement(page, "Өскемен")  # Oskemen, no search before
+    expect(heading(page, "Өскемен")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"2024 · East Kazakhstan Region"))).to_be_visible()
+    shot(page, artifacts, "2_oskemen")
+
+    idle(page)
+    page.get_by_role("button", name="Clear selection").click()
+    expect(heading(page, "Өскемен")).to_be_hidden()
+    idle(page)
+    page.frame_locator(FOLIUM_FRAME).first.get_by_role("button", name="Whole country").click()
+    click_settlement(page, "Семей")  # after clearing
+    expect(heading(page, "Семей")).to_be_visible()
+
+    idle(page)
+    page.get_by_text("2018 – June 2022", exact=True).first.click()  # the epoch, labelled by its period
+    expect(page.frame_locator(FOLIUM_FRAME).first.get_by_text("2018 – June 2022 · before the reform · 17 regions")).to_be_visible()
+    wait_regions(page, 17)
+    idle(page)
+    click_settlement(page, "Есік")  # after switching the epoch
+    expect(heading(page, "Есік")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Taldykorgan: 198(\.\d)? km"))).to_be_visible()
+    shot(page, artifacts, "3_esik_2018")
+
+    idle(page)
+    page.get_by_text("Side by side").first.click()
+    expect(page.frame_locator(FOLIUM_FRAME).first.locator("#map_div2")).to_be_attached()  # the pair reloads the map
+    idle(page)
+    wait_regions(page, 17, "map_div")
+    wait_regions(page, 20, "map_div2")
+    idle(page)
+    click_settlement(page, "Талғар", "map_div2")  # on the right map of the pair
+    expect(heading(page, "Талғар")).to_be_visible()
+    shot(page, artifacts, "4_side_by_side_talgar")
+
+
+def test_click_on_a_region_shows_its_statistics(page, artifacts):
+    from playwright.sync_api import expect
+
+    open_atlas(page)
+    switch = page.get_by_role("switch", name="Settlements")
+    page.locator("label").filter(has=switch).click()  # circles off: a click lands on the region
+    expect(switch).not_to_be_checked()
+    expect(page.frame_locator(FOLIUM_FRAME).first.locator("#map_div")).to_be_attached()
+    idle(page)
+    wait_in_map(page, "() => window.map && window.map._loaded && !Object.values(window.map._layers).some(l => l.raNames)")
+    wait_regions(page, 20)
+    frame = map_frame(page)
+    x, y = frame.evaluate("""() => {
+      const p = window.map.latLngToContainerPoint([48.3, 72.5]);  // the middle of Karaganda Region
+      return [p.x, p.y];
+    }""")
+    box = frame.locator("#map_div").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(heading(page, "Karaganda Region (KZ-35)")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"population-weighted mean \d"))).to_have_count(2)  # both epochs
+    shot(page, artifacts, "region_karaganda")
+
+
+def test_search_wheel_and_whole_country(page, artifacts):
+    from playwright.sync_api import expect
+
+    open_atlas(page)
     box = page.get_by_role("textbox", name="Find a settlement")
     box.fill("Talgar")
     box.press("Enter")
-    panel(page, r"Taldykorgan: 211(\.\d)? km")
-    panel(page, r"Konaev \(former Kapshagai\): 62(\.\d)? km")
-    fr = map_frame(page)
-    fr.locator(".ra-dist").nth(1).wait_for(timeout=15000)  # both distance lines are drawn
-    assert fr.locator(".ra-dist").count() == 2
+    expect(page.get_by_text(re.compile(r"Taldykorgan: 211(\.\d)? km"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 62(\.\d)? km"))).to_be_visible()
+    frame = page.frame_locator(FOLIUM_FRAME).first
+    expect(frame.locator(".ra-dist")).to_have_count(2)  # both distance lines are drawn
     idle(page)
-    page.wait_for_timeout(800)  # let the zoom animation end before the picture
-    shot(page, tmp_path, "browser_2_talgar")
+    shot(page, artifacts, "1_talgar")
 
-    # click a settlement on the canvas: Esik (Есік), east of Talgar
-    point = fr.evaluate("""() => {
-      const group = Object.values(window.map._layers).find(l => l.raNames);
-      const index = group.raNames.findIndex(name => name.startsWith('Есік'));
-      const hit = group.getLayers().find(l => l._raIndex === index);
-      const p = window.map.latLngToContainerPoint(hit.getLatLng());
-      return [p.x, p.y];
-    }""")
-    box_ = fr.frame_element().bounding_box()
-    idle(page)
-    page.mouse.click(box_["x"] + point[0], box_["y"] + point[1])
-    page.locator("h3", has_text="Есік").first.wait_for(timeout=30000)
-    panel(page, r"Taldykorgan: 198(\.\d)? km")
+    live = map_frame(page)
+    live.wait_for_function("() => !window.map._animatingZoom", polling=100)
+    zoom = live.evaluate("() => window.map.getZoom()")
+    page.mouse.move(700, 600)
+    page.mouse.wheel(0, 400)  # no focus: the wheel scrolls the page, the map keeps its zoom
+    expect(frame.locator(".ra-hint")).to_be_visible()
+    assert live.evaluate("() => window.map.getZoom()") == zoom
+    frame.get_by_role("button", name="Whole country").click()
+    live.wait_for_function(f"() => window.map.getZoom() < {zoom} && window.map.getBounds().contains([48, 67])", polling=100)
+    assert live.evaluate(f"() => ({REGIONS_JS})('map', true)") == 20  # the whole country in view
+    shot(page, artifacts, "2_whole_country")
 
-    # epoch toggle: 17 regions in 2018, without reloading the map
-    idle(page)
-    page.get_by_text("2018", exact=True).first.click()
-    assert wait_regions(page, lambda n: n == 17) == 17
-    frame.get_by_text("2018 · before the reform · 17 regions").wait_for()
-    page.get_by_test_id("stDataFrame").first.wait_for()
-    shot(page, tmp_path, "browser_3_epoch_2018")
 
-    # side-by-side comparison: 17 regions on the left map, 20 on the right one
-    idle(page)
-    page.get_by_text("Side by side").first.click()
-    counts = None
-    deadline = time.monotonic() + 60
-    while counts != [17, 20] and time.monotonic() < deadline:
-        time.sleep(0.2)
-        frame_ = current_frame(page)
-        try:
-            counts = frame_.evaluate(DUAL_JS) if frame_ is not None else None
-        except Exception:
-            counts = None
-    assert counts == [17, 20], counts
-    idle(page)
-    shot(page, tmp_path, "browser_4_side_by_side")
+def test_download_and_the_lab_page(page, artifacts):
+    from playwright.sync_api import expect
 
-    # download: the full-resolution 2018 regions, as the CLI writes them
-    idle(page)
-    with page.expect_download(timeout=120000) as info:
+    open_atlas(page)
+    with page.expect_download(timeout=TIMEOUT_MS) as info:
         page.get_by_role("button", name=re.compile(r"Regions 2018 \(GeoJSON\)")).click()
     download = info.value
     assert download.suggested_filename == "regions_2018.geojson"
     doc = json.loads(Path(download.path()).read_text(encoding="utf-8"))
-    assert doc["type"] == "FeatureCollection"
-    assert len(doc["features"]) >= 17
-    assert "crs" not in doc
-    assert not errors, errors
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) >= 17 and "crs" not in doc
+
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_text("Atlas", exact=True)).to_be_visible()
+    nav.get_by_text("Scenario lab", exact=True).click()
+    expect(page.get_by_role("heading", name="Scenario lab")).to_be_visible()
+    frame = page.frame_locator(FOLIUM_FRAME).first
+    expect(frame.get_by_text("Enacted 2024")).to_be_visible()
+    idle(page)
+    shot(page, artifacts, "lab")

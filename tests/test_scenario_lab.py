@@ -1,4 +1,4 @@
-"""The Scenario lab page (pages/1_Scenario_lab.py), driven by streamlit.testing.v1.AppTest.
+"""The Scenario lab page (webapp.lab), driven by streamlit.testing.v1.AppTest.
 
 The real-data tests point ``$REFORM_ATLAS_DATA_DIR`` at ../shared/data (skipped when
 it is absent); the base build and analysis are cached by the page across runs.
@@ -6,7 +6,6 @@ it is absent); the base build and analysis are cached by the page across runs.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "pages" / "1_Scenario_lab.py"
 TIMEOUT = 300  # a cold run builds and analyses everything; later runs hit the caches
 ALAKOL = "KZ193400"
 POP = "Population (persons)"
@@ -42,10 +40,16 @@ def embedded(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
 
 
+def lab_page():
+    from webapp.lab import main
+
+    main()
+
+
 def start():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at = AppTest.from_function(lab_page, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -61,18 +65,23 @@ def table(at):
     """The comparison table, indexed by region code."""
     frames = [d.value for d in at.dataframe if POP in d.value.columns]
     assert len(frames) == 1
-    return frames[0].set_index("Code")
+    frame = frames[0].set_index("Code")
+    assert set(frame["Changed"]) <= {"yes", ""}  # a plain word where something changed, else empty
+    return frame.assign(Changed=frame["Changed"] == "yes")
 
 
 def errors(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    """The error messages as a reader sees them (Markdown escapes of names removed)."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in at.error))
 
 
 # --------------------------------------------------------------------------- real data
 def test_page_loads_on_the_enacted_reform(real_data):
     at = start()
     assert not at.error
-    assert at.radio(key="lab_source").value == "Data directory"
+    assert at.radio(key="lab_source").value == "Data directory “data”"
     t = table(at)
     assert len(t) == 21 and t.index[0] == "KZ"  # national row + 20 regions
     assert (t[DPOP] == 0).all() and (t["Δ distance (km)"] == 0).all()
@@ -80,6 +89,7 @@ def test_page_loads_on_the_enacted_reform(real_data):
     assert {m.label for m in at.metric} >= {"Distance to centre (km)", "Non-contiguous regions"}
     assert all(m.delta == "no change" for m in at.metric)
     assert at.button(key="lab_undo").disabled and at.button(key="lab_reset").disabled
+    assert at.button(key="lab_redo").disabled
 
 
 def test_a_move_through_the_widgets_changes_the_table_and_undo_restores_it(real_data):
@@ -106,6 +116,10 @@ def test_a_move_through_the_widgets_changes_the_table_and_undo_restores_it(real_
     restored = table(at)
     assert restored.equals(before)
     assert at.button(key="lab_undo").disabled
+    at.button(key="lab_redo").click()  # redo brings the move back
+    run(at)
+    assert table(at).equals(moved)
+    assert not at.button(key="lab_undo").disabled and at.button(key="lab_redo").disabled
 
 
 def test_a_centre_change_through_the_widgets(real_data):
@@ -195,44 +209,65 @@ def test_a_valid_upload_becomes_the_current_scenario(real_data):
     assert t.loc["KZ-19", "Centre"] == "Kaskelen" and list(t.index[t["Changed"]]) == ["KZ", "KZ-19"]
 
 
-def test_export_round_trips_through_the_slow_path_format(data_dir):
-    """The page's TOML and GeoJSON writers on a moved district (module functions, no server)."""
+def test_export_round_trips_through_the_slow_path_format(data_dir, monkeypatch):
+    """The lab's TOML and GeoJSON writers on a moved district (module functions, no server)."""
     import json
 
     from analysis.scenario import scenario_problems
+    from boundaries.sources import ENV_VAR
     from boundaries.spec import parse_spec
+    from webapp.cache import cached_regions_geojson, compute_analysis
+    from webapp.datasource import configured_sources
+    from webapp.lab_model import compute_lab, spec_text
+    from webapp.lab_state import evaluate_state
 
-    spec = importlib.util.spec_from_file_location("scenario_lab_page", PAGE)
-    page = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = page
-    try:
-        spec.loader.exec_module(page)
-        lab = page.compute_lab(str(data_dir))
-        state = {
-            "moves": {ALAKOL: "KZ-10"},
-            "centres": {},
-            "label": "",
-            "id": "alakol-lab",
-            "title": "",
-            "origin": "kz-2022",
-        }
-        result = page.evaluate_state(lab, state)
-        text = page.spec_text(lab, state, result)
-        raw = tomllib.loads(text)
-        assert raw["reform"]["title"] == "What if: Alakol to Abai Region"
-        _, problems = scenario_problems(raw, sources=lab.build.sources)
-        assert problems == [] and parse_spec(raw).moved_units()[ALAKOL] == "KZ-10"
-        doc = json.loads(page.regions_geojson.__wrapped__(str(data_dir), "k", result))
-        assert (
-            doc["type"] == "FeatureCollection" and "crs" not in doc and len(doc["features"]) == 20
-        )
-        areas = {f["properties"]["code"]: f["properties"]["area_km2"] for f in doc["features"]}
-        assert areas["KZ-10"] == pytest.approx(result.metrics.loc["KZ-10", "area_km2"], abs=0.01)
-        ring = np.array(doc["features"][0]["geometry"]["coordinates"][0][0])
-        signed = np.sum(ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1])
-        assert signed > 0  # RFC 7946: exterior rings counter-clockwise
-    finally:
-        sys.modules.pop(spec.name, None)
+    monkeypatch.setenv(ENV_VAR, str(data_dir))
+    name = next(n for n, s in configured_sources().items() if s.path)
+    lab = compute_lab(name, compute_analysis(name))
+    state = {"moves": {ALAKOL: "KZ-10"}, "centres": {}, "label": "", "id": "alakol-lab", "title": "",
+             "origin": "kz-2022"}
+    result = evaluate_state(lab, state)
+    raw = tomllib.loads(spec_text(lab, state, result))
+    assert raw["reform"]["title"] == "What if: Alakol to Abai Region"
+    _, problems = scenario_problems(raw, sources=lab.build.sources)
+    assert problems == [] and parse_spec(raw).moved_units()[ALAKOL] == "KZ-10"
+    doc = json.loads(cached_regions_geojson.__wrapped__(name, "k", result))
+    assert doc["type"] == "FeatureCollection" and "crs" not in doc and len(doc["features"]) == 20
+    areas = {f["properties"]["code"]: f["properties"]["area_km2"] for f in doc["features"]}
+    assert areas["KZ-10"] == pytest.approx(result.metrics.loc["KZ-10", "area_km2"], abs=0.01)
+    ring = np.array(doc["features"][0]["geometry"]["coordinates"][0][0])
+    signed = np.sum(ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1])
+    assert signed > 0  # RFC 7946: exterior rings counter-clockwise
+
+
+def hostile_specs() -> list[tuple[str, bytes]]:
+    """Specs of the wrong shape: the enacted one with a field of the wrong type, and worse."""
+    enacted = (ROOT / "boundaries" / "reforms" / "kz-2022.toml").read_text("utf-8")
+    after = enacted.replace("after = 2024", 'after = "x"', 1)
+    assert after != enacted
+    return [
+        ("after-x.toml", after.encode()),
+        ("centres-5.toml", b"centres = 5\n"),
+        ("moves-strings.toml", b'moves = ["a", "b"]\n'),
+        ("reform-string.toml", b'reform = "kz"\n'),
+        ("huge-epoch.toml", enacted.replace("after = 2024", "after = 100000000000000000000", 1).encode()),
+        ("nul.toml", b"\x00" * 100),
+        ("latin1.toml", "title = 'é'".encode("latin-1")),
+        ("big.toml", b"# " + b"x" * (2 * 1024 * 1024)),
+        ("deep.toml", b"a = " + b"[" * 5000 + b"]" * 5000),
+    ]
+
+
+def test_hostile_spec_uploads_give_one_line_problems(real_data):
+    at = start()
+    before = table(at)
+    for name, data in hostile_specs():
+        at.file_uploader(key="lab_upload").set_value((name, data, "application/toml"))
+        run(at)
+        text = errors(at)
+        assert name in text and "problem" in text, (name, text)
+        assert "Traceback" not in text and str(ROOT) not in text and "/tmp/" not in text, text
+        assert table(at).equals(before), name
 
 
 # --------------------------------------------------------------------------- embedded default
@@ -243,7 +278,7 @@ def test_embedded_default_explains_that_moves_need_districts(embedded):
     assert len(table(at)) == 21
     at.button(key="lab_example_0").click()  # Alakol moves a district: not possible here
     run(at)
-    assert "needs district boundaries" in errors(at) and "choose **Data directory**" in errors(at)
+    assert "needs district boundaries" in errors(at) and "choose a data directory" in errors(at)
     assert not table(at)["Changed"].any()
     at.button(key="lab_example_1").click()  # a centre change works
     run(at)

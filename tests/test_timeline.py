@@ -10,6 +10,7 @@ from analysis.timeline import (
     former_centres,
     member_sources,
     reform_summary,
+    reform_winners_losers,
     successor_overlap,
     timeline_settlements,
     timeline_table,
@@ -145,3 +146,12 @@ def test_reform_build_is_one_reform_of_the_chain(chain_build):
     assert set(result.regions) == {2017, 2018}
     moved = result.crosswalk[result.crosswalk["changed"]]
     assert set(moved["region_2018"]) == {"KZ-61", "KZ-79"}
+
+
+def test_winners_and_losers_per_reform(timeline, chain_build):
+    table = reform_winners_losers(timeline, chain_build, top=10_000)  # every ranked place
+    k18 = table[table["reform"] == "kz-2018"]
+    assert "Түркістан" in set(k18.loc[k18["kind"] == "gainer", "name"])
+    assert "Леңгір" in set(k18.loc[k18["kind"] == "loser", "name"])
+    assert (k18.loc[k18["kind"] == "loser", "delta_km"] > 0).all()
+    assert set(table["reform"]) == {"kz-1997", "kz-2018", "kz-2022"}

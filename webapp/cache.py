@@ -1,0 +1,174 @@
+"""The app's one cache: builds, analyses, map layers, downloads and labs, shared by both pages.
+
+Every entry is keyed by the data source's *name* (resolved to its directory on the
+server by :mod:`webapp.datasource`) and, for uploads, the file's SHA-256. Each
+cache is bounded (``max_entries``) and its entries expire (``ttl``), so memory
+stays bounded however many visitors come and go.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from webapp.common import scrub
+from webapp.datasource import path_names, source_of
+
+#: Seconds an unused entry is kept.
+TTL = 3600
+#: Entries per cache: data sources (builds, labs) and analyses (sources x uploads).
+SOURCES_MAX = 4
+ANALYSES_MAX = 8
+
+
+def compute_build(source_name: str):
+    """Regions of both epochs for a data source (the embedded default when it has no directory)."""
+    from boundaries.build import build
+    from boundaries.sources import load_embedded, load_sources
+    from boundaries.spec import load_spec
+
+    path = source_of(source_name).path
+    sources = load_sources(path) if path else load_embedded()
+    return build(sources, load_spec())
+
+
+def compute_analysis(source_name: str, upload_name: str = "", upload: bytes | None = None, *, build=None):
+    """Analyse a data source (with an uploaded settlements file) as ``reform-atlas analyze`` does.
+
+    With the CLI's official population (BNS) control (:func:`cli.main.official_inputs`).
+    """
+    from analysis.pipeline import analyze, load_settlements
+    from cli.main import official_inputs
+    from webapp.uploads import load_upload
+
+    result = build if build is not None else compute_build(source_name)
+    if upload is not None:
+        source = load_upload(result.sources, upload_name, upload)
+    else:
+        source = load_settlements(result.sources)
+    return analyze(result, source, **official_inputs(result))
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_build(source_name: str):
+    """Build keyed on the data source."""
+    return compute_build(source_name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
+def cached_analysis(source_name: str, upload_digest: str, upload_name: str, _upload: bytes | None):
+    """Analysis keyed on the data source and the uploaded file's SHA-256."""
+    build = cached_build(source_name)
+    result = compute_analysis(source_name, upload_name, _upload if upload_digest else None, build=build)
+    ready()[(source_name, upload_digest)] = True
+    return result
+
+
+@st.cache_resource(show_spinner=False, ttl=TTL)
+def ready() -> dict:
+    """Keys of analyses computed in this server process (to tell a first load from a cached one)."""
+    return {}
+
+
+def is_ready(key: tuple[str, str]) -> bool:
+    """Whether the analysis of ``key`` was computed before (it may still have expired since)."""
+    table = ready()
+    while len(table) > 4 * ANALYSES_MAX:  # bounded: forget the oldest
+        table.pop(next(iter(table)))
+    return key in table
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_geometry(source_name: str):
+    """Display geometry (coverage-simplified) of a build."""
+    from webapp.maps.geometry import display_geometry
+
+    return display_geometry(cached_build(source_name))
+
+
+@st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
+def cached_settlement_layer(source_name: str, upload_digest: str, _analysis):
+    """Settlement payload of an analysis."""
+    from webapp.maps.settlements import settlement_layer
+
+    return settlement_layer(_analysis)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4 * ANALYSES_MAX, ttl=TTL)
+def cached_metric_layers(source_name: str, upload_digest: str, metric: str, _analysis):
+    """Choropleth GeoJSON per epoch and legends for one metric."""
+    from webapp.maps.figures import metric_layers
+
+    return metric_layers(_analysis, cached_geometry(source_name), metric)
+
+
+@st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
+def cached_changed(source_name: str, upload_digest: str, _analysis):
+    """Changed-territory GeoJSON text."""
+    from webapp.maps.features import changed_features
+    from webapp.maps.script import Json, to_json
+
+    return Json(to_json(changed_features(_analysis, cached_geometry(source_name))))
+
+
+#: Files offered for download: name pattern, MIME type, button label.
+DOWNLOADS = (
+    ("regions_{before}.geojson", "application/geo+json", "Regions {before} (GeoJSON)"),
+    ("regions_{after}.geojson", "application/geo+json", "Regions {after} (GeoJSON)"),
+    ("settlements.geojson", "application/geo+json", "Settlements (GeoJSON)"),
+    ("settlements.csv", "text/csv", "Settlements (CSV)"),
+    ("report.html", "text/html", "Report (HTML)"),
+)
+
+
+def download_files(analysis) -> dict[str, bytes]:
+    """Return the files of :data:`DOWNLOADS`, written by the CLI's writers, with no server path in them.
+
+    Text naming an allowed data directory names it by its source name instead.
+    """
+    from cli.export import write_analysis
+
+    before, after = analysis.epochs
+    wanted = {name.format(before=before, after=after) for name, _, _ in DOWNLOADS}
+    with tempfile.TemporaryDirectory(prefix="reform-atlas-export-") as tmp:
+        written = list(write_analysis(analysis, tmp))
+        try:
+            from report.render import write_report
+        except ImportError:
+            write_report = None
+        if write_report is not None:
+            written += list(write_report(analysis, tmp))
+        files = {Path(p).name: Path(p).read_bytes() for p in written if Path(p).name in wanted}
+    return {name: _scrubbed(data) for name, data in files.items()}
+
+
+def _scrubbed(data: bytes) -> bytes:
+    names = path_names()
+    if not any(path.encode() in data for path, _ in names):
+        return data  # as the CLI wrote it, byte for byte
+    return scrub(data.decode("utf-8"), names).encode("utf-8")
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_downloads(source_name: str, upload_digest: str, _analysis) -> dict[str, bytes]:
+    """Download bytes, written once per analysis."""
+    return download_files(_analysis)
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_lab(source_name: str):
+    """Return the scenario lab of a data source (its base build and analysis come from the caches above)."""
+    from webapp.lab_model import compute_lab
+
+    return compute_lab(source_name, cached_analysis(source_name, "", "", None))
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=TTL)
+def cached_regions_geojson(source_name: str, state_key: str, _result) -> bytes:
+    """RFC 7946 GeoJSON of a scenario's regions (full resolution), once per state."""
+    from cli.export import region_properties
+    from geo.io import geojson_text
+
+    return geojson_text(region_properties(_result.regions), name="scenario regions").encode("utf-8")

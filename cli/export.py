@@ -106,6 +106,7 @@ def settlement_columns(before: int, after: int) -> list[str]:
         "osm_id",
         "source",
         "name",
+        "name_latn",
         "name_en",
         "name_kk",
         "name_ru",

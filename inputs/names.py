@@ -1,13 +1,16 @@
 """Place names: one Latin spelling per place, matching keys, and search by name.
 
 Two jobs share the name columns of a settlements frame (:data:`NAME_FIELDS`
-plus ``alt_names``):
+plus ``alt_names``), and one names places as of a date:
 
 * :func:`romanise` and :func:`latin_names` give every place one ASCII Latin
   name, ``name_latn``, in one documented scheme (below);
 * :func:`skeleton` and :func:`name_skeletons` reduce names in any script or
   romanisation to a key, so that Ұзынағаш, Узынагач, Uzynagash and Uzunagach
   match (used by gazetteer merging and search);
+* :func:`names_in_period` and :func:`period_name` give the names a place
+  bore during a period (the capital is "Astana / Nur-Sultan" on the map of
+  2018 to June 2022), from the dated, sourced :data:`RENAMES`;
 * search by name (most relevant place first) builds on these in
   :mod:`inputs.search`.
 
@@ -39,6 +42,8 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -367,3 +372,100 @@ def _skeletons_of(names: Iterable[str | None]) -> Iterable[str]:
             key = skeleton(part)
             if len(key) >= MIN_SKELETON:
                 yield key
+
+
+# --------------------------------------------------------------------------- names over time
+
+
+@dataclass(frozen=True)
+class Rename:
+    """One renaming of a place: English names (in the scheme), the day it took effect, source."""
+
+    old: str
+    new: str
+    on: date
+    source: str
+
+
+#: Renamings of the places the atlas names, oldest first (English names in the
+#: scheme of :func:`romanise`; the reform spec spells Kapshagay "Kapshagai").
+RENAMES: tuple[Rename, ...] = (
+    Rename(
+        "Akmola", "Astana", date(1998, 5, 6),
+        "Decree of the President of the Republic of Kazakhstan of 6 May 1998",
+    ),
+    Rename(
+        "Astana", "Nur-Sultan", date(2019, 3, 23),
+        "Law amending the Constitution of the Republic of Kazakhstan, 23 March 2019",
+    ),
+    Rename(
+        "Kapshagay", "Konaev", date(2022, 5, 3),
+        "Decree of the President of the Republic of Kazakhstan of 3 May 2022 "
+        "(in force on publication)",
+    ),
+    Rename(
+        "Nur-Sultan", "Astana", date(2022, 9, 17),
+        "Constitutional Law of the Republic of Kazakhstan of 17 September 2022",
+    ),
+)  # fmt: skip
+
+
+def names_in_period(
+    name: str, start: date, end: date, *, renames: Iterable[Rename] = RENAMES
+) -> list[str]:
+    """List the names a place bore from ``start`` to ``end`` (inclusive), oldest first.
+
+    A place is followed through ``renames`` by any of its names in any script or
+    romanisation (:func:`skeleton`): "Nur-Sultan", "Нұр-Сұлтан" and "Astana"
+    are one city.
+
+    Parameters
+    ----------
+    name : str
+        Any name the place bore.
+    start, end : datetime.date
+        The period, e.g. the span an epoch's map shows.
+    renames : iterable of Rename
+        Renamings to follow (default :data:`RENAMES`).
+
+    Returns
+    -------
+    list of str
+        Distinct names, oldest first; ``[name]`` for a place never renamed.
+
+    Raises
+    ------
+    ValueError
+        If ``end`` is before ``start``.
+    """
+    if end < start:
+        msg = f"names_in_period: the period ends ({end}) before it starts ({start}); swap them"
+        raise ValueError(msg)
+    chain = _rename_chain(skeleton(name), tuple(renames))
+    if not chain:
+        return [name]
+    starts = [date.min, *(r.on for r in chain)]
+    ends = [*(r.on for r in chain), date.max]
+    names = [chain[0].old, *(r.new for r in chain)]
+    used = [n for n, s, e in zip(names, starts, ends, strict=True) if s <= end and e > start]
+    return list(dict.fromkeys(used))
+
+
+def period_name(name: str, start: date, end: date, *, renames: Iterable[Rename] = RENAMES) -> str:
+    """Name a place for a period: its names then, joined by " / " ("Astana / Nur-Sultan").
+
+    See :func:`names_in_period` for the parameters.
+    """
+    return " / ".join(names_in_period(name, start, end, renames=renames))
+
+
+def _rename_chain(key: str, renames: tuple[Rename, ...]) -> list[Rename]:
+    """Find the renamings linked to the skeleton ``key`` (directly or via others), by date."""
+    keys, chain = {key}, set()
+    grew = True
+    while grew:
+        linked = {r for r in renames if {skeleton(r.old), skeleton(r.new)} & keys}
+        grew = bool(linked - chain)
+        chain |= linked
+        keys |= {skeleton(r.old) for r in linked} | {skeleton(r.new) for r in linked}
+    return sorted(chain, key=lambda r: r.on)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
 from geo.distance import geodesic_km
-from inputs.names import latin_names, name_skeletons, romanise, skeleton
+from inputs.names import (
+    RENAMES,
+    latin_names,
+    name_skeletons,
+    names_in_period,
+    period_name,
+    romanise,
+    skeleton,
+)
 
 # --------------------------------------------------------------------------- romanisation
 
@@ -247,3 +257,46 @@ def test_name_skeletons_use_all_name_fields():
     sets = name_skeletons(frame)
     assert sets.iloc[0] == {skeleton("Esik"), skeleton("Issyk")}
     assert sets.iloc[1] == frozenset()
+
+
+# --------------------------------------------------------------------------- names over time
+
+#: The span of the pre-reform map: from 2018 to the reform's entry into force
+#: (decree No. 887 of 4 May 2022, in force 8 June 2022).
+PRE_REFORM = (date(2018, 1, 1), date(2022, 6, 7))
+POST_REFORM = (date(2024, 1, 1), date(2024, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "expected"),
+    [
+        ("Nur-Sultan", PRE_REFORM, ["Astana", "Nur-Sultan"]),
+        ("Astana", PRE_REFORM, ["Astana", "Nur-Sultan"]),
+        ("Нұр-Сұлтан", POST_REFORM, ["Astana"]),
+        ("Konaev", PRE_REFORM, ["Kapshagay", "Konaev"]),  # renamed 3 May 2022
+        ("Kapshagai", POST_REFORM, ["Konaev"]),  # the spec's spelling finds it too
+        ("Konaev", (date(2019, 1, 1), date(2021, 12, 31)), ["Kapshagay"]),
+        ("Astana", (date(1997, 1, 1), date(1998, 12, 31)), ["Akmola", "Astana"]),
+        ("Taldykorgan", PRE_REFORM, ["Taldykorgan"]),  # never renamed
+    ],
+)
+def test_names_in_period(name, period, expected):
+    assert names_in_period(name, *period) == expected
+
+
+def test_period_name_joins_the_names_of_the_period():
+    assert period_name("Nur-Sultan", *PRE_REFORM) == "Astana / Nur-Sultan"
+    assert period_name("Nur-Sultan", *POST_REFORM) == "Astana"
+    # a rename on the last day of a period counts; one the day after does not
+    day = RENAMES[1].on
+    assert period_name("Astana", date(2019, 1, 1), day) == "Astana / Nur-Sultan"
+    assert period_name("Astana", date(2019, 1, 1), day - timedelta(days=1)) == "Astana"
+    with pytest.raises(ValueError, match="swap them"):
+        period_name("Astana", date(2020, 1, 1), date(2019, 1, 1))
+
+
+def test_renames_are_dated_in_order_and_sourced():
+    assert [r.on for r in RENAMES] == sorted(r.on for r in RENAMES)
+    assert all(r.source and r.old != r.new for r in RENAMES)
+    # every name is in the romanisation scheme (ASCII, as name_latn)
+    assert all(r.old.isascii() and r.new.isascii() for r in RENAMES)

@@ -104,7 +104,9 @@ def find_settlement(
         return settlements.iloc[0:0].reset_index(drop=True)
     hits = np.fromiter((key in names for names in skeletons), dtype=bool, count=len(skeletons))
     found = settlements.loc[hits]
-    return found.iloc[_ranked(found, query, touched, settlements)].reset_index(drop=True)
+    if touched is None:
+        touched = touched_regions(settlements)
+    return found.iloc[_ranked(found, query, touched)].reset_index(drop=True)
 
 
 def search_settlements(
@@ -167,10 +169,12 @@ def search_settlements(
         )
     if len(key) < MIN_SKELETON:
         full[:] = False
+    if touched is None:
+        touched = touched_regions(settlements)
     parts = []
     for mask, label in ((full, "name"), (starts & ~full, "start of name")):
         found = settlements.loc[mask]
-        ranked = found.iloc[_ranked(found, query, touched, settlements)]
+        ranked = found.iloc[_ranked(found, query, touched)]
         parts.append(_search_table(ranked, label, region_names))
     table = pd.concat(parts, ignore_index=True)
     return table if limit is None else table.head(limit)
@@ -246,12 +250,8 @@ def _checked_skeletons(settlements: pd.DataFrame, skeletons: pd.Series | None) -
     return skeletons
 
 
-def _ranked(
-    found: pd.DataFrame, query: str, touched: Iterable[str] | None, frame: pd.DataFrame
-) -> np.ndarray:
+def _ranked(found: pd.DataFrame, query: str, touched: Iterable[str]) -> np.ndarray:
     """Positions of ``found`` by relevance, then exact spelling, then input order."""
-    if touched is None:
-        touched = touched_regions(frame)
     score = relevance(found, touched=touched).to_numpy()
     exact = _has_exact_name(found, query)
     return np.lexsort((np.arange(len(found)), ~exact, -score))

@@ -205,6 +205,8 @@ def _latin_name(
 def _cyrillic_alternatives(name: str | None, alt_names: str | None) -> list[str]:
     """Cyrillic alternative names spelling ``name`` (same skeleton), best first.
 
+    Alternatives mixing scripts ("Kˌұlsary") are not Cyrillic names and are skipped.
+
     Kazakh spellings first, then those whose romanisation is ``name`` up to
     case and punctuation, then exactly (Қызылорда before Қызыл Орда for
     "Kyzylorda").
@@ -215,7 +217,7 @@ def _cyrillic_alternatives(name: str | None, alt_names: str | None) -> list[str]
     found = [
         a
         for a in (_plain(a) for a in alt_names.split("|"))
-        if a and _CYRILLIC_LETTER.search(a) and skeleton(a) == key
+        if a and _all_cyrillic(a) and skeleton(a) == key
     ]
 
     def rank(alternative: str) -> tuple[bool, bool, bool]:
@@ -224,6 +226,12 @@ def _cyrillic_alternatives(name: str | None, alt_names: str | None) -> list[str]
         return (not kazakh, _spelling_key(latin) != spelling, latin != name)
 
     return sorted(found, key=rank)
+
+
+def _all_cyrillic(name: str) -> bool:
+    """Whether every letter of ``name`` is Cyrillic (or a Latin i, as Kazakh і is often typed)."""
+    letters = [ch for ch in name if ch.isalpha()]
+    return bool(letters) and all(_CYRILLIC_LETTER.match(ch) or ch in "iI" for ch in letters)
 
 
 def _plain(name: str) -> str:

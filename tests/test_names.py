@@ -152,11 +152,12 @@ def test_latin_names_without_cyrillic():
     frame = _frame(
         name=["Uzunagach", "Navro'z", "白哈巴村", None, None],
         name_en=["Uzunagach", None, "Baihaba", None, None],
-        alt_names=["Uzunagach|Узунагач|Ұзынағаш", None, None, None, None],
+        alt_names=["Kˌұzynagash|Uzunagach|Узунагач|Ұзынағаш", None, None, None, None],
         place=["village", "village", "village", "isolated_dwelling", None],
     )
     out = latin_names(frame)
-    # GeoNames rows: the Kazakh alternative name spelling the same name wins
+    # GeoNames rows: the Kazakh alternative name spelling the same name wins (not
+    # one mixing scripts)
     assert out.tolist() == [
         "Uzynagash",
         "Navro'z",

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import WGS84
-from geo.errors import DataError
+from geo.errors import DataError, escape_controls
 from geo.points import read_points
 from inputs.names import ALT_NAMES, NAME_LATN, latin_names
 from inputs.search import find_settlement as find_settlement  # the callers' old import path
@@ -266,6 +266,27 @@ def _first_present(*columns: pd.Series) -> pd.Series:
     return result
 
 
+#: Largest head count accepted for one settlement: above the population of any city on
+#: Earth (Tokyo's metropolitan area, the largest, has about 37 million people).
+MAX_PLACE_POPULATION = 50_000_000
+
+
+def check_population_bound(frame: pd.DataFrame, path: str | Path) -> None:
+    """Raise if a parsed ``population`` exceeds :data:`MAX_PLACE_POPULATION` (naming the rows)."""
+    too_big = (frame["population"] > MAX_PLACE_POPULATION).to_numpy()
+    if too_big.any():
+        rows = np.flatnonzero(too_big)
+        shown = ", ".join(
+            f"row {i + 1} ({escape_controls(str(frame['population_raw'].iloc[i]))[:30]})" for i in rows[:5]
+        )
+        more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+        msg = (
+            f"{path}: population above {MAX_PLACE_POPULATION:,} for one place in {shown}{more}; "
+            "no settlement is that large: fix the value or leave it empty"
+        )
+        raise DataError(msg)
+
+
 def _population_columns(values: pd.Series, *, zero_as_missing: bool = True) -> pd.DataFrame:
     """Build ``population``, ``population_raw`` and ``population_status`` from source values."""
     raw = raw_text(values)
@@ -327,6 +348,7 @@ def load_hotosm(path: str | Path) -> gpd.GeoDataFrame:
     )
     population = gdf["population"] if "population" in gdf.columns else col("population")
     frame = frame.join(_population_columns(population))
+    check_population_bound(frame, path)
     return conform_settlements(frame, gdf.geometry)
 
 
@@ -527,6 +549,7 @@ def load_settlements_file(path: str | Path, *, layer: str | None = None) -> gpd.
     frame["source"] = "file"
     population = gdf[found["population"]] if found["population"] else col("population")
     frame = frame.join(_population_columns(population))
+    check_population_bound(frame, path)
     if frame[ALT_NAMES].isna().all():
         frame = frame.drop(columns=[ALT_NAMES])
     return conform_settlements(frame, gdf.geometry)

@@ -218,13 +218,8 @@ def _spec_from_model(model: SpecFile, *, source: str, key_order: list[str]) -> R
     centres = {
         key: Centre(
             key=key,
-            name_en=c.name_en,
-            name_kk=c.name_kk,
-            name_ru=c.name_ru,
-            lon=float(c.lon),
-            lat=float(c.lat),
+            **c.model_dump(exclude={"kato", "alt_name_en"}),
             kato=None if c.kato is None else str(c.kato),
-            former_name_en=c.former_name_en,
         )
         for key, c in model.centres.items()
     }

@@ -185,8 +185,9 @@ def _read_head(fh: io.BufferedReader, path: Path) -> bytes:
 
 
 def _megabytes(n: int) -> str:
-    """``n`` bytes in MB (2**20 bytes), three significant digits: ``1 MB``, ``0.00195 MB``."""
-    return f"{n / 2**20:,.3g} MB"
+    """``n`` bytes in MB (2**20 bytes): ``1,024 MB``, ``1 MB``, ``0.00195 MB``."""
+    mb = n / 2**20
+    return f"{mb:,.0f} MB" if mb >= 100 else f"{mb:.3g} MB"
 
 
 def _os_reason(err: OSError) -> str:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -625,6 +626,15 @@ class Hostile(BaseHTTPRequestHandler):
                     self.wfile.write(b"x")
                     self.wfile.flush()
                     time.sleep(0.2)
+        elif mode == "slow-drip":
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for _ in range(5):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(5)
         elif mode == "no-length":
             self.send_response(200)
             self.end_headers()
@@ -717,3 +727,22 @@ def test_fetch_interrupted_removes_partial_file(tmp_path, monkeypatch):
     with hostile_server("wrong-bytes") as url, pytest.raises(KeyboardInterrupt):
         fetch.fetch_data(tmp_path, base_url=url, progress=False, timeout=2)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_fetch_sigterm_removes_partial_file(tmp_path):
+    dest = tmp_path / "d"
+    with hostile_server("slow-drip") as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "data", "fetch", "--dest", str(dest), "--base-url", url,
+             "--no-progress"],
+            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not [p for p in dest.rglob("*") if p.is_file()] and time.monotonic() < deadline:
+            time.sleep(0.05)  # pooch creates its temporary file just before the transfer
+        assert [p for p in dest.rglob("*") if p.is_file()], "the download never started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().endswith("reform-atlas: interrupted; no output was written")
+    assert [p for p in dest.rglob("*") if p.is_file()] == []

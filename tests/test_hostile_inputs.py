@@ -347,14 +347,14 @@ def test_hostile_spec_scenario_evaluate(case, tmp_path, capsys):
 
 # ---------------------------------------------------------------- official figures
 OFFICIAL_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
-    "non-numeric": (csv("code,population\nKZ-19,many\n"), r"not a finite non-negative number in row 1 \('many'\)"),
+    "non-numeric": (csv("code,population\nKZ-19,many\n"), r"line 2: population 'many' is not a finite non-negative number"),
     "nan": (csv("code,population\nKZ-19,nan\n"), r"not a finite non-negative number"),
     "inf": (csv("code,population\nKZ-19,inf\n"), r"not a finite non-negative number"),
-    "negative": (csv("code,population\nKZ-19,-5\n"), r"not a finite non-negative number in row 1 \('-5'\)"),
+    "negative": (csv("code,population\nKZ-19,-5\n"), r"line 2: population '-5' is not a finite non-negative number"),
     "blank": (csv("code,population\nKZ-19,\n"), r"not a finite non-negative number"),
-    "duplicate": (csv("code,population\nKZ-19,1\nKZ19,2\n"), r"KZ-19 given more than once"),
-    "bad-code": (csv("code,population\nAtlantis,5\n"), r"row 1: code 'Atlantis' is not a region code"),
-    "unknown-code": (csv("code,population\nKZ-98,5\n"), r"KZ-98 are not 2024 regions of the spec"),
+    "duplicate": (csv("code,population\nKZ-19,1\nKZ19,2\n"), r"code KZ-19 appears more than once"),
+    "bad-code": (csv("code,population\nAtlantis,5\n"), r"line 2: unknown region code 'Atlantis'"),
+    "unknown-code": (csv("code,population\nKZ-98,5\n"), r"line 2: unknown region code 'KZ-98'"),
     "missing-column": (csv("region,people\nKZ-19,5\n"), r"missing column\(s\) code, population"),
     "empty": (raw_bytes("places.csv", b""), r"file is empty"),
     "fifo": (fifo("official.csv"), r"named pipe"),

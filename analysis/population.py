@@ -123,13 +123,23 @@ def population_summary(
 ) -> dict[str, float]:
     """Totals of known and estimated population and the share behind known counts.
 
+    Settlements outside every region (``assignment == "unassigned"``: across the
+    border, or misplaced) are left out of the totals and counted apart.
     ``counted`` marks the rows whose figure is a count (default: a known
     ``population``); the others are the estimated part, with its band.
     """
+    outside = (
+        settlements["assignment"] == "unassigned"
+        if "assignment" in settlements
+        else pd.Series(False, index=settlements.index)
+    )
+    outside_est = float(settlements.loc[outside, "population_est"].sum())
+    settlements = settlements[~outside]
     if counted is None:
         counted = pd.to_numeric(settlements["population"], errors="coerce").notna()
         imputed = settlements["population_basis"] != "known"
     else:
+        counted = counted[~outside]
         imputed = ~counted
     est = settlements["population_est"]
     total = float(est.sum())
@@ -143,6 +153,8 @@ def population_summary(
         "imputed_low": float(settlements.loc[imputed, "population_low"].sum()),
         "imputed_high": float(settlements.loc[imputed, "population_high"].sum()),
         "imputed_est": float(settlements.loc[imputed, "population_est"].sum()),
+        "settlements_outside": int(outside.sum()),
+        "population_outside": outside_est,
     }
 
 

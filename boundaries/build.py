@@ -236,6 +236,17 @@ class BuildResult:
     coverage: CoverageReport | None
     seconds: float
     notes: list[str] = field(default_factory=list)
+    #: The chain build this reform was taken from (:func:`reform_build`), else None.
+    chain: ChainBuild | None = None
+
+    def enacted(self) -> BuildResult:
+        """Return the latest reform of this build's chain (itself when it is not from a chain).
+
+        Official population describes the latest map (2024): control needs that build.
+        """
+        if self.chain is None:
+            return self
+        return reform_build(self.chain, self.chain.chain.specs[-1].id)
 
 
 def build(sources: BoundarySources, spec: ReformSpec) -> BuildResult:
@@ -489,4 +500,5 @@ def reform_build(chain_build: ChainBuild, reform_id: str) -> BuildResult:
         coverage=chain_build.coverage,
         seconds=chain_build.seconds,
         notes=list(chain_build.notes),
+        chain=chain_build,
     )

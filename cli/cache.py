@@ -289,7 +289,7 @@ def cached_analysis(
     """
     from analysis.pipeline import analyze, read_official
     from boundaries.sources import load_sources
-    from cli.main import load_official, official_units
+    from cli.main import controlled_chain_source, load_official, official_units
 
     def compute():
         official = read_official(official_file) if official_file else None
@@ -303,6 +303,11 @@ def cached_analysis(
             built = plan(sources)
             cache.put(build_key(data_dir, plan_key), built)
         units = official_units(bulletin, sources, built)
+        if units is None and built.chain is not None:
+            # an earlier reform of the chain: control on the latest map, which the
+            # official figures describe; the 2021/2022 series shift is the 2022 reform's
+            source = controlled_chain_source(source, built, bulletin)
+            series = None
         series = series if units is not None else None
         return analyze(built, source, official=official, control=units, series=series)
 

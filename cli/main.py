@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from geo.errors import ReformAtlasError, message_line
 
@@ -135,6 +134,20 @@ def official_units(bulletin, sources, enacted):
     return control_units(bulletin, districts=sources.districts, regions=regions)
 
 
+def controlled_chain_source(source, built, bulletin):
+    """Settlements controlled to ``bulletin`` on the latest map of ``built``'s reform chain.
+
+    For an earlier reform of the chain (``--reform kz-2018``) and the timeline: the
+    official figures describe the 2024 regions, which every chain build carries. Returns
+    ``source`` unchanged when the bulletin does not fit that map either.
+    """
+    from analysis.pipeline import controlled_source
+
+    enacted = built.enacted()
+    units = official_units(bulletin, built.sources, enacted)
+    return source if units is None else controlled_source(source, enacted, units)
+
+
 def official_inputs(built) -> dict:
     """``analyze`` keywords for official population: ``control`` units and the ``series``.
 
@@ -216,29 +229,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     """Run ``reform-atlas timeline``: every epoch of the bundled reform chain."""
-    from analysis.pipeline import load_settlements
     from analysis.timeline import chain_tables, timeline_settlements
     from boundaries.build import build_chain
     from boundaries.chain import load_chain
-    from boundaries.sources import load_sources
+    from boundaries.sources import load_sources, resolve_data_dir
+    from cli.cache import DiskCache, cached_build, cached_settlements, spec_plan
     from cli.export import timeline_summary, write_timeline
     from geo.io import atomic_output_dir
 
     t0 = time.perf_counter()
     chain = load_chain()
-    sources = load_sources(args.data_dir)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlements") as pool:
-        pending = pool.submit(load_settlements, sources, settlements_file=args.settlements)
-        try:
-            built = build_chain(sources, chain)
-        except ReformAtlasError:
-            pending.result()  # a settlements error is reported first, as in analyze
-            raise
-        settlements = pending.result()
-    tables = chain_tables(timeline_settlements(settlements.frame, built), built)
+    data_dir = resolve_data_dir(args.data_dir)
+    cache = DiskCache.from_env()
+    sources = load_sources(data_dir)
+    # as in analyze: official population first, settlements before the build
+    bulletin, _ = load_official(sources)
+    source = cached_settlements(cache, data_dir, sources, args.settlements)
+    # the latest reform's build (shared with analyze through the cache), then the earlier epochs
+    enacted = cached_build(cache, data_dir, *spec_plan(chain.specs[-1]))
+    built = build_chain(enacted.sources, chain, base=enacted)
+    source = controlled_chain_source(source, enacted, bulletin)
+    tables = chain_tables(timeline_settlements(source.frame, built), built)
     with atomic_output_dir(args.out) as tmp:
         written = write_timeline(built, tables, tmp)
-    for line in timeline_summary(built, tables):
+    for line in [f"settlements: {source.description}", *timeline_summary(built, tables)]:
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -26,6 +26,13 @@ def test_analyze_reform_kz_2018_contract(data_dir, tmp_path, capsys):
         "regions_2017.geojson",
         "regions_2018.geojson",
     }
+    # figures controlled to the official totals of the latest map (BNS, 1 January 2023):
+    # South Kazakhstan of 2017 holds exactly Turkistan region + Shymkent city
+    from inputs.bns import load_bulletin
+
+    official = load_bulletin(data_dir).regions.set_index("region")["population"]
+    affected = pd.read_csv(out / "affected_regions.csv").set_index("region_2017")
+    assert affected.loc["KZ-51", "population"] == official["KZ-61"] + official["KZ-79"]
     kentau = table[table["name"] == "Кентау"].sort_values("population_est").iloc[-1]
     assert kentau["delta_km"] < -100  # Kentau: ~159 km to Shymkent, ~31 km to Turkistan
     assert "Saryagash" in capsys.readouterr().out
@@ -41,6 +48,12 @@ def test_timeline_writes_every_epoch(data_dir, tmp_path, capsys):
     for e in (1996, 2017, 2018, 2024):
         assert {f"region_{e}", f"centre_{e}", f"dist_{e}_km"} <= set(table.columns)
     assert table["id"].is_unique
+    # the timeline weighs by the same controlled figures: every 2024 region's total is BNS's
+    from inputs.bns import load_bulletin
+
+    official = load_bulletin(data_dir).regions.set_index("region")["population"]
+    totals = table.groupby("region_2024")["population_est"].sum()
+    assert (totals.reindex(official.index) - official).abs().max() < 1
     overlap = pd.read_csv(out / "successor_overlap.csv")
     assert set(overlap["former_region"]) == {"KZ-ZHE", "KZ-SEM", "KZ-TAL"}
 

@@ -47,6 +47,7 @@ from analysis.control import (
 from geo.crs import WGS84, require_crs
 from inputs.bns import BNS_SOURCE, BULLETIN_DATE, Bulletin
 from inputs.bns_match import DistrictMatch, match_districts, match_settlements
+from inputs.names import latin_names
 
 ABROAD = "abroad (not counted)"
 #: Prior bases (:mod:`analysis.population`) that are a gazetteer's own figure.
@@ -234,6 +235,7 @@ def _representative_points(cu: ControlUnits, left: pd.Series, *, after: int) -> 
             "id": [f"bns:{u}" for u in units.index],
             "source": "bns",
             "name": units["name"].to_numpy(),
+            "name_latn": latin_names(units[["name"]]).to_numpy(),
             "place": "district remainder",
             "population": left.to_numpy(dtype="float64"),
             "population_est": left.to_numpy(dtype="float64"),

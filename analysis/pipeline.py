@@ -6,6 +6,7 @@ returns an :class:`Analysis` holding every table the CLI, the report and the app
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from dataclasses import dataclass, field
@@ -39,15 +40,12 @@ from boundaries.schema import (
 )
 from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, BoundarySources
 from geo.errors import DataError
+from geo.io import read_input_bytes
 from inputs.bns import BNS_SOURCE
-from inputs.settlements import (
-    find_settlement,
-    load_geonames,
-    load_hotosm,
-    load_settlements_file,
-    merge_gazetteers,
-    name_skeletons,
-)
+from inputs.merge import merge_gazetteers
+from inputs.names import name_skeletons
+from inputs.search import find_settlement
+from inputs.settlements import load_geonames, load_hotosm, load_settlements_file
 
 #: Places named in the address of 16 March 2022 and other places the reform moved.
 #: Each entry: label, the names to search for (any script or romanisation) and
@@ -314,6 +312,7 @@ def analyze(
         source = controlled_source(source, build, control)
     result = source.official
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
+    check_plausible_assignment(assigned, source=source.description)
     if source.kind != "controlled":
         assigned = estimate_population(assigned, region_col=region_col(before))
     settlements = settlement_distances(assigned, build.regions, before=before, after=after)
@@ -366,20 +365,42 @@ def _parents(build: BuildResult) -> dict[str, str]:
     return {c: r.parent for c, r in build.spec.regions_of(after).items() if r.parent}
 
 
-def read_official(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV of official population by region (columns ``code``, ``population``)."""
-    path = Path(path)
-    if not path.exists():
-        msg = f"{path}: official figures file not found; give a CSV with columns code,population"
+#: Share of settlements outside every region above which the analysis stops: the file
+#: is then almost certainly of another country, or has longitude and latitude swapped.
+MAX_OUTSIDE_SHARE = 0.5
+
+
+def check_plausible_assignment(assigned: pd.DataFrame, *, source: str) -> None:
+    """Raise when most settlements fall outside every region (wrong file or swapped lat/lon)."""
+    outside = assigned["assignment"] == "unassigned"
+    n = len(assigned)
+    if n and outside.sum() > MAX_OUTSIDE_SHARE * n:
+        sample = assigned.geometry[outside].iloc[0]
+        msg = (
+            f"{source}: {int(outside.sum()):,} of {n:,} settlements fall outside every region "
+            f"(e.g. lon {sample.x:.4f}, lat {sample.y:.4f}); are longitude and latitude swapped, "
+            "or is it the wrong file? Give settlements of the mapped country in lon/lat degrees"
+        )
         raise DataError(msg)
+
+
+def read_official(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV of official population by region (columns ``code``, ``population``).
+
+    The file is read within the size limit of tables (:func:`geo.io.read_input_bytes`),
+    as text, then validated by :func:`_validated_official`.
+    """
+    path = Path(path)
+    fix = "give a CSV with columns code,population"
+    data = read_input_bytes(path, kind="table", what="CSV of official figures (code,population)")
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, nrows=10_000)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        msg = f"{path}: cannot read CSV ({str(err).splitlines()[0]}); give a CSV with columns code,population"
+        msg = f"{path}: cannot read CSV ({str(err).splitlines()[0]}); {fix}"
         raise DataError(msg) from err
     missing = {"code", "population"} - set(table.columns)
     if missing:
-        msg = f"{path}: missing column(s) {', '.join(sorted(missing))}; give a CSV with columns code,population"
+        msg = f"{path}: missing column(s) {', '.join(sorted(missing))}; {fix}"
         raise DataError(msg)
     return _validated_official(table, path)
 
@@ -401,7 +422,7 @@ def _validated_official(table: pd.DataFrame, path: Path) -> pd.DataFrame:
         if code not in REGIONS:
             problems.append(f"line {line}: unknown region code {value!r}")
         codes.append(code)
-    pop = pd.to_numeric(table["population"], errors="coerce")
+    pop = pd.to_numeric(table["population"].str.strip(), errors="coerce")
     for line in (pop.index[pop.isna() | ~np.isfinite(pop) | (pop < 0)] + 2).tolist():
         problems.append(
             f"line {line}: population {str(table['population'].iloc[line - 2])!r} "

@@ -119,7 +119,18 @@ def estimate_population(
 
 
 def population_summary(settlements: pd.DataFrame) -> dict[str, float]:
-    """Totals of known and estimated population and the share behind known counts."""
+    """Totals of known and estimated population and the share behind known counts.
+
+    Settlements outside every region (``assignment == "unassigned"``: across the
+    border, or misplaced) are left out of the totals and counted apart.
+    """
+    outside = (
+        settlements["assignment"] == "unassigned"
+        if "assignment" in settlements
+        else pd.Series(False, index=settlements.index)
+    )
+    outside_est = float(settlements.loc[outside, "population_est"].sum())
+    settlements = settlements[~outside]
     known = pd.to_numeric(settlements["population"], errors="coerce")
     total = float(settlements["population_est"].sum())
     known_total = float(known.sum(skipna=True))
@@ -133,6 +144,8 @@ def population_summary(settlements: pd.DataFrame) -> dict[str, float]:
         "imputed_low": float(settlements.loc[imputed, "population_low"].sum()),
         "imputed_high": float(settlements.loc[imputed, "population_high"].sum()),
         "imputed_est": float(settlements.loc[imputed, "population_est"].sum()),
+        "settlements_outside": int(outside.sum()),
+        "population_outside": outside_est,
     }
 
 

@@ -28,7 +28,7 @@ from boundaries.schema import CENTRE_MATCH_KM, COUNTED_BASES, region_col
 from geo.crs import WGS84
 from geo.distance import geodesic_km
 from geo.errors import DataError
-from inputs.settlements import find_settlement
+from inputs.search import find_settlement
 
 __all__ = [
     "CANDIDATE_COLUMNS",

@@ -17,7 +17,7 @@ from typing import Any
 
 from boundaries.spec_model import MAX_CODE_CHARS, SpecFile, validate_spec_mapping
 from geo.errors import DataError, ReformAtlasError
-from geo.io import read_input_text
+from geo.io import max_input_bytes, read_input_bytes
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -180,7 +180,7 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> ReformSpec:
     problems += _undefined_centres(raw)
     if problems or model is None:
         raise ReformSpecError(source, problems)
-    spec = _spec_from_model(model, source=source)
+    spec = _spec_from_model(model, source=source, key_order=list(raw["reform"]))
     check_consistency(spec)
     return spec
 
@@ -207,19 +207,19 @@ def _undefined_centres(raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _spec_from_model(model: SpecFile, *, source: str) -> ReformSpec:
-    """Build the runtime :class:`ReformSpec` of a validated spec file."""
+def _spec_from_model(model: SpecFile, *, source: str, key_order: list[str]) -> ReformSpec:
+    """Build the runtime :class:`ReformSpec` of a validated spec file.
+
+    ``meta`` keeps the ``[reform]`` keys in the file's order (``key_order``), so a
+    spec is written back as it was read.
+    """
     reform = model.reform
+    fields = reform.model_dump(exclude_none=True)
     centres = {
         key: Centre(
             key=key,
-            name_en=c.name_en,
-            name_kk=c.name_kk,
-            name_ru=c.name_ru,
-            lon=float(c.lon),
-            lat=float(c.lat),
+            **c.model_dump(exclude={"kato", "alt_name_en"}),
             kato=None if c.kato is None else str(c.kato),
-            former_name_en=c.former_name_en,
         )
         for key, c in model.centres.items()
     }
@@ -246,7 +246,7 @@ def _spec_from_model(model: SpecFile, *, source: str) -> ReformSpec:
             for g in model.members
         ),
         renames=tuple(r.model_dump(exclude_none=True) for r in model.renames),
-        meta=reform.model_dump(exclude_none=True),
+        meta={k: fields[k] for k in [*key_order, *fields] if k in fields},
         source=source,
     )
 
@@ -462,15 +462,43 @@ def read_spec_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
     if not path.exists() and not path.is_symlink():
         raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
     try:
-        text = read_input_text(path, kind="spec", what="reform spec (.toml)")
+        data = read_input_bytes(path, kind="spec", what="reform spec (.toml)")
     except DataError as err:  # folder, FIFO, device, unreadable, too large, binary
         reason = str(err).removeprefix(f"{path}: ")
         raise ReformSpecError(str(path), [reason]) from err
+    return spec_toml_from_bytes(data, source=str(path)), str(path)
+
+
+def spec_toml_from_bytes(data: bytes, *, source: str) -> dict[str, Any]:
+    """Parse the bytes of a spec file (e.g. an upload) as TOML, within the spec limits.
+
+    Checks what :func:`geo.io.check_input_file` checks of a spec file (size limit,
+    emptiness, NUL bytes), then UTF-8 and TOML syntax.
+
+    Raises
+    ------
+    ReformSpecError
+        One problem naming ``source``.
+    """
+    limit = max_input_bytes("spec")
+    problem = None
+    if len(data) > limit:
+        problem = f"{len(data):,} bytes is over the {limit:,}-byte limit for spec files; give a smaller spec"
+    elif not data.strip():
+        problem = "the file is empty; give a reform spec (.toml)"
+    elif b"\0" in data:
+        problem = "binary data (NUL bytes) in a text file; give a UTF-8 TOML reform spec"
+    if problem:
+        raise ReformSpecError(source, [problem])
     try:
-        return tomllib.loads(text), str(path)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ReformSpecError(source, [f"not UTF-8 text (byte {err.start}); save the spec as UTF-8"]) from err
+    try:
+        return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as err:
         reason = str(err).splitlines()[0] if str(err) else "too deeply nested"
-        raise ReformSpecError(str(path), [f"not valid TOML ({reason}); fix the syntax"]) from err
+        raise ReformSpecError(source, [f"not valid TOML ({reason}); fix the syntax"]) from err
 
 
 def _is_bundled_id(name: str) -> bool:

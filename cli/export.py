@@ -106,6 +106,7 @@ def settlement_columns(before: int, after: int) -> list[str]:
         "osm_id",
         "source",
         "name",
+        "name_latn",
         "name_en",
         "name_kk",
         "name_ru",
@@ -216,7 +217,8 @@ def analysis_summary(analysis) -> list[str]:
     lines = [
         f"settlements: {src.description}",
         f"  assigned inside a region {c['inside']:,}, to the nearest region within {MAX_NEAREST_KM:g} km {c['nearest']:,}, "
-        f"unassigned {c['unassigned']:,} (kept, listed with assignment=unassigned)",
+        f"outside every region {c['unassigned']:,} (listed with assignment=unassigned, "
+        "left out of the totals)",
         f"  changed region {c['changed_region']:,}; own {after} centre farther than another region's "
         f"{c['farther_than_other_centre']:,}",
         f"population ({p.get('covers', 'all settlements')}): {p['population_total']:,.0f} of which "

@@ -8,17 +8,10 @@ write whole output folders atomically.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
-import functools
-import glob
 import io
+import math
 import os
-import shutil
 import stat
-import sys
-import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -26,12 +19,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyogrio
 import shapely
 
 from geo.crs import WGS84, require_crs
 from geo.errors import DataError
+from geo.outdir import atomic_output_dir  # noqa: F401 (commands import it from here)
 
 # --------------------------------------------------------------------------- bounded input
 
@@ -53,7 +48,6 @@ MAX_CSV_COLUMNS = 1_000
 TEXT_SUFFIXES = frozenset({".csv", ".toml", ".geojson", ".json", ".txt", ".tsv", ".prj", ".cpg"})
 _SNIFF_BYTES = 1 << 16
 _FILE_KINDS = (
-    (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
@@ -73,7 +67,7 @@ def max_input_bytes(kind: str) -> int:
     if not (mb > 0 and np.isfinite(mb)):
         msg = f"{env}={value!r} must be a positive number of MB; unset it or give e.g. {MAX_INPUT_MB[kind]:g}"
         raise DataError(msg)
-    return int(mb * 2**20)
+    return math.ceil(mb * 2**20)
 
 
 def check_input_file(path: str | os.PathLike, *, kind: str, what: str = "file") -> Path:
@@ -104,7 +98,7 @@ def check_input_file(path: str | os.PathLike, *, kind: str, what: str = "file") 
         limit = max_input_bytes(kind)
         if size > limit:
             msg = (
-                f"{path}: {size / 2**20:,.1f} MB is over the {limit / 2**20:g} MB limit for "
+                f"{path}: {_megabytes(size)} is over the {_megabytes(limit)} limit for "
                 f"{kind} files; give a smaller {what} or raise REFORM_ATLAS_MAX_{kind.upper()}_MB"
             )
             raise DataError(msg)
@@ -132,7 +126,7 @@ def read_input_bytes(path: str | os.PathLike, *, kind: str, what: str = "file") 
             msg = f"{path}: cannot read ({_os_reason(err)}); check the file"
             raise DataError(msg) from err
     if len(data) > limit:  # the file grew after the check
-        msg = f"{path}: over the {limit / 2**20:g} MB limit for {kind} files; give a smaller {what}"
+        msg = f"{path}: over the {_megabytes(limit)} limit for {kind} files; give a smaller {what}"
         raise DataError(msg)
     return data
 
@@ -165,6 +159,9 @@ def _open_regular(path: Path, *, what: str) -> Iterator[io.BufferedReader]:
         raise DataError(msg) from err
     try:
         mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            msg = f"{path}: is a folder, not a file; give the path of a {what}"
+            raise DataError(msg)
         if not stat.S_ISREG(mode):
             kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
             msg = f"{path}: is {kind}, not a regular file; give the path of a {what}"
@@ -185,6 +182,12 @@ def _read_head(fh: io.BufferedReader, path: Path) -> bytes:
     except OSError as err:
         msg = f"{path}: cannot read ({_os_reason(err)}); check the file"
         raise DataError(msg) from err
+
+
+def _megabytes(n: int) -> str:
+    """``n`` bytes in MB (2**20 bytes): ``1,024 MB``, ``1 MB``, ``0.00195 MB``."""
+    mb = n / 2**20
+    return f"{mb:,.0f} MB" if mb >= 100 else f"{mb:.3g} MB"
 
 
 def _os_reason(err: OSError) -> str:
@@ -251,7 +254,27 @@ def read_vector(
     if gdf.crs is None:
         msg = f"{path}: no CRS (missing .prj); add the .prj file or set a CRS with set_crs(...)"
         raise DataError(msg)
+    _check_coordinates_fit_crs(gdf, path)
     return gdf
+
+
+def _check_coordinates_fit_crs(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Raise when coordinates are not finite, or not degrees under a geographic CRS.
+
+    Metres under a WGS 84 ``.prj`` would otherwise reach grid and area computations
+    that allocate in proportion to the (absurd) extent.
+    """
+    xmin, ymin, xmax, ymax = gdf.total_bounds
+    if not np.isfinite([xmin, ymin, xmax, ymax]).all():
+        msg = f"{path}: non-finite coordinates (NaN or infinity); fix or re-export the file"
+        raise DataError(msg)
+    if gdf.crs.is_geographic and (max(-xmin, xmax) > 180.0 + 1e-6 or max(-ymin, ymax) > 90.0 + 1e-6):
+        msg = (
+            f"{path}: coordinates up to x={max(-xmin, xmax):.6g}, y={max(-ymin, ymax):.6g} are not "
+            f"degrees, but the .prj says {gdf.crs.name} (geographic); they look like projected "
+            "metres: give the file its real CRS (.prj) or reproject it to lon/lat"
+        )
+        raise DataError(msg)
 
 
 def _first_line(err: BaseException) -> str:
@@ -352,225 +375,62 @@ def write_gpkg(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str) ->
     return path
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table as UTF-8 CSV without the index (geometry dropped if present).
 
-    Tables of plain columns (numbers, booleans, text, categories of text; two or
-    more, uniquely named) go through Arrow's C++ writer, about six times faster
-    than ``DataFrame.to_csv``: floats are written shortest round-trip (``11`` for
-    11.0), booleans as ``true``/``false``, text quoted. Anything else is written
-    by pandas.
+    One path for every table, so the same value is always written the same way:
+    Arrow's C++ writer (about six times faster than ``DataFrame.to_csv``) with
+    numbers shortest round-trip (``11`` for 11.0), booleans ``true``/``false``
+    (also in a column that mixes them with other values) and text quoted.
+
+    Text cells that a spreadsheet would run as a formula — starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return — get a leading ``'``, as
+    OWASP's "CSV Injection" guidance recommends (``=HYPERLINK(…)`` is written
+    ``'=HYPERLINK(…)``). Only text columns are touched: numbers (``-5``) are not.
     """
     path = Path(path)
     frame = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
-    if _arrow_writable(frame):
-        try:
-            sink = pa.BufferOutputStream()
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(quoting_style="needed"))
-        except (pa.ArrowException, ValueError):
-            pass  # pandas writes it below
-        else:
-            path.write_bytes(sink.getvalue().to_pybytes())
-            return path
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    arrays = [_csv_array(column) for _, column in frame.items()]
+    if len(arrays) == 1 and pa.types.is_string(arrays[0].type):
+        # one text column: a missing value would be a blank line, which readers skip
+        arrays[0] = pc.fill_null(arrays[0], "")
+    table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
+    quoting = "all_valid" if len(arrays) == 1 else "needed"
+    pacsv.write_csv(table, str(path), write_options=pacsv.WriteOptions(quoting_style=quoting))
     return path
 
 
-def _arrow_writable(frame: pd.DataFrame) -> bool:
-    """Whether Arrow writes ``frame`` as pandas would read it back.
-
-    One column is excluded: a missing value would be an empty line, which CSV
-    readers skip.
-    """
-    if len(frame.columns) < 2 or not frame.columns.is_unique:
-        return False
-    if not all(isinstance(c, str) for c in frame.columns):
-        return False
-    for _, column in frame.items():
-        values = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column
-        kind = pd.api.types.infer_dtype(values, skipna=True)
-        if kind not in {"string", "floating", "integer", "mixed-integer-float", "boolean", "empty"}:
-            return False
-    return True
-
-
-@contextlib.contextmanager
-def atomic_output_dir(out: str | os.PathLike) -> Iterator[Path]:
-    """Give a temporary folder whose files replace those of ``out`` as one set, or not at all.
-
-    Files are written into a hidden sibling folder of ``out``
-    (``.<name>.tmp-<pid>-<random>``). On success that folder receives hard links to
-    every other entry of ``out`` (files already there that the new set does not
-    replace are kept), and is then swapped with ``out`` in one atomic step
-    (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two renames). So ``out``
-    holds either the complete previous set or the complete new one, never a mix.
-    On any exception (and on SIGINT/SIGTERM turned into ``KeyboardInterrupt``) the
-    temporary folder is removed and ``out`` is left as it was (not even created).
-    Temporary folders of this naming left by killed runs are removed first.
-
-    Raises
-    ------
-    DataError
-        ``out`` is a file or a dangling symbolic link, its parent folder cannot be
-        written, or a new file's name is taken in ``out`` by a folder (or the reverse).
-    """
-    out = _output_target(Path(out))
-    parent = out.parent
-    _remove_stale_temps(parent, out.name)
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=parent))
-    except OSError as err:
-        msg = (
-            f"{parent}: cannot create the output next to {out.name} ({_os_reason(err)}); "
-            "choose an --out whose parent folder is writable"
-        )
-        raise DataError(msg) from err
-    try:
-        yield tmp
-        _commit(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _output_target(out: Path) -> Path:
-    """Return the folder to write: ``out`` itself, or where its symbolic link points."""
-    if out.is_symlink() and not out.exists():
-        msg = f"{out}: a symbolic link to nothing ({os.readlink(out)}); remove it or choose another --out"
-        raise DataError(msg)
-    if out.exists() and not out.is_dir():
-        msg = f"{out}: output path exists and is not a folder; choose another --out"
-        raise DataError(msg)
-    return out.resolve() if out.is_symlink() else Path(os.path.abspath(out))
-
-
-def _commit(tmp: Path, out: Path) -> None:
-    """Make ``out`` the new set in ``tmp`` plus the entries of ``out`` it does not replace."""
-    if not out.exists():
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        os.rename(tmp, out)
-        return
-    _check_replaceable(tmp, out)
-    _link_others(out, tmp)
-    tmp.chmod(stat.S_IMODE(out.stat().st_mode))
-    if _exchange(tmp, out):
-        return  # tmp now holds the previous set, removed by the caller
-    old = tmp.with_name(tmp.name.replace(".tmp-", ".old-", 1))
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _check_replaceable(tmp: Path, out: Path) -> None:
-    """Raise before anything moves if a new entry cannot take the place of an old one."""
-    for item in sorted(tmp.rglob("*")):
-        target = out / item.relative_to(tmp)
-        if not (target.exists() or target.is_symlink()):
-            continue
-        if item.is_dir() != (target.is_dir() and not target.is_symlink()):
-            what = "folder" if target.is_dir() else "file"
-            msg = (
-                f"{target}: a {what} is in the way of the new output of that name; move or "
-                "remove it, or choose another --out"
-            )
-            raise DataError(msg)
-    if not os.access(out, os.W_OK | os.X_OK):
-        msg = f"{out}: the output folder is not writable; make it writable or choose another --out"
-        raise DataError(msg)
-
-
-def _link_others(out: Path, tmp: Path) -> None:
-    """Hard-link (copy where links fail) every entry of ``out`` that ``tmp`` lacks."""
-    for entry in out.iterdir():
-        target = tmp / entry.name
-        if entry.is_dir() and not entry.is_symlink():
-            if target.is_dir():
-                _link_others(entry, target)
-            else:
-                shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
-        elif not (target.exists() or target.is_symlink()):
-            if entry.is_symlink():
-                os.symlink(os.readlink(entry), target)
-            else:
-                _link_or_copy(entry, target)
-
-
-def _link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(src, dst, follow_symlinks=False)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically with Linux ``renameat2(RENAME_EXCHANGE)``; False if unsupported.
-
-    Python has no binding for it (``os.rename`` cannot swap two folders), so it is
-    called through ctypes.
-    """
-    libc = _libc()
-    if libc is None:
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    rc = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    if rc == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False  # old kernel or a file system without exchange: two renames instead
-    raise OSError(err, os.strerror(err), str(b))
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    if sys.platform != "linux":
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.renameat2  # noqa: B018 (glibc >= 2.28)
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-#: Temporary folders older than this are stale even when their process id is unknown.
-STALE_TEMP_SECONDS = 3600
-
-
-def _remove_stale_temps(parent: Path, name: str) -> None:
-    """Remove ``.<name>.tmp-*`` / ``.<name>.old-*`` folders whose run is no longer alive."""
-    try:
-        entries = list(parent.glob(f".{glob.escape(name)}.[to][ml][pd]-*"))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir() and not entry.is_symlink() and _is_stale(entry, name):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _is_stale(entry: Path, name: str) -> bool:
-    rest = entry.name[len(name) + 1 :]
-    if not rest.startswith((".tmp-", ".old-")):
-        return False
-    pid = rest[5:].split("-", 1)[0]
-    if pid.isdigit():
-        if int(pid) == os.getpid():
-            return False
+def _csv_array(column: pd.Series) -> pa.Array:
+    """One column as an Arrow array: numbers and booleans typed, everything else safe text."""
+    values = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in {"floating", "integer", "mixed-integer-float", "boolean"}:
         try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False  # alive, another user's
-        return False
-    try:  # a folder of the older naming (no pid): stale after an hour
-        return time.time() - entry.stat().st_mtime > STALE_TEMP_SECONDS
-    except OSError:
-        return False
+            plain = isinstance(column.dtype, pd.CategoricalDtype) or kind == "boolean"
+            return pa.array(column.astype(object) if plain else column, from_pandas=True)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            pass  # e.g. integers beyond 64 bits: written as text below
+    text = [None if _is_missing(v) else _cell_text(v) for v in column.astype(object)]
+    return pa.array([None if v is None else neutralise_formula(v) for v in text], type=pa.string())
+
+
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _cell_text(value) -> str:
+    """Text of one cell of a mixed column, formatted as Arrow formats a typed column."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return pc.cast(pa.scalar(float(value)), pa.string()).as_py()
+    return str(value)
+
+
+def neutralise_formula(text: str) -> str:
+    """``'`` + ``text`` when a spreadsheet would read ``text`` as a formula (see :func:`write_csv`)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text

@@ -7,7 +7,7 @@ Districts
     alias table ``inputs/data/bns_district_aliases.csv`` (every row says why and
     cites its source), then by name — the bulletin name without its kind suffix
     against ``ADM2_KK``/``ADM2_RU``/``ADM2_EN`` under
-    :func:`inputs.settlements.skeleton` — with city and district told apart by the
+    :func:`inputs.names.skeleton` — with city and district told apart by the
     KATO classifier's numbering (within a region, codes ``NN10…``–``NN31…`` are
     cities of regional significance, ``NN32…`` and up are districts), so Kostanay
     city (391000000) never takes Kostanay district's figure (395400000).
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import DataError
-from inputs.settlements import name_skeletons, skeleton
+from inputs.names import name_skeletons, skeleton
 
 ALIASES_FILE = Path(__file__).with_name("data") / "bns_district_aliases.csv"
 

@@ -4,6 +4,9 @@
 ``inputs/checksums.txt`` is downloaded into ``DIR`` with the layout of the shared data
 folder (``DIR/geokz/...``, ``DIR/hotosm/...``), checked against its pinned SHA-256 and only
 then moved into place, so an interrupted or corrupted download never leaves a file behind.
+Verification, the temporary file and the move are pooch's (:func:`pooch.retrieve` with the
+pinned hash); the transfer is :class:`BoundedDownloader`, which gives each file a total
+deadline and a size cap from its expected size (``inputs/sizes.txt``).
 
 Files come from their public origins (:data:`PUBLIC_ORIGINS`) or, when a base URL is given
 (argument or the ``REFORM_ATLAS_MIRROR`` environment variable), from a mirror laid out like
@@ -18,6 +21,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+import pooch
 from tqdm import tqdm
 
 from geo.errors import DataError, FetchError
@@ -36,9 +41,12 @@ __all__ = [
     "CHECKSUMS_FILE",
     "MIRROR_ENV_VAR",
     "PUBLIC_ORIGINS",
+    "SIZES_FILE",
+    "BoundedDownloader",
     "Origin",
     "fetch_data",
     "load_checksums",
+    "load_sizes",
     "origin_for",
     "resolve_base_url",
     "sha256_file",
@@ -48,6 +56,13 @@ logger = logging.getLogger(__name__)
 
 #: Pinned SHA-256 of every data file, in ``sha256sum`` format, relative to the data folder.
 CHECKSUMS_FILE = Path(__file__).with_name("checksums.txt")
+#: Expected size in bytes of every data file (same paths), for the size cap of downloads.
+SIZES_FILE = Path(__file__).with_name("sizes.txt")
+#: Each file's deadline: this many seconds plus its size at MIN_RATE_BYTES_S.
+DEADLINE_BASE_S = 60.0
+MIN_RATE_BYTES_S = 64 * 1024
+#: Size cap of a file whose size is not listed.
+MAX_UNKNOWN_BYTES = 512 * 2**20
 
 #: Environment variable holding the default mirror base URL.
 MIRROR_ENV_VAR = "REFORM_ATLAS_MIRROR"
@@ -242,18 +257,39 @@ def origin_for(relpath: str, base_url: str | None) -> Origin:
         raise FetchError(msg) from None
 
 
+def load_sizes(path: str | os.PathLike[str] = SIZES_FILE) -> dict[str, int]:
+    """Read the expected size in bytes of every data file (``<bytes>  <relative path>``)."""
+    sizes: dict[str, int] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        size, _, name = line.partition(" ")
+        if not size.isdigit() or not _is_safe_relpath(name.strip()):
+            msg = f"{path}:{number}: malformed size line {line!r}; reinstall reform-atlas"
+            raise DataError(msg)
+        sizes[name.strip()] = int(size)
+    return sizes
+
+
+def deadline_for(size: int | None) -> float:
+    """Seconds one file may take in total: a minute plus its size at 64 KiB/s."""
+    return DEADLINE_BASE_S + (size if size is not None else MAX_UNKNOWN_BYTES) / MIN_RATE_BYTES_S
+
+
 def fetch_data(
     dest: str | os.PathLike[str],
     *,
     base_url: str | None = None,
     progress: bool = True,
     timeout: float = 30.0,
+    deadline: float | None = None,
 ) -> list[Path]:
     """Download and verify every data file into ``dest``.
 
     Files already present with the pinned checksum are left alone (reported as up to date);
     others are downloaded to a temporary file beside their final path, verified, then
-    moved into place with :func:`os.replace`. The first failure stops the run.
+    moved into place. The first failure stops the run; on any failure or interruption
+    (Ctrl-C, SIGTERM through the command line) the temporary file is removed.
 
     Parameters
     ----------
@@ -266,7 +302,11 @@ def fetch_data(
     progress : bool, default True
         Show tqdm progress bars and status lines on standard error.
     timeout : float, default 30.0
-        Socket timeout in seconds for each connection and read.
+        Longest wait in seconds for a connection or for any one read.
+    deadline : float, optional
+        Total seconds each file may take; default :func:`deadline_for` its expected
+        size. A file is also abandoned as soon as the server sends more than its
+        expected size.
 
     Returns
     -------
@@ -276,29 +316,27 @@ def fetch_data(
     Raises
     ------
     FetchError
-        If a download fails, a checksum does not match or a file cannot be written; the
-        one-line message names the file, the problem and the fix.
+        If a download fails, takes too long, is too large, a checksum does not match or
+        a file cannot be written; the one-line message names the file, the problem and
+        the fix.
     """
     root = Path(dest)
     mirror = resolve_base_url(base_url)
-    checksums = load_checksums()
+    checksums, sizes = load_checksums(), load_sizes()
     paths: list[Path] = []
     with tqdm(
-        total=len(checksums),
-        unit="file",
-        desc="data files",
-        file=sys.stderr,
-        disable=not progress,
+        total=len(checksums), unit="file", desc="data files", file=sys.stderr, disable=not progress
     ) as bar:
         for relpath, expected in checksums.items():
             target = root.joinpath(*PurePosixPath(relpath).parts)
+            size = sizes.get(relpath)
+            limits = Limits(
+                max_bytes=size if size is not None else MAX_UNKNOWN_BYTES,
+                deadline_s=deadline if deadline is not None else deadline_for(size),
+                timeout_s=timeout,
+            )
             status = _fetch_one(
-                relpath,
-                expected,
-                target,
-                origin_for(relpath, mirror),
-                progress=progress,
-                timeout=timeout,
+                relpath, expected, target, origin_for(relpath, mirror), limits, progress=progress
             )
             logger.info("%s: %s", relpath, status)
             if progress:
@@ -308,71 +346,117 @@ def fetch_data(
     return paths
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may take: bytes, total seconds, seconds per read."""
+
+    max_bytes: int
+    deadline_s: float
+    timeout_s: float
+
+
 def _fetch_one(
-    relpath: str,
-    expected: str,
-    target: Path,
-    origin: Origin,
-    *,
-    progress: bool,
-    timeout: float,
+    relpath: str, expected: str, target: Path, origin: Origin, limits: Limits, *, progress: bool
 ) -> str:
     """Make ``target`` hold the verified file and return a short status for the user."""
     existed = target.is_file()
     if existed and sha256_file(target) == expected:
         return "up to date"
     _make_dir(target.parent)
-    tmp = _temp_path(target, ".part")
-    try:
-        if origin.member is None:
-            got = _download_to(origin.url, relpath, tmp, progress=progress, timeout=timeout)
-        else:
-            got = _download_member(relpath, origin, tmp, progress=progress, timeout=timeout)
-        if got != expected:
-            msg = (
-                f"checksum mismatch for {relpath} downloaded from {origin.url}: expected "
-                f"sha256 {expected}, got {got}; retry, or if the origin has published a new "
-                f"version pass --base-url to a mirror holding the pinned files"
-            )
-            raise FetchError(msg)
-        _replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if origin.member is None:
+        _retrieve(relpath, expected, target, origin.url, limits, progress=progress)
+    else:
+        _retrieve_member(relpath, expected, target, origin, limits, progress=progress)
     return "replaced (checksum differed)" if existed else "downloaded"
 
 
-def _download_member(
-    relpath: str, origin: Origin, tmp: Path, *, progress: bool, timeout: float
-) -> str:
-    """Download the zip at ``origin.url`` and extract ``origin.member`` into ``tmp``."""
-    archive = _temp_path(tmp, ".zip")
+def _retrieve(
+    relpath: str, expected: str, target: Path, url: str, limits: Limits, *, progress: bool
+) -> None:
+    """Download ``url`` to ``target`` through pooch, verifying the pinned SHA-256."""
+    download = BoundedDownloader(relpath, limits, progress=progress)
+    pooch_logger = pooch.get_logger()
+    level = pooch_logger.level
+    pooch_logger.setLevel(logging.WARNING)  # pooch announces every download on stderr
     try:
-        _download_to(origin.url, relpath, archive, progress=progress, timeout=timeout)
-        return _extract_member(relpath, origin, archive, tmp)
+        pooch.retrieve(
+            url,
+            known_hash=f"sha256:{expected}",
+            fname=target.name,
+            path=target.parent,
+            downloader=download,
+            progressbar=False,
+        )
+    except ValueError as exc:  # pooch: the hash does not match
+        if download.digest is None:
+            raise
+        raise _mismatch(relpath, url, expected, download.digest) from exc
+    except FetchError:
+        raise
+    except OSError as exc:  # pooch's temporary file or the move into place
+        raise _disk_error(target, exc) from exc
+    finally:
+        pooch_logger.setLevel(level)
+
+
+def _mismatch(relpath: str, url: str, expected: str, got: str) -> FetchError:
+    msg = (
+        f"checksum mismatch for {relpath} downloaded from {url}: expected "
+        f"sha256 {expected}, got {got}; retry, or if the origin has published a new "
+        f"version pass --base-url to a mirror holding the pinned files"
+    )
+    return FetchError(msg)
+
+
+def _retrieve_member(
+    relpath: str, expected: str, target: Path, origin: Origin, limits: Limits, *, progress: bool
+) -> None:
+    """Download the zip at ``origin.url`` and extract ``origin.member`` into ``target``.
+
+    Own code, not ``pooch.Unzip``: the pin is the member's checksum (the HOT archive is
+    regenerated with new timestamps), and Unzip can only verify the archive.
+    """
+    archive, tmp = _temp_path(target, ".zip"), _temp_path(target, ".part")
+    # the archive may hold a README besides the member: allow a little more than the member
+    zip_limits = Limits(limits.max_bytes + (1 << 20), limits.deadline_s, limits.timeout_s)
+    try:
+        BoundedDownloader(relpath, zip_limits, progress=progress)(origin.url, archive)
+        got = _extract_member(relpath, origin, archive, tmp, max_bytes=limits.max_bytes)
+        if got != expected:
+            raise _mismatch(relpath, origin.url, expected, got)
+        _replace(tmp, target)
     finally:
         archive.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
-def _extract_member(relpath: str, origin: Origin, archive: Path, tmp: Path) -> str:
-    """Copy the wanted member of ``archive`` into ``tmp`` and return its SHA-256."""
+def _extract_member(relpath: str, origin: Origin, archive: Path, tmp: Path, *, max_bytes: int) -> str:
+    """Copy the wanted member of ``archive`` into ``tmp`` (at most ``max_bytes``); return its SHA-256."""
     try:
         with zipfile.ZipFile(archive) as zf:
             info = _find_member(zf, origin.member or PurePosixPath(relpath).name)
             if info is None:
-                names = ", ".join(zf.namelist()) or "nothing"
+                names = ", ".join(zf.namelist()[:10]) or "nothing"
                 msg = (
                     f"cannot find {origin.member} in {origin.url} (it holds {names}) for "
                     f"{relpath}; pass --base-url to a mirror holding the pinned files"
                 )
                 raise FetchError(msg)
             with zf.open(info) as src:
-                return _write_stream(src.read, tmp, None)[0]
+                digest, size = _write_stream(src.read, tmp, None, max_bytes=max_bytes)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
         msg = (
             f"cannot unpack {origin.url} for {relpath}: {_one_line(exc)}; retry, or pass "
             f"--base-url to a mirror holding the pinned files"
         )
         raise FetchError(msg) from exc
+    if size > max_bytes:
+        msg = (
+            f"{origin.member} in {origin.url} is larger than the expected {max_bytes:,} bytes of "
+            f"{relpath}; pass --base-url to a mirror holding the pinned files"
+        )
+        raise FetchError(msg)
+    return digest
 
 
 def _find_member(zf: zipfile.ZipFile, member: str) -> zipfile.ZipInfo | None:
@@ -386,57 +470,110 @@ def _find_member(zf: zipfile.ZipFile, member: str) -> zipfile.ZipInfo | None:
     return same_kind[0] if len(same_kind) == 1 else None
 
 
-def _download_to(url: str, relpath: str, path: Path, *, progress: bool, timeout: float) -> str:
-    """Stream ``url`` into a new file ``path`` and return its SHA-256.
+class BoundedDownloader:
+    """A pooch downloader with a total deadline and a size cap, for one file.
 
-    Network and HTTP failures become a one-line :class:`FetchError` naming ``relpath``.
+    Own code, not pooch's ``HTTPDownloader``: that one (requests) has a timeout per
+    read only and no size limit, so a mirror dripping a byte every 20 s keeps a small
+    file downloading for the better part of an hour, and a body without a length can
+    fill the disk. Here the body is read one network chunk at a time
+    (``HTTPResponse.read1``) and the transfer stops as soon as the deadline has passed
+    (checked after every read; no read waits longer than ``timeout_s``) or more than
+    ``max_bytes`` arrive. It also reads ``file://`` mirrors, which pooch does not.
+
+    After a call, ``digest`` and ``size`` hold the SHA-256 and length of what was written.
     """
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            with tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=relpath,
-                leave=False,
-                file=sys.stderr,
-                disable=not progress,
-            ) as bar:
-                digest, size = _write_stream(response.read, path, bar.update)
-    except FetchError:
-        raise
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        msg = (
-            f"cannot download {relpath} from {url}: HTTP {exc.code} {_one_line(exc.reason)}; "
-            f"check that the address or mirror serves this file, or pass --base-url to "
-            f"another mirror"
-        )
-        raise FetchError(msg) from exc
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        # URLError (DNS, refused, unreachable), TimeoutError, ConnectionError, SSL errors,
-        # http.client.HTTPException (IncompleteRead, RemoteDisconnected) and bad URLs.
-        msg = f"cannot download {relpath} from {url}: {_reason(exc)}; {NETWORK_FIX}"
-        raise FetchError(msg) from exc
-    if total is not None and size != total:
-        msg = (
-            f"cannot download {relpath} from {url}: connection closed after {size} of "
-            f"{total} bytes; {NETWORK_FIX}"
-        )
-        raise FetchError(msg)
-    return digest
+
+    def __init__(self, relpath: str, limits: Limits, *, progress: bool = False):
+        self.relpath, self.limits, self.progress = relpath, limits, progress
+        self.digest: str | None = None
+        self.size = 0
+
+    def __call__(self, url: str, output_file: str | os.PathLike[str], pooch_obj: object = None) -> None:
+        """Stream ``url`` into ``output_file`` within the limits (pooch's downloader protocol)."""
+        started = time.monotonic()
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+            with urllib.request.urlopen(request, timeout=self.limits.timeout_s) as response:
+                total = self._announced(response, url)
+                with tqdm(
+                    total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=self.relpath,
+                    leave=False, file=sys.stderr, disable=not self.progress,
+                ) as bar:  # fmt: skip
+                    read = self._reader(response, url, started)
+                    self.digest, self.size = _write_stream(
+                        read, Path(output_file), bar.update, max_bytes=self.limits.max_bytes
+                    )
+        except FetchError:
+            raise
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            msg = (
+                f"cannot download {self.relpath} from {url}: HTTP {exc.code} {_one_line(exc.reason)}; "
+                f"check that the address or mirror serves this file, or pass --base-url to "
+                f"another mirror"
+            )
+            raise FetchError(msg) from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # URLError (DNS, refused, unreachable), TimeoutError, ConnectionError, SSL errors,
+            # http.client.HTTPException (IncompleteRead, RemoteDisconnected) and bad URLs.
+            msg = f"cannot download {self.relpath} from {url}: {_reason(exc)}; {NETWORK_FIX}"
+            raise FetchError(msg) from exc
+        self._check_complete(url, total)
+
+    def _announced(self, response, url: str) -> int | None:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        if total is not None and total > self.limits.max_bytes:
+            msg = (
+                f"cannot download {self.relpath} from {url}: the server announces {total:,} bytes, "
+                f"more than the expected {self.limits.max_bytes:,}; pass --base-url to a mirror "
+                "holding the pinned files"
+            )
+            raise FetchError(msg)
+        return total
+
+    def _reader(self, response, url: str, started: float) -> Callable[[int], bytes]:
+        read_one = getattr(response, "read1", response.read)  # file:// responses have no read1
+
+        def read(n: int) -> bytes:
+            if time.monotonic() - started > self.limits.deadline_s:
+                msg = (
+                    f"cannot download {self.relpath} from {url}: not finished after "
+                    f"{self.limits.deadline_s:g} s (deadline for this file); {NETWORK_FIX}"
+                )
+                raise FetchError(msg)
+            return read_one(n)
+
+        return read
+
+    def _check_complete(self, url: str, total: int | None) -> None:
+        if self.size > self.limits.max_bytes:
+            msg = (
+                f"cannot download {self.relpath} from {url}: the server sent more than the "
+                f"expected {self.limits.max_bytes:,} bytes; pass --base-url to a mirror holding "
+                "the pinned files"
+            )
+            raise FetchError(msg)
+        if total is not None and self.size != total:
+            msg = (
+                f"cannot download {self.relpath} from {url}: connection closed after {self.size} of "
+                f"{total} bytes; {NETWORK_FIX}"
+            )
+            raise FetchError(msg)
 
 
 def _write_stream(
-    read: Callable[[int], bytes], path: Path, on_chunk: Callable[[int], object] | None
+    read: Callable[[int], bytes],
+    path: Path,
+    on_chunk: Callable[[int], object] | None,
+    *,
+    max_bytes: int,
 ) -> tuple[str, int]:
-    """Copy chunks from ``read`` into a new file ``path``; return their SHA-256 and size.
+    """Copy chunks from ``read`` into ``path``; return their SHA-256 and size.
 
-    Only disk errors are converted here (to :class:`FetchError`); read errors propagate.
+    Stops after the first chunk beyond ``max_bytes`` (the size then exceeds it). Only
+    disk errors are converted here (to :class:`FetchError`); read errors propagate.
     """
     digest = hashlib.sha256()
     size = 0
@@ -445,6 +582,8 @@ def _write_stream(
         while chunk := read(_CHUNK_SIZE):
             digest.update(chunk)
             size += len(chunk)
+            if size > max_bytes:
+                break
             _write(out, chunk, path)
             if on_chunk is not None:
                 on_chunk(len(chunk))
@@ -458,7 +597,7 @@ def _temp_path(target: Path, suffix: str) -> Path:
 
 def _open_new(path: Path) -> BinaryIO:
     try:
-        return open(path, "xb")
+        return open(path, "wb")  # pooch's temporary file exists already (empty)
     except OSError as exc:
         raise _disk_error(path, exc) from exc
 

@@ -13,6 +13,9 @@ EPSG:4326 with one Point per settlement, on a fresh RangeIndex, with columns
 ``name``, ``name_en``, ``name_kk``, ``name_ru``
     Names (pandas ``string``; ``<NA>`` when absent). ``name`` is the local
     display name: the OSM ``name`` tag, else ``name:kk``, ``name:ru``, ``name:en``.
+``name_latn``
+    One ASCII Latin name per place in one scheme, never missing (see
+    :func:`inputs.names.latin_names`).
 ``place``
     OSM place class (``city``, ``town``, ``village``, ``hamlet``,
     ``isolated_dwelling`` …) or ``<NA>``.
@@ -27,8 +30,8 @@ EPSG:4326 with one Point per settlement, on a fresh RangeIndex, with columns
 Loaders may add helper columns: ``alt_names`` (``"|"``-joined alternative names,
 used for matching) and ``geonames_admin1`` (GeoNames admin1 code).
 
-Names are matched across scripts and romanisations with :func:`skeleton`, used by
-:func:`merge_gazetteers` and :func:`find_settlement`.
+Names (romanisation, matching keys, search) live in :mod:`inputs.names`;
+merging gazetteers in :mod:`inputs.merge`.
 """
 
 from __future__ import annotations
@@ -37,20 +40,18 @@ import json
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from geo.crs import WGS84, to_lonlat
-from geo.distance import geodesic_km
-from geo.errors import DataError
+from geo.crs import WGS84
+from geo.errors import DataError, escape_controls
 from geo.points import read_points
+from inputs.names import ALT_NAMES, NAME_LATN, latin_names
+from inputs.search import find_settlement as find_settlement  # the callers' old import path
 
 #: Column order and dtypes shared by every loader (``geometry`` comes last).
 SCHEMA: dict[str, str] = {
@@ -58,6 +59,7 @@ SCHEMA: dict[str, str] = {
     "osm_id": "Int64",
     "source": "string",
     "name": "string",
+    "name_latn": "string",
     "name_en": "string",
     "name_kk": "string",
     "name_ru": "string",
@@ -67,17 +69,8 @@ SCHEMA: dict[str, str] = {
     "population_status": "string",
 }
 
-#: Name columns whose skeletons identify a settlement (plus ``alt_names`` if present).
-NAME_FIELDS: tuple[str, ...] = ("name", "name_en", "name_kk", "name_ru")
-
-#: Helper column of ``"|"``-joined alternative names.
-ALT_NAMES = "alt_names"
-
 #: Values of ``population_status``.
 TAGGED, UNPARSED, MISSING = "tagged", "unparsed", "missing"
-
-#: Skeletons shorter than this are ignored when matching (Шу → "ci" is kept).
-MIN_SKELETON = 2
 
 # --------------------------------------------------------------------------- population
 
@@ -221,150 +214,33 @@ def _decimal(s: str) -> float:
     return math.nan
 
 
-# --------------------------------------------------------------------------- names
-
-# Cyrillic (Russian, Kazakh, plus a few Ukrainian/Uzbek letters met in
-# alternative names) to a conventional Latin spelling; folding comes after.
-_CYRILLIC = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "gh", "д": "d",
-    "е": "e", "ё": "yo", "ж": "zh", "з": "z", "и": "i", "й": "y", "к": "k",
-    "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "ng", "о": "o", "ө": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u",
-    "ф": "f", "х": "kh", "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e", "ю": "yu",
-    "я": "ya", "є": "ye", "ї": "yi", "ў": "u", "ҳ": "h",
-}  # fmt: skip
-
-# Latin letters that NFKD does not decompose, or whose decomposition loses the
-# digraph they stand for (Turkish/Kazakh-Latin ş, ç; ñ for Kazakh ң).
-_LATIN = {
-    "ş": "sh", "ș": "sh", "ç": "ch", "ñ": "ng", "ı": "i", "ə": "a", "ä": "a",
-    "ł": "l", "ø": "o", "ß": "ss", "đ": "d", "ğ": "gh",
-}  # fmt: skip
-
-# Folds of romanisation variants, applied in order to [a-z0-9] text.
-_FOLDS: tuple[tuple[str, str], ...] = (
-    ("shch", "c"),
-    ("dzh", "j"),
-    ("zh", "j"),
-    ("sh", "c"),
-    ("ch", "c"),
-    ("ts", "c"),
-    ("kh", "k"),
-    ("gh", "g"),
-    ("ng", "n"),
-    ("q", "k"),
-    ("x", "k"),
-    ("w", "v"),
-    ("h", ""),
-    ("y", "i"),
-    ("u", "i"),
-)
-
-#: Words naming the kind of settlement (after transliteration), dropped from a
-#: name that has other words: "Қасым Қайсенов кенті" = "Qasym Qaysenov".
-SETTLEMENT_WORDS: frozenset[str] = frozenset(
-    {
-        "auyl", "auyly", "aul", "auly", "kenti", "selosy", "stantsiyasy",
-        "selo", "s", "pos", "poselok", "posyolok", "p", "stantsiya", "st",
-        "razezd", "razyezd", "khutor", "derevnya",
-        "village", "settlement", "station",
-    }
-)  # fmt: skip
-
-_TRANSLATE = str.maketrans({**_CYRILLIC, **_LATIN})
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
-_REPEATS = re.compile(r"(.)\1+")
-_MULTI_SPLIT = re.compile(r"[|;]")
-# Russian adjective endings after folding (-ский/-ское/-ская/-ские, -ный/-ное/-ная),
-# so that Novoishimskiy matches Новоишимское.
-_ADJECTIVE_END = re.compile(r"(?<=..)(sk|n)(?:ij|i|oe|oje|aia|aja|e)$")
-
-
-@lru_cache(maxsize=200_000)
-def skeleton(name: str) -> str:
-    """Reduce a place name to a spelling-independent key.
-
-    Lower-cases, transliterates Cyrillic (Russian and Kazakh letters
-    ә ғ қ ң ө ұ ү һ і) to Latin, strips diacritics, drops settlement-kind
-    words (:data:`SETTLEMENT_WORDS`, e.g. "ауылы", "кенті", "село") when other
-    words remain, drops everything but ``a-z0-9`` (spaces, hyphens,
-    apostrophes …), then folds common romanisation variants:
-    ``shch/sh/ch/ts`` → ``c``, ``zh/dzh/j`` → ``j``, ``kh/q/x`` → ``k``,
-    ``gh`` → ``g``, ``ng`` → ``n`` (Kazakh ң), remaining ``h`` dropped,
-    ``y/u/ы/i`` → ``i``, ``w`` → ``v``; collapses doubled letters; folds
-    ``ie`` → ``e`` (Yesik/Esik) and Russian adjective endings (-skiy/-skoye/
-    -skaya, -nyy/-noye/-naya) to their stem.
-
-    Parameters
-    ----------
-    name : str
-        A name in any script.
-
-    Returns
-    -------
-    str
-        The skeleton, e.g. ``"izinagac"`` for Ұзынағаш, Узынагач, Uzynagash
-        and Uzunagach; empty if nothing Latin or Cyrillic is left.
-    """
-    text = unicodedata.normalize("NFKC", name).casefold().translate(_TRANSLATE)
-    text = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
-    words = [w for w in _WORD_SPLIT.split(text) if w]
-    kept = [w for w in words if w not in SETTLEMENT_WORDS]
-    text = "".join(kept or words)
-    for old, new in _FOLDS:
-        text = text.replace(old, new)
-    text = _REPEATS.sub(r"\1", text).replace("ie", "e")
-    return _ADJECTIVE_END.sub(r"\1", _REPEATS.sub(r"\1", text))
-
-
-def name_skeletons(settlements: pd.DataFrame) -> pd.Series:
-    """Skeletons of every name of every row.
-
-    Parameters
-    ----------
-    settlements : pandas.DataFrame
-        Frame with any of the columns in :data:`NAME_FIELDS` and ``alt_names``
-        (``"|"``-joined); names holding several values separated by ``;`` are split.
-
-    Returns
-    -------
-    pandas.Series
-        A ``frozenset`` of skeletons (at least :data:`MIN_SKELETON` characters)
-        per row, on the input index.
-    """
-    fields = [c for c in (*NAME_FIELDS, ALT_NAMES) if c in settlements.columns]
-    columns = [
-        settlements[c].astype("string").to_numpy(dtype=object, na_value=None) for c in fields
-    ]
-    rows = zip(*columns, strict=True) if columns else ([] for _ in range(len(settlements)))
-    sets = [frozenset(_skeletons_of(names)) for names in rows]
-    return pd.Series(sets, index=settlements.index, dtype=object, name="skeletons")
-
-
-def _skeletons_of(names: Iterable[str | None]) -> Iterable[str]:
-    """Yield the skeletons of the non-missing names, splitting on ``|`` and ``;``."""
-    for value in names:
-        if value is None:
-            continue
-        for part in _MULTI_SPLIT.split(value):
-            key = skeleton(part)
-            if len(key) >= MIN_SKELETON:
-                yield key
-
-
 # --------------------------------------------------------------------------- schema
 
 
-def _conform(frame: pd.DataFrame, points: gpd.GeoSeries) -> gpd.GeoDataFrame:
+def conform_settlements(frame: pd.DataFrame, points: gpd.GeoSeries) -> gpd.GeoDataFrame:
     """Build a schema GeoDataFrame from ``frame`` columns and ``points`` (same length).
 
-    Missing schema columns are filled with NA; other columns (helpers such as
-    ``alt_names`` or ``geonames_admin1``) are kept after the schema columns.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any of the schema columns plus helpers. Missing schema columns are
+        filled with NA, except ``name_latn``, which is made from the names
+        (:func:`inputs.names.latin_names`) where absent or missing; other
+        columns (helpers such as ``alt_names`` or ``geonames_admin1``) are kept
+        after the schema columns.
+    points : geopandas.GeoSeries
+        One point per row, in EPSG:4326.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The module schema on a fresh RangeIndex.
     """
     n = len(frame)
+    if NAME_LATN not in frame.columns or frame[NAME_LATN].isna().any():
+        made = latin_names(frame)
+        own = frame[NAME_LATN].astype("string") if NAME_LATN in frame.columns else made
+        frame = frame.assign(**{NAME_LATN: own.fillna(made)})
     data = {
         column: (
             frame[column].astype(dtype).reset_index(drop=True)
@@ -388,6 +264,27 @@ def _first_present(*columns: pd.Series) -> pd.Series:
         text = column.astype("string")
         result = result.fillna(text.mask(text.str.strip() == ""))
     return result
+
+
+#: Largest head count accepted for one settlement: above the population of any city on
+#: Earth (Tokyo's metropolitan area, the largest, has about 37 million people).
+MAX_PLACE_POPULATION = 50_000_000
+
+
+def check_population_bound(frame: pd.DataFrame, path: str | Path) -> None:
+    """Raise if a parsed ``population`` exceeds :data:`MAX_PLACE_POPULATION` (naming the rows)."""
+    too_big = (frame["population"] > MAX_PLACE_POPULATION).to_numpy()
+    if too_big.any():
+        rows = np.flatnonzero(too_big)
+        shown = ", ".join(
+            f"row {i + 1} ({escape_controls(str(frame['population_raw'].iloc[i]))[:30]})" for i in rows[:5]
+        )
+        more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+        msg = (
+            f"{path}: population above {MAX_PLACE_POPULATION:,} for one place in {shown}{more}; "
+            "no settlement is that large: fix the value or leave it empty"
+        )
+        raise DataError(msg)
 
 
 def _population_columns(values: pd.Series, *, zero_as_missing: bool = True) -> pd.DataFrame:
@@ -451,7 +348,8 @@ def load_hotosm(path: str | Path) -> gpd.GeoDataFrame:
     )
     population = gdf["population"] if "population" in gdf.columns else col("population")
     frame = frame.join(_population_columns(population))
-    return _conform(frame, gdf.geometry)
+    check_population_bound(frame, path)
+    return conform_settlements(frame, gdf.geometry)
 
 
 def _column_getter(gdf: pd.DataFrame) -> Callable[[str], pd.Series]:
@@ -535,7 +433,7 @@ def load_geonames(*, country: str = "KZ") -> gpd.GeoDataFrame:
     frame[ALT_NAMES] = _joined(table.get("alternatenames"), len(table))
     frame["geonames_admin1"] = table.get("admin1code", pd.Series(pd.NA, index=table.index))
     frame["geonames_admin1"] = frame["geonames_admin1"].astype("string")
-    return _conform(frame, points)
+    return conform_settlements(frame, points)
 
 
 def _geonames_file() -> Path:
@@ -651,9 +549,10 @@ def load_settlements_file(path: str | Path, *, layer: str | None = None) -> gpd.
     frame["source"] = "file"
     population = gdf[found["population"]] if found["population"] else col("population")
     frame = frame.join(_population_columns(population))
+    check_population_bound(frame, path)
     if frame[ALT_NAMES].isna().all():
         frame = frame.drop(columns=[ALT_NAMES])
-    return _conform(frame, gdf.geometry)
+    return conform_settlements(frame, gdf.geometry)
 
 
 def _pick(columns: Iterable[str], names: tuple[str, ...]) -> str | None:
@@ -694,284 +593,3 @@ def _file_ids(gdf: pd.DataFrame, column: str | None, path: str | Path) -> pd.Ser
         msg = f"{path}: '{column}' repeats values ({shown}); make every {column} unique"
         raise DataError(msg)
     return ("file:" + ids).astype("string")
-
-
-# --------------------------------------------------------------------------- merging
-
-#: Lower bounds of the length of one degree on the WGS 84 ellipsoid, km (with margin):
-#: a meridian degree is ≥ 110.57 km; a parallel degree is ≥ 111.32 km × cos(lat).
-_KM_PER_DEG_LAT = 110.0
-_KM_PER_DEG_LON_EQUATOR = 111.0
-
-
-def merge_gazetteers(
-    primary: gpd.GeoDataFrame,
-    secondary: gpd.GeoDataFrame,
-    *,
-    radius_km: float = 10.0,
-) -> gpd.GeoDataFrame:
-    """Add to ``primary`` the ``secondary`` places it lacks.
-
-    A secondary place is considered present when some primary place lies within
-    ``radius_km`` and shares a name :func:`skeleton` with it (see
-    :func:`match_gazetteers`). The names of a present secondary place are
-    appended to the ``alt_names`` of its nearest matching primary place, so
-    that searches by those names (e.g. GeoNames' "Issyk" for Есік) find it.
-
-    Parameters
-    ----------
-    primary, secondary : geopandas.GeoDataFrame
-        Frames in the module schema (any CRS; compared in lon/lat). Not modified.
-    radius_km : float
-        Search radius in km (> 0).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        All primary rows then the added secondary rows, on a fresh RangeIndex,
-        in EPSG:4326. Added rows keep their ``source``, ``id``, ``population``
-        and ``population_status`` ("tagged" when they bring a population,
-        else "missing" or "unparsed"). Column ``merged_from`` is
-        ``"primary"`` or ``"secondary"``.
-
-    Raises
-    ------
-    geo.errors.DataError
-        If ``radius_km`` is not positive, a frame lacks ``id`` or the
-        result would hold repeated ids.
-    geo.errors.CRSError
-        If a frame has no CRS.
-    """
-    radius = _check_radius(radius_km)
-    first = _prepared(primary, "primary")
-    second = _prepared(secondary, "secondary")
-    target = _nearest_matches(second, first, radius)[0]
-    first = _with_alt_names(first, second, target)
-    merged = pd.concat(
-        [
-            first.assign(merged_from="primary"),
-            second.loc[target < 0].assign(merged_from="secondary"),
-        ],
-        ignore_index=True,
-    )
-    merged["merged_from"] = merged["merged_from"].astype("string")
-    repeated = merged.loc[merged["id"].duplicated(), "id"]
-    if not repeated.empty:
-        msg = (
-            f"merge_gazetteers: ids {', '.join(repeated.head(5))} occur in both gazetteers; "
-            "load them from different sources so their id prefixes differ"
-        )
-        raise DataError(msg)
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=WGS84)
-
-
-def match_gazetteers(
-    primary: gpd.GeoDataFrame,
-    secondary: gpd.GeoDataFrame,
-    *,
-    radius_km: float = 10.0,
-) -> pd.DataFrame:
-    """Find, for each secondary place, the nearest same-named primary place.
-
-    Candidates within ``radius_km`` are found with an STR-tree on lon/lat
-    boxes guaranteed to contain the radius, then measured with
-    :func:`geo.distance.geodesic_km`; a candidate matches when the two places
-    share any name :func:`skeleton` (over ``name``, ``name_en``, ``name_kk``,
-    ``name_ru`` and ``alt_names``).
-
-    Parameters
-    ----------
-    primary, secondary : geopandas.GeoDataFrame
-        Frames in the module schema with an ``id`` column. Not modified.
-    radius_km : float
-        Search radius in km (> 0).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per secondary place, in its order: ``secondary_id``,
-        ``primary_id`` (``<NA>`` when there is no match) and ``distance_km``
-        (NaN when there is no match).
-    """
-    radius = _check_radius(radius_km)
-    first = _prepared(primary, "primary")
-    second = _prepared(secondary, "secondary")
-    target, km = _nearest_matches(second, first, radius)
-    primary_ids = first["id"].to_numpy(dtype=object, na_value=None)
-    return pd.DataFrame(
-        {
-            "secondary_id": second["id"].astype("string"),
-            "primary_id": pd.array(
-                [primary_ids[j] if j >= 0 else None for j in target], dtype="string"
-            ),
-            "distance_km": km,
-        }
-    )
-
-
-def _check_radius(radius_km: float) -> float:
-    """Return ``radius_km`` as a float, or raise DataError unless it is finite and > 0."""
-    try:
-        radius = float(radius_km)
-    except (TypeError, ValueError):
-        radius = math.nan
-    if not (math.isfinite(radius) and radius > 0):
-        msg = f"merge_gazetteers: radius_km must be a positive number of km, got {radius_km!r}"
-        raise DataError(msg)
-    return radius
-
-
-def _prepared(gdf: gpd.GeoDataFrame, role: str) -> gpd.GeoDataFrame:
-    """Return a schema-conforming lon/lat copy of ``gdf`` (checks the CRS and ``id``)."""
-    if "id" not in gdf.columns:
-        msg = f"merge_gazetteers: {role} has no 'id' column; load it with a settlements loader"
-        raise DataError(msg)
-    lonlat = to_lonlat(gdf, name=role)
-    frame = pd.DataFrame(lonlat.drop(columns=lonlat.geometry.name))
-    return _conform(frame.drop(columns=["merged_from"], errors="ignore"), lonlat.geometry)
-
-
-def _nearest_matches(
-    secondary: gpd.GeoDataFrame, primary: gpd.GeoDataFrame, radius_km: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Position of the nearest same-named primary place of each secondary place (-1: none).
-
-    Returns the positions and the geodesic distances in km (NaN where none).
-    """
-    target = np.full(len(secondary), -1, dtype="int64")
-    best_km = np.full(len(secondary), np.nan)
-    sec_idx, prim_idx, km = _pairs_within(secondary.geometry, primary.geometry, radius_km)
-    sec_names = name_skeletons(secondary).to_numpy()
-    prim_names = name_skeletons(primary).to_numpy()
-    for k in np.argsort(km, kind="stable"):
-        i, j = sec_idx[k], prim_idx[k]
-        if target[i] < 0 and sec_names[i] & prim_names[j]:
-            target[i], best_km[i] = j, km[k]
-    return target, best_km
-
-
-def _with_alt_names(
-    primary: gpd.GeoDataFrame, secondary: gpd.GeoDataFrame, target: np.ndarray
-) -> gpd.GeoDataFrame:
-    """Copy of ``primary`` whose ``alt_names`` also hold the names of matched secondary rows."""
-    extra: dict[int, list[str]] = {}
-    fields = [c for c in (*NAME_FIELDS, ALT_NAMES) if c in secondary.columns]
-    for i in np.flatnonzero(target >= 0):
-        for field in fields:
-            value = secondary[field].iat[i]
-            if not pd.isna(value):
-                extra.setdefault(int(target[i]), []).extend(str(value).split("|"))
-    out = primary.copy()
-    current = (
-        out[ALT_NAMES].astype("string")
-        if ALT_NAMES in out.columns
-        else pd.Series(pd.NA, index=out.index, dtype="string")
-    )
-    values = current.to_numpy(dtype=object, na_value=None)
-    for j, names in extra.items():
-        own = values[j].split("|") if values[j] else []
-        values[j] = "|".join(dict.fromkeys(n for n in (*own, *names) if n.strip()))
-    out[ALT_NAMES] = pd.array(values, dtype="string")
-    return out
-
-
-def _pairs_within(
-    points: gpd.GeoSeries, targets: gpd.GeoSeries, radius_km: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``(i, j, km)`` with ``points[i]`` within ``radius_km`` of ``targets[j]``.
-
-    Both series are lon/lat. Each point's query box spans at least
-    ``radius_km`` in every direction (wider towards the poles; split across
-    the antimeridian), so the STR-tree returns a superset that the geodesic
-    distance then filters exactly.
-    """
-    lon = points.x.to_numpy()
-    lat = points.y.to_numpy()
-    dlat = radius_km / _KM_PER_DEG_LAT
-    top = np.minimum(np.abs(lat) + dlat, 90.0)
-    cos_top = np.cos(np.radians(top))
-    with np.errstate(divide="ignore"):
-        dlon = np.where(cos_top > 1e-9, radius_km / (_KM_PER_DEG_LON_EQUATOR * cos_top), 360.0)
-    dlon = np.minimum(dlon, 180.0)
-    owners, boxes = [], []
-    for shift in (-360.0, 0.0, 360.0):
-        west, east = lon - dlon + shift, lon + dlon + shift
-        keep = (east >= -180.0) & (west <= 180.0)
-        owners.append(np.flatnonzero(keep))
-        boxes.append(shapely.box(west[keep], lat[keep] - dlat, east[keep], lat[keep] + dlat))
-    owner = np.concatenate(owners)
-    tree = shapely.STRtree(targets.to_numpy())
-    box_idx, target_idx = tree.query(np.concatenate(boxes), predicate="intersects")
-    sec_idx = owner[box_idx]
-    pairs = np.unique(np.column_stack([sec_idx, target_idx]), axis=0)
-    if pairs.size == 0:
-        return np.empty(0, dtype=int), np.empty(0, dtype=int), np.empty(0)
-    tx = targets.x.to_numpy()
-    ty = targets.y.to_numpy()
-    km = geodesic_km(lon[pairs[:, 0]], lat[pairs[:, 0]], tx[pairs[:, 1]], ty[pairs[:, 1]])
-    close = km <= radius_km
-    return pairs[close, 0], pairs[close, 1], km[close]
-
-
-# --------------------------------------------------------------------------- search
-
-
-def find_settlement(
-    settlements: gpd.GeoDataFrame, query: str, *, skeletons: pd.Series | None = None
-) -> gpd.GeoDataFrame:
-    """Rows any of whose names has the same :func:`skeleton` as ``query``.
-
-    So "Ұзынағаш", "Узынагач", "Uzynagash" and "Uzunagach" all find the same
-    place.
-
-    Parameters
-    ----------
-    settlements : geopandas.GeoDataFrame
-        Frame in the module schema (not modified).
-    query : str
-        A name in any script or romanisation.
-    skeletons : pandas.Series, optional
-        :func:`name_skeletons` of ``settlements``, when several queries search the
-        same frame (computed here otherwise).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Matching rows on a fresh RangeIndex: first those with a name equal to
-        ``query`` ignoring case, then by population (largest first, unknown
-        last), then in input order. Empty if nothing matches.
-    """
-    key = skeleton(query)
-    if len(key) < MIN_SKELETON:  # shorter skeletons are never indexed
-        return settlements.iloc[0:0].reset_index(drop=True)
-    if skeletons is None:
-        skeletons = name_skeletons(settlements)
-    elif not skeletons.index.equals(settlements.index):
-        msg = "skeletons are not on the settlements' index; pass name_skeletons(settlements)"
-        raise ValueError(msg)
-    hits = np.fromiter((key in names for names in skeletons), dtype=bool, count=len(skeletons))
-    found = settlements.loc[hits]
-    exact = _has_exact_name(found, query)
-    population = (
-        found["population"].to_numpy(dtype="float64", na_value=np.nan)
-        if "population" in found.columns
-        else np.full(len(found), np.nan)
-    )
-    order = np.lexsort((np.arange(len(found)), np.nan_to_num(-population, nan=np.inf), ~exact))
-    return found.iloc[order].reset_index(drop=True)
-
-
-def _has_exact_name(settlements: pd.DataFrame, query: str) -> np.ndarray:
-    """Boolean array: rows with a name (or alternative name) equal to ``query`` ignoring case."""
-    wanted = query.strip().casefold()
-    exact = np.zeros(len(settlements), dtype=bool)
-    for column in (c for c in (*NAME_FIELDS, ALT_NAMES) if c in settlements.columns):
-        names = settlements[column].astype("string").to_numpy(dtype=object, na_value=None)
-        exact |= np.array(
-            [
-                v is not None and wanted in (n.strip().casefold() for n in v.split("|"))
-                for v in names
-            ],
-            dtype=bool,
-        )
-    return exact

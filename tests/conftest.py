@@ -103,3 +103,74 @@ def build_cache_dir(tmp_path_factory):
         os.environ.pop("REFORM_ATLAS_CACHE_DIR", None)
     else:
         os.environ["REFORM_ATLAS_CACHE_DIR"] = old
+
+
+# --------------------------------------------------------------------------- settlements
+
+HOT = DATA / "hotosm" / "hotosm_kaz_populated_places_points_geojson.geojson"
+
+
+@pytest.fixture(scope="session")
+def hot(data_dir):
+    """The HOT populated places of ../shared/data in the settlements schema (read-only)."""
+    from inputs.settlements import load_hotosm
+
+    return load_hotosm(HOT)
+
+
+@pytest.fixture(scope="session")
+def geonames():
+    """The embedded GeoNames places of Kazakhstan (read-only)."""
+    from inputs.settlements import load_geonames
+
+    return load_geonames()
+
+
+@pytest.fixture(scope="session")
+def make_places():
+    """Build a tiny settlements frame from (name, lon, lat[, population]) tuples."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    from shapely.geometry import Point
+
+    def make(rows: list[tuple], crs: str | int = 4326, prefix: str = "p") -> gpd.GeoDataFrame:
+        names = [r[0] for r in rows]
+        pops = [r[3] if len(r) > 3 else np.nan for r in rows]
+        gdf = gpd.GeoDataFrame(
+            {
+                "id": [f"{prefix}:{i}" for i in range(len(rows))],
+                "source": prefix,
+                "name": pd.array(names, dtype="string"),
+                "population": pd.array(pops, dtype="float64"),
+                "population_status": ["tagged" if p == p else "missing" for p in pops],
+            },
+            geometry=[Point(r[1], r[2]) for r in rows],
+            crs=4326,
+        )
+        return gdf.to_crs(crs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def check_schema():
+    """Assert that a frame is in the inputs.settlements schema."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from inputs.settlements import SCHEMA
+
+    def check(gdf) -> None:
+        assert isinstance(gdf, gpd.GeoDataFrame)
+        assert gdf.crs == "EPSG:4326"
+        assert isinstance(gdf.index, pd.RangeIndex) and gdf.index.start == 0
+        assert list(gdf.columns[: len(SCHEMA)]) == list(SCHEMA)
+        for column, dtype in SCHEMA.items():
+            assert gdf[column].dtype == dtype, column
+        assert (gdf.geom_type == "Point").all()
+        assert gdf["id"].is_unique
+        assert set(gdf["population_status"]) <= {"tagged", "unparsed", "missing"}
+        assert gdf["name_latn"].notna().all() and (gdf["name_latn"] != "").all()
+
+    return check

@@ -15,6 +15,7 @@ from cli.main import main
 
 CONTRACT = [
     "name",
+    "name_latn",
     "name_en",
     "place",
     "population",
@@ -267,6 +268,9 @@ def test_analyze_cli_contract_and_round_trip(data_dir, tmp_path, capsys):
     } <= names
     csv = pd.read_csv(out / "settlements.csv")
     assert set(CONTRACT) | {"osm_id"} <= set(csv.columns)
+    # every place has its Latin name, beside its original names
+    assert csv.columns.get_loc("name_latn") == csv.columns.get_loc("name") + 1
+    assert csv["name_latn"].notna().all() and csv["name_latn"].map(str.isascii).all()
     geo = gpd.read_file(out / "settlements.geojson")
     doc = json.loads((out / "settlements.geojson").read_text(encoding="utf-8"))
     assert "crs" not in doc

@@ -58,14 +58,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 class TruncatingHandler(QuietHandler):
-    """Announces 1000 bytes, sends 10, then drops the connection."""
+    """Announces 5 bytes (the size of the first file), sends 2, then drops the connection."""
 
     def do_GET(self) -> None:
         self.requests.append(self.path)
         self.send_response(200)
-        self.send_header("Content-Length", "1000")
+        self.send_header("Content-Length", "5")
         self.end_headers()
-        self.wfile.write(b"0123456789")
+        self.wfile.write(b"01")
         self.close_connection = True
 
 
@@ -128,6 +128,14 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_sizes_are_those_of_the_shared_files() -> None:
+    from inputs.fetch import load_sizes
+
+    sizes = load_sizes()
+    assert set(sizes) == set(load_checksums())
+    assert all(sizes[rel] == (DATA / rel).stat().st_size for rel in sizes)
 
 
 def test_checksums_are_a_copy_of_the_shared_sums() -> None:
@@ -268,7 +276,7 @@ def test_http_404_names_the_file(tmp_path: Path) -> None:
 
 def test_truncated_download_leaves_nothing(tmp_path: Path) -> None:
     with serve(DATA, base=TruncatingHandler) as (url, requests):
-        with pytest.raises(FetchError, match="connection closed after 10 of 1000 bytes") as info:
+        with pytest.raises(FetchError, match="connection closed after 2 of 5 bytes") as info:
             fetch_data(tmp_path, base_url=url, progress=False)
 
     assert len(requests) == 1

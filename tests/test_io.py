@@ -144,3 +144,36 @@ def test_write_csv_round_trips_values(tmp_path):
     # a column mixing text and numbers (which Arrow refuses) is still written
     mixed = pd.DataFrame({"value": ["a", 1, 2.5]}, dtype=object)
     assert pd.read_csv(write_csv(mixed, tmp_path / "m.csv"))["value"].tolist() == ["a", "1", "2.5"]
+
+
+def test_write_csv_neutralises_formulas_in_text_columns_only(tmp_path):
+    import pandas as pd
+
+    from geo.io import write_csv
+
+    frame = pd.DataFrame(
+        {
+            "name": ["=HYPERLINK(\"http://x\",\"click\")", "+1", "-x", "@sum", "\tcmd", "Almaty"],
+            "delta_km": [-5.0, 1.0, -0.5, 2.0, 3.0, 0.0],
+        }
+    )
+    back = pd.read_csv(write_csv(frame, tmp_path / "f.csv"))
+    assert back["name"].tolist() == [
+        "'=HYPERLINK(\"http://x\",\"click\")", "'+1", "'-x", "'@sum", "'\tcmd", "Almaty"
+    ]
+    assert back["delta_km"].tolist() == [-5.0, 1.0, -0.5, 2.0, 3.0, 0.0]
+
+
+def test_write_csv_writes_a_boolean_the_same_way_in_every_table(tmp_path):
+    import pandas as pd
+
+    from geo.io import write_csv
+
+    typed = pd.DataFrame({"a": [True, False], "b": [1, 2]})
+    mixed = pd.DataFrame({"a": [True, "n/a"], "b": [1, 2]})  # a column Arrow cannot type
+    single = pd.DataFrame({"a": [True, False]})
+    lines = [
+        write_csv(f, tmp_path / f"{i}.csv").read_text(encoding="utf-8").splitlines()[1]
+        for i, f in enumerate((typed, mixed, single))
+    ]
+    assert [line.split(",")[0].strip('"') for line in lines] == ["true", "true", "true"]

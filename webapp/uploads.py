@@ -14,13 +14,12 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import DataError
+from inputs.settlements import MAX_PLACE_POPULATION
 from webapp.common import one_line
 
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".csv")
-#: Largest population one place may have (Tokyo's metropolitan area is about 37 million).
-MAX_PLACE_POPULATION = 50_000_000
 
 
 def check_upload(name: str, data: bytes) -> None:

@@ -183,6 +183,9 @@ class Analysis:
     official_shift: pd.DataFrame | None = None
     #: per region and epoch: people from official counts, allocation, representative points
     population_sources: pd.DataFrame | None = None
+    #: the BNS regional series the analysis was given (population on 1 January by region
+    #: and year, in the borders of each date; see :func:`inputs.bns.read_series`)
+    official_series: pd.DataFrame | None = None
 
     @property
     def epochs(self) -> tuple[int, int]:
@@ -347,6 +350,7 @@ def analyze(
         if result
         else None,
         official_shift=official_shift(series, _parents(build)) if series is not None else None,
+        official_series=series,
         population_sources=pd.concat(
             [population_sources(settlements, epoch=e) for e in (after, before)], ignore_index=True
         )

@@ -377,6 +377,7 @@ def write_gpkg(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str) ->
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^[=+\\-@\t\r]"
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -414,8 +415,13 @@ def _csv_array(column: pd.Series) -> pa.Array:
             return pa.array(column.astype(object) if plain else column, from_pandas=True)
         except (pa.ArrowException, ValueError, TypeError, OverflowError):
             pass  # e.g. integers beyond 64 bits: written as text below
-    text = [None if _is_missing(v) else _cell_text(v) for v in column.astype(object)]
-    return pa.array([None if v is None else neutralise_formula(v) for v in text], type=pa.string())
+    if kind in {"string", "empty"}:
+        text = pa.array(column.astype(object), type=pa.string(), from_pandas=True)
+    else:  # mixed values: each formatted as its own typed column would be
+        cells = [None if _is_missing(v) else _cell_text(v) for v in column.astype(object)]
+        text = pa.array(cells, type=pa.string())
+    formula = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
+    return pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
 
 
 def _is_missing(value) -> bool:

@@ -423,3 +423,42 @@ def flow_figure(analysis: Analysis) -> bytes | None:
         valign="top",
     )
     return png(fig)
+
+
+# ---------------------------------------------------------------- official series
+
+
+def series_figure(series: pd.DataFrame, names: dict[str, str], *, marks: tuple[int, ...]) -> bytes:
+    """Draw the official population of each region by year, one small panel per region.
+
+    ``series`` is the BNS regional series (long form: ``region``, ``year``,
+    ``population``; the national row ``KZ`` is left out); each region is drawn in the
+    years it existed, in the borders of each date. ``marks`` are reform years drawn
+    as dotted lines.
+    """
+    regions = series[series["region"] != "KZ"].dropna(subset=["population"])
+    codes = sorted(regions["region"].unique())
+    cols = 5
+    rows = -(-len(codes) // cols)
+    fig = Figure(figsize=(11, 1.7 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True, squeeze=False).ravel()
+    for ax, code in zip(axes, codes, strict=False):
+        part = regions[regions["region"] == code].sort_values("year")
+        ax.plot(
+            part["year"],
+            part["population"].astype("float64") / 1e6,
+            color=_AFTER_COLOUR,
+            lw=1.5,
+            marker=".",
+            ms=3,
+        )
+        for year in marks:
+            ax.axvline(year, color=_MOVE_COLOUR, lw=0.8, ls=":")
+        ax.set_title(f"{code} {names.get(code, '')}".strip(), fontsize=8)
+        ax.set_ylim(bottom=0)  # from zero: a region's size reads at a glance
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(codes) :]:
+        ax.set_axis_off()
+    fig.supylabel("population on 1 January, millions", fontsize=8)
+    return png(fig)

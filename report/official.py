@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from inputs.bns import BNS_SOURCE
+from report.figures import series_figure
 from report.format import (
     fmt_date,
     fmt_int,
@@ -21,7 +23,7 @@ from report.format import (
     public_text,
     text,
 )
-from report.model import Names, Table
+from report.model import Chart, Names, Table
 
 if TYPE_CHECKING:
     from analysis.pipeline import Analysis
@@ -144,7 +146,8 @@ def official_context(analysis: Analysis) -> dict[str, Any] | None:
     """Tabulate the official figures, or return None when the analysis was not controlled to them."""
     check = _table_of(analysis, "population_check")
     sources = _table_of(analysis, "population_sources")
-    if check is None and sources is None:
+    series = series_context(analysis)
+    if check is None and sources is None and series is None:
         return None
     names = Names.of(analysis)
     return {
@@ -153,6 +156,7 @@ def official_context(analysis: Analysis) -> dict[str, Any] | None:
         if check is not None and (check["level"] == "settlement").any()
         else None,
         "sources": sources_tables(sources, names) if sources is not None else [],
+        "series": series,
     }
 
 
@@ -160,3 +164,51 @@ def shift_context(analysis: Analysis) -> Table | None:
     """Tabulate the official before/after shown beside the flows (None when absent)."""
     shift = _table_of(analysis, "official_shift")
     return None if shift is None else shift_table(shift, Names.of(analysis), analysis.epochs)
+
+
+#: Years of the official series shown in its table (the first and last years are added).
+SERIES_YEARS = (2010, 2018, 2021, 2022)
+
+
+def series_table(series: pd.DataFrame, names: dict[str, str]) -> Table:
+    """Official population by region in a few years: the first, the reform years, the last."""
+    regions = series[series["region"] != "KZ"]
+    years = sorted({int(regions["year"].min()), *SERIES_YEARS, int(regions["year"].max())})
+    years = [y for y in years if y in set(regions["year"])]
+    wide = regions.pivot_table(index="region", columns="year", values="population", aggfunc="first")
+    rows = tuple(
+        (f"{code} {names.get(code, '')}".strip(), *(fmt_int(wide.at[code, y]) for y in years))
+        for code in wide.index
+    )
+    first = regions.iloc[0]
+    source = public_text(text(first.get("source", ""))) or f"{BNS_SOURCE}, regional series"
+    return Table(
+        ("Region", *(f"1 Jan {y}" for y in years)),
+        rows,
+        caption=f"Population on 1 January by region ({source}), in the borders of each date: "
+        "'–' where the region did not exist",
+        numeric=(False, *(True,) * len(years)),
+    )
+
+
+def series_context(analysis: Analysis) -> dict[str, Any] | None:
+    """Show the official regional series as a figure and a table (None when the analysis has none)."""
+    series = _table_of(analysis, "official_series")
+    if series is None:
+        return None
+    names = {c: n for by in Names.of(analysis).by_epoch.values() for c, n in by.items()}
+    years = series["year"].astype(int)
+    marks = tuple(y for y in (2018, 2022) if years.min() < y <= years.max())
+    return {
+        "first": int(years.min()),
+        "last": int(years.max()),
+        "figure": Chart(
+            series_figure(series, names, marks=marks),
+            f"Population on 1 January of each region, {int(years.min())}–{int(years.max())}, "
+            "from the regional series of the Bureau of National Statistics, in the borders of "
+            "each date (dotted: the reforms of 2018 and 2022, after which a region's line "
+            "jumps or starts).",
+            "Official population of each region by year",
+        ),
+        "table": series_table(series, names),
+    }

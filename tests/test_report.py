@@ -141,7 +141,8 @@ def test_html_is_self_contained_with_inlined_figures(real_report):
     assert "@import" not in text and "url(" not in text
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text, flags=re.I)
     images = [base64.b64decode(m) for m in PNG.findall(text)]
-    assert len(images) == 3  # the map, the distance distributions and the flow chart
+    # the map, the distance distributions, the flow chart and the official regional series
+    assert len(images) == 4
     width, height = png_size(images[0])
     assert 900 <= width <= 1600 and 600 <= height <= 1200  # modest dpi, map wider than tall
     assert len(text.encode("utf-8")) < 3_000_000

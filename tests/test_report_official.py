@@ -63,6 +63,7 @@ def controlled(embedded_analysis, shift):
 def test_sections_are_skipped_without_official_figures(embedded_analysis):
     plain = copy.copy(embedded_analysis)
     plain.population_check = plain.population_sources = plain.official_shift = None
+    plain.official_series = None
     assert official_context(plain) is None
     assert shift_context(plain) is None
 
@@ -106,3 +107,25 @@ def test_report_shows_the_official_figures_in_both_formats(controlled):
         assert "2,077,967" in text and "698,757" in text
     flows = md.split("## Population flows")[1].split("\n## ")[0]
     assert "| KZ-19 Almaty Region | 2,077,967 | KZ-33 Zhetysu Region | 698,757 | 32.1% |" in flows
+
+
+def test_official_series_by_region_in_the_borders_of_each_date(embedded_analysis):
+    series = embedded_analysis.official_series
+    assert series is not None and series["year"].max() == 2023
+    context = official_context(embedded_analysis)["series"]
+    table = context["table"]
+    assert table.columns[0] == "Region" and table.columns[-1] == "1 Jan 2023"
+    rows = {row[0]: row for row in table.rows}
+    # Zhetysu exists from 2022; Almaty region's figure drops when Zhetysu is split off
+    pop = series.set_index(["region", "year"])["population"]
+    assert rows["KZ-33 Zhetysu Region"][table.columns.index("1 Jan 2021")] == "–"
+    assert rows["KZ-33 Zhetysu Region"][-1] == f"{int(pop[('KZ-33', 2023)]):,}"
+    assert int(pop[("KZ-19", 2022)]) < int(pop[("KZ-19", 2021)])
+    assert (
+        "in the borders of each date" in table.caption
+        and "Bureau of National Statistics" in table.caption
+    )
+    assert "KZ" not in {row[0].split()[0] for row in table.rows}  # the national row is not a region
+    assert context["figure"].png[:8] == b"\x89PNG\r\n\x1a\n"
+    md = render_markdown(report_context(embedded_analysis, chain=None))
+    assert "### Population by region, 2018–2023" in md

@@ -43,6 +43,7 @@ __all__ = [
 CANDIDATE_COLUMNS = (
     "id",
     "candidate",
+    "name_latn",
     "name_en",
     "name_kk",
     "name_ru",
@@ -58,7 +59,7 @@ CANDIDATE_COLUMNS = (
 def weighted_settlements(settlements: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Points with ``population`` = ``population_est``, for the metric functions.
 
-    Keeps ``id``, ``name``, ``name_en``, ``osm_id``, ``place``, ``population_basis``,
+    Keeps ``id``, the names, ``osm_id``, ``place``, ``population_basis``,
     the region columns and the geometry; the known count is kept as
     ``population_known``.
     """
@@ -70,6 +71,7 @@ def weighted_settlements(settlements: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "id",
             "osm_id",
             "name",
+            "name_latn",
             "name_en",
             "name_kk",
             "name_ru",
@@ -94,7 +96,7 @@ class CentreRanking:
 
     ``ranking`` has the columns of :func:`analysis.centres.rank_centres`
     (``candidate``, ``id``, ``osm_id``, ``population``, ``pop_weighted_mean_km``,
-    ``rank``) plus ``name_en``, ``population_basis``, ``km_behind_best``,
+    ``rank``) plus ``name_latn``, ``name_en``, ``population_basis``, ``km_behind_best``,
     ``is_enacted_centre``, ``lon`` and ``lat``; ``population`` is ``population_est``.
     The ``enacted_*`` fields describe the region's actual centre in ``epoch``:
     ``enacted_centre`` is its name in the spec, ``enacted_candidate`` and
@@ -188,6 +190,7 @@ def _match_centre(
 
 _RANKING_COLUMNS = (
     "candidate",
+    "name_latn",
     "name_en",
     "id",
     "osm_id",
@@ -212,7 +215,8 @@ def _ranking_table(
 ) -> pd.DataFrame:
     """:func:`rank_centres` with names, basis, coordinates, gap to the best and the actual centre."""
     ranking = rank_centres(pts, region=region, region_col=col, candidates=candidates)
-    extra = candidates.set_index("id")[["name_en", "population_basis"]]
+    names = [c for c in ("name_latn", "name_en") if c in candidates]
+    extra = candidates.set_index("id")[[*names, "population_basis"]]
     extra["lon"] = candidates.geometry.x.to_numpy()
     extra["lat"] = candidates.geometry.y.to_numpy()
     ranking = ranking.join(extra, on="id")
@@ -335,7 +339,7 @@ def candidate_centres(
     Returns
     -------
     DataFrame
-        ``id``, ``candidate`` (name), ``name_en``, ``name_kk``, ``name_ru``,
+        ``id``, ``candidate`` (name), ``name_latn``, ``name_en``, ``name_kk``, ``name_ru``,
         ``population``, ``pop_weighted_mean_km``, ``rank``, ``lon``, ``lat`` and
         ``is_current`` (the current centre), sorted by rank.
     """
@@ -370,7 +374,11 @@ def candidate_centres(
     else:
         cand = in_region & counted & big
         cand[current] = True
-    cols = [c for c in ("id", "name", "name_en", "name_kk", "name_ru", "osm_id") if c in s.columns]
+    cols = [
+        c
+        for c in ("id", "name", "name_latn", "name_en", "name_kk", "name_ru", "osm_id")
+        if c in s.columns
+    ]
     demand = gpd.GeoDataFrame(
         s[cols].reset_index(drop=True),
         geometry=gpd.points_from_xy(base.lon, base.lat),
@@ -385,7 +393,7 @@ def candidate_centres(
     candidates = demand[cand]
     ranking = rank_centres(demand, region=region, region_col="region", candidates=candidates)
     extra = candidates.set_index("id")[
-        [c for c in ("name_en", "name_kk", "name_ru") if c in candidates]
+        [c for c in ("name_latn", "name_en", "name_kk", "name_ru") if c in candidates]
     ]
     extra = extra.assign(lon=candidates.geometry.x.to_numpy(), lat=candidates.geometry.y.to_numpy())
     ranking = ranking.join(extra, on="id")
@@ -432,7 +440,7 @@ def best_centres(
     DataFrame
         :func:`~analysis.centres.p_median`'s table (one row per chosen centre, with
         its assigned settlements, population and population-weighted mean
-        distance) plus ``name_en``, ``lon`` and ``lat``; ``attrs`` carries the
+        distance) plus ``name_latn``, ``name_en``, ``lon`` and ``lat``; ``attrs`` carries the
         objective and the method.
 
     Raises
@@ -464,9 +472,9 @@ def best_centres(
         regions=list(regions),
         n_starts=n_starts,
     )
-    extra = candidates.set_index("id")[["name_en"]].assign(
-        lon=candidates.geometry.x.to_numpy(), lat=candidates.geometry.y.to_numpy()
-    )
+    extra = candidates.set_index("id")[
+        [c for c in ("name_latn", "name_en") if c in candidates]
+    ].assign(lon=candidates.geometry.x.to_numpy(), lat=candidates.geometry.y.to_numpy())
     attrs = dict(table.attrs)
     out = table.join(extra, on="id")
     if "osm_id" in out:

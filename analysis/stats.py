@@ -269,6 +269,7 @@ def winners_losers(
     cols = [
         "id",
         "name",
+        "name_latn",
         "name_en",
         "population",
         b,

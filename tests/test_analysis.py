@@ -202,6 +202,8 @@ def test_affected_regions_and_winners(real):
     assert aff.loc["KZ-19", "share_pop_nearer"] > 0.4
     gainers = real.winners_losers[real.winners_losers["kind"] == "gainer"]
     assert (gainers["delta_km"] < 0).all()
+    # an English page can name every winner and loser in Latin letters
+    assert real.winners_losers["name_latn"].map(str.isascii).all()
 
 
 def test_embedded_default_analysis(embedded):

@@ -487,7 +487,8 @@ def test_cli_centres_rank_writes_the_ranking(data_dir, tmp_path, capsys):
     assert "KZ-62 Ulytau Region (2024)" in printed and "Zhezkazgan (Жезқазған) ranks 1" in printed
     assert [p.name for p in out.iterdir()] == [RANKING_FILE]
     table = pd.read_csv(out / RANKING_FILE)
-    assert table.columns[:5].tolist() == ["candidate", "name_en", "id", "osm_id", "population"]
+    assert table.columns[:5].tolist() == ["candidate", "name_latn", "name_en", "id", "osm_id"]
+    assert table["name_latn"].map(str.isascii).all()
     assert {"pop_weighted_mean_km", "rank", "km_behind_best", "is_enacted_centre"} <= set(
         table.columns
     )

@@ -232,27 +232,27 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from analysis.timeline import chain_tables, timeline_settlements
     from boundaries.build import build_chain
     from boundaries.chain import load_chain
-    from boundaries.sources import load_sources, resolve_data_dir
-    from cli.cache import DiskCache, cached_build, cached_settlements, spec_plan
+    from boundaries.sources import resolve_data_dir
+    from cli.cache import DiskCache, cached_analysis, spec_plan
     from cli.export import timeline_summary, write_timeline
     from geo.io import atomic_output_dir
 
     t0 = time.perf_counter()
     chain = load_chain()
-    data_dir = resolve_data_dir(args.data_dir)
-    cache = DiskCache.from_env()
-    sources = load_sources(data_dir)
-    # as in analyze: official population first, settlements before the build
-    bulletin, _ = load_official(sources)
-    source = cached_settlements(cache, data_dir, sources, args.settlements)
-    # the latest reform's build (shared with analyze through the cache), then the earlier epochs
-    enacted = cached_build(cache, data_dir, *spec_plan(chain.specs[-1]))
-    built = build_chain(enacted.sources, chain, base=enacted)
-    source = controlled_chain_source(source, enacted, bulletin)
-    tables = chain_tables(timeline_settlements(source.frame, built), built)
+    # the latest reform's analysis (shared with analyze through the cache): its build and
+    # its settlements with the official (BNS-controlled) figures, then the earlier epochs
+    analysis = cached_analysis(
+        DiskCache.from_env(),
+        resolve_data_dir(args.data_dir),
+        *spec_plan(chain.specs[-1]),
+        settlements_file=args.settlements,
+    )
+    built = build_chain(analysis.build.sources, chain, base=analysis.build)
+    tables = chain_tables(timeline_settlements(analysis.settlements, built), built)
     with atomic_output_dir(args.out) as tmp:
         written = write_timeline(built, tables, tmp)
-    for line in [f"settlements: {source.description}", *timeline_summary(built, tables)]:
+    source = analysis.settlement_source.description
+    for line in [f"settlements: {source}", *timeline_summary(built, tables)]:
         print(line)
     print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -12,8 +12,14 @@ The key of an entry is a SHA-256 of
   of a ``--settlements`` file and of an ``--official`` file: a checksum of the
   bytes, not a date, so an edited file can never hit an old entry;
 * the reform spec as parsed (its TOML dump and source);
-* the code: every source file of ``geo``, ``boundaries``, ``inputs`` and
-  ``analysis``, the versions of the numerical libraries and of Python.
+* the code: every file of ``geo``, ``boundaries``, ``inputs``, ``analysis``, ``cli``
+  and ``report`` (sources, bundled specs, templates), the versions of the
+  numerical libraries and of Python.
+
+``analyze``, ``report`` and ``run`` also keep the files they wrote and their
+summary, keyed by the same inputs (the spec file's bytes rather than the parsed
+spec, so a warm run needs neither the build nor the spec parser): a warm run
+replays them.
 
 Any change makes a new key (a miss: rebuild and store); a stale entry is never
 read. An entry that cannot be read (truncated, corrupted, written by another
@@ -42,8 +48,9 @@ from typing import Any, TypeVar
 
 ENV_VAR = "REFORM_ATLAS_CACHE_DIR"
 
-#: The packages whose code the cached values depend on.
-CODE_PACKAGES = ("geo", "boundaries", "inputs", "analysis")
+#: The packages whose code the cached values depend on (the writers and the report too:
+#: a warm ``analyze`` replays the files a cold one wrote).
+CODE_PACKAGES = ("geo", "boundaries", "inputs", "analysis", "cli", "report")
 
 #: Libraries whose version can change a computed value.
 LIBRARIES = ("geopandas", "shapely", "pandas", "numpy", "pyproj", "pyogrio", "pyarrow")
@@ -103,7 +110,7 @@ def code_version() -> str:
     h = hashlib.sha256()
     for package in CODE_PACKAGES:
         for path in sorted((_ROOT / package).rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".toml", ".txt", ".csv"):
+            if path.is_file() and "__pycache__" not in path.parts:
                 h.update(f"{path.relative_to(_ROOT).as_posix()}\0".encode())
                 h.update(path.read_bytes())
     for lib in LIBRARIES:
@@ -331,3 +338,33 @@ def cached_analysis(
         optional_file(official_file, kind="table"),
     ]
     return cache.get_or_compute(make_key("analysis", parts), compute)
+
+
+def outputs_key(args, *, command: str) -> str | None:
+    """Key of the files and summary of an ``analyze``/``report``/``run`` command.
+
+    Built from the bytes of every input the command reads (data directory, spec
+    file, settlements and official files) and the options that change its files.
+    None when the data directory does not resolve: the command then reports it.
+    """
+    from boundaries.sources import resolve_data_dir
+    from geo.errors import ReformAtlasError
+
+    try:
+        data_dir = resolve_data_dir(args.data_dir)
+    except ReformAtlasError:
+        return None
+    spec = getattr(args, "spec", None)
+    parts = [
+        command,
+        data_fingerprint(data_dir),
+        f"reform={getattr(args, 'reform', None)}",
+        f"spec={spec}",
+        optional_file(spec),
+        f"settlements={args.settlements}",
+        optional_file(args.settlements),
+        f"official={args.official}",
+        optional_file(args.official),
+        f"gpkg={args.gpkg}",
+    ]
+    return make_key("outputs", parts)

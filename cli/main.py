@@ -197,24 +197,53 @@ def _analysis(args: argparse.Namespace, cache):
 
 
 def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool = True) -> int:
-    """Run ``reform-atlas analyze`` (and, with ``report``, ``run``)."""
-    from cli.cache import DiskCache
-    from cli.export import analysis_summary, build_summary, write_analysis
+    """Run ``reform-atlas analyze`` (and, with ``report``, ``run``).
+
+    The files and summary of a run are kept in the build cache (:mod:`cli.cache`):
+    the same inputs and code give the same bytes, so a warm run replays them.
+    """
+    from cli.cache import DiskCache, outputs_key
     from geo.io import atomic_output_dir
 
     t0 = time.perf_counter()
     cache = DiskCache.from_env()
-    result = _analysis(args, cache)
+    key = outputs_key(args, command=f"analyze report={report} outputs={outputs}")
+    replay = cache.get(key) if key else None
     with atomic_output_dir(args.out) as tmp:
-        written = write_analysis(result, tmp, gpkg=args.gpkg) if outputs else []
-        if report:
-            from report.render import write_report
-
-            written += write_report(result, tmp)
-    for line in [*build_summary(result.build), *analysis_summary(result), *cache.summary()]:
+        if replay is None:
+            replay = _analyze_into(args, cache, tmp, report=report, outputs=outputs)
+            if key:
+                cache.put(key, replay)
+        else:
+            _replay_files(replay["files"], tmp)
+    for line in [*replay["lines"], *cache.summary()]:
         print(line)
-    print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
+    print(f"wrote {replay['count']} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _analyze_into(args: argparse.Namespace, cache, tmp, *, report: bool, outputs: bool) -> dict:
+    """Analyse and write into ``tmp``; return the files' bytes, their count and the summary."""
+    from cli.export import analysis_summary, build_summary, write_analysis
+
+    result = _analysis(args, cache)
+    written = write_analysis(result, tmp, gpkg=args.gpkg) if outputs else []
+    if report:
+        from report.render import write_report
+
+        written += write_report(result, tmp)
+    files = {
+        p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(tmp.rglob("*")) if p.is_file()
+    }
+    lines = [*build_summary(result.build), *analysis_summary(result)]
+    return {"files": files, "count": len(written), "lines": lines}
+
+
+def _replay_files(files: dict[str, bytes], tmp) -> None:
+    for name, data in files.items():
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

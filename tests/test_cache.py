@@ -105,7 +105,7 @@ def test_cli_reuses_the_cache_and_writes_the_same_files(tmp_path, capsys, monkey
     assert main(["analyze", "--out", str(tmp_path / "cold")]) == 0
     assert "cache: reused" not in capsys.readouterr().out
     assert main(["analyze", "--out", str(tmp_path / "warm")]) == 0
-    assert "cache: reused analysis" in capsys.readouterr().out
+    assert "cache: reused outputs" in capsys.readouterr().out
     cold = sorted(p.name for p in (tmp_path / "cold").iterdir())
     assert cold == sorted(p.name for p in (tmp_path / "warm").iterdir())
     for name in cold:

@@ -229,6 +229,16 @@ def _ranking_table(
     return ranking[[c for c in _RANKING_COLUMNS if c in ranking.columns]]
 
 
+def _epoch_regions(analysis: Analysis, epoch: int | None) -> tuple[int, gpd.GeoDataFrame]:
+    """Return the epoch asked for (default: the analysis' ``after``) and its regions."""
+    epoch = analysis.epochs[1] if epoch is None else int(epoch)
+    if epoch not in analysis.build.regions:
+        known = ", ".join(map(str, analysis.build.regions))
+        msg = f"epoch {epoch} is not in this analysis; use one of {known}"
+        raise DataError(msg)
+    return epoch, analysis.build.regions[epoch]
+
+
 def rank_region_centres(
     analysis: Analysis,
     *,
@@ -261,12 +271,8 @@ def rank_region_centres(
     DataError
         Unknown epoch or region, or a region with no settlement.
     """
-    epochs = list(analysis.build.regions)
-    epoch = analysis.epochs[1] if epoch is None else int(epoch)
-    if epoch not in analysis.build.regions:
-        msg = f"epoch {epoch} is not in this analysis; use one of {', '.join(map(str, epochs))}"
-        raise DataError(msg)
-    regions = analysis.build.regions[epoch].set_index("code")
+    epoch, regions = _epoch_regions(analysis, epoch)
+    regions = regions.set_index("code")
     if region not in regions.index:
         msg = f"region {region} is not a {epoch} region; use one of {', '.join(regions.index)}"
         raise DataError(msg)
@@ -320,6 +326,31 @@ def rank_region_centres(
 
 
 # ------------------------------------------------------------ scenario lab
+def _lab_candidates(
+    result: WhatIfResult, region: str, *, min_population: float, ids: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate mask of a lab region and the position of its current centre (empty if none)."""
+    base, centre = result.base, result.centre(region)
+    s = base.settlements
+    in_region = np.asarray(result.settlement_region == region, dtype=bool)
+    near = np.flatnonzero(
+        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= CENTRE_MATCH_KM)
+    )
+    # the current centre: the largest settlement within 5 km of its coordinates
+    current = near[np.argsort(-np.nan_to_num(base.weight[near], nan=0.0), kind="stable")][:1]
+    if ids is not None:
+        ids_mask = s["id"].astype(str).isin([str(i) for i in ids]).to_numpy(dtype=bool)
+        return in_region & ids_mask, current
+    counted = (
+        s["population_basis"].isin(COUNTED_BASES).to_numpy(dtype=bool)
+        if "population_basis" in s
+        else True
+    )
+    cand = in_region & counted & (np.nan_to_num(base.weight, nan=0.0) >= min_population)
+    cand[current] = True
+    return cand, current
+
+
 def candidate_centres(
     result: WhatIfResult,
     region: str,
@@ -357,23 +388,7 @@ def candidate_centres(
     if key in memo:
         return memo[key].copy()
     s = base.settlements
-    in_region = np.asarray(result.settlement_region == region, dtype=bool)
-    counted = (
-        s["population_basis"].isin(COUNTED_BASES).to_numpy(dtype=bool)
-        if "population_basis" in s
-        else True
-    )
-    big = np.nan_to_num(base.weight, nan=0.0) >= min_population
-    near = np.flatnonzero(
-        in_region & (geodesic_km(base.lon, base.lat, centre.lon, centre.lat) <= CENTRE_MATCH_KM)
-    )
-    # the current centre: the largest settlement within 5 km of its coordinates
-    current = near[np.argsort(-np.nan_to_num(base.weight[near], nan=0.0), kind="stable")][:1]
-    if ids is not None:
-        cand = in_region & s["id"].astype(str).isin([str(i) for i in ids]).to_numpy(dtype=bool)
-    else:
-        cand = in_region & counted & big
-        cand[current] = True
+    cand, current = _lab_candidates(result, region, min_population=min_population, ids=ids)
     cols = [
         c
         for c in ("id", "name", "name_latn", "name_en", "name_kk", "name_ru", "osm_id")
@@ -448,11 +463,7 @@ def best_centres(
     DataError
         Unknown epoch or region, or fewer than ``k`` candidates.
     """
-    epoch = analysis.epochs[1] if epoch is None else int(epoch)
-    if epoch not in analysis.build.regions:
-        known = ", ".join(map(str, analysis.build.regions))
-        msg = f"epoch {epoch} is not in this analysis; use one of {known}"
-        raise DataError(msg)
+    epoch, _ = _epoch_regions(analysis, epoch)
     codes = list(analysis.build.regions[epoch]["code"])
     unknown = [r for r in regions if r not in codes]
     if unknown:

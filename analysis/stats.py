@@ -36,8 +36,8 @@ from geo.errors import DataError
 def weighted_mean(values, weights) -> float:
     """Weighted mean, the one rule of the project.
 
-    Pairs whose value or weight is NaN, and pairs with a weight of zero or less,
-    are left out; with no pair left the mean is NaN.
+    Pairs whose value or weight is NaN (or infinite), and pairs with a weight of
+    zero or less, are left out; with no pair left the mean is NaN.
 
     Parameters
     ----------
@@ -50,7 +50,7 @@ def weighted_mean(values, weights) -> float:
     """
     v = np.asarray(values, dtype="float64")
     w = np.asarray(weights, dtype="float64")
-    ok = ~np.isnan(v) & ~np.isnan(w) & (w > 0)
+    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
     if not ok.any():
         return float("nan")
     if not ok.all():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.stats import weighted_mean  # the one weighting rule
 from boundaries.schema import (
     CHANGE_KM,
     DELTA_KM,
@@ -46,14 +47,6 @@ def _valid(values, weights) -> tuple[np.ndarray, np.ndarray]:
     w = np.asarray(weights, dtype="float64")
     ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
     return v[ok], w[ok]
-
-
-def weighted_mean(
-    values: Sequence[float] | pd.Series, weights: Sequence[float] | pd.Series
-) -> float:
-    """Mean of ``values`` weighted by ``weights`` (NaN and non-positive weights ignored)."""
-    v, w = _valid(values, weights)
-    return float(np.average(v, weights=w)) if len(v) else float("nan")
 
 
 def weighted_quantile(

@@ -360,11 +360,11 @@ def outputs_key(args, *, command: str) -> str | None:
         data_fingerprint(data_dir),
         f"reform={getattr(args, 'reform', None)}",
         f"spec={spec}",
-        optional_file(spec),
+        optional_file(spec, kind="spec"),
         f"settlements={args.settlements}",
-        optional_file(args.settlements),
+        optional_file(args.settlements, kind="settlements"),
         f"official={args.official}",
-        optional_file(args.official),
+        optional_file(args.official, kind="table"),
         f"gpkg={args.gpkg}",
     ]
     return make_key("outputs", parts)

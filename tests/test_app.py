@@ -248,3 +248,35 @@ def test_check_upload_messages():
     with pytest.raises(DataError, match="empty"):
         check_upload("empty.csv", b"")
     check_upload("ok.geojson", b'{"type": "FeatureCollection", "features": []}')
+
+
+# --------------------------------------------------------------------------- the view in the URL (issue 11, item 8)
+
+
+def test_a_link_reopens_the_view_and_the_url_follows_the_page(embedded):
+    from streamlit.testing.v1 import AppTest
+
+    first = start()
+    first.text_input(key="query").input("Talgar").run()
+    talgar = first.session_state["selected_id"]
+    assert first.query_params["place"] == [talgar] or first.query_params["place"] == talgar
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in {"epoch": "2018", "view": "pair", "colour": "change_km", "place": talgar}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.error
+    assert at.radio(key="epoch").value == 2018 and at.radio(key="view").value == "Side by side"
+    assert at.selectbox(key="metric").value == "change_km"
+    assert re.search(r"Taldykorgan\*\*: \*\*211\.\d km", page_text(at))
+
+
+def test_malformed_links_are_ignored(embedded):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in {"epoch": "1999", "view": "<script>", "colour": "x" * 5000, "place": "../../etc/passwd",
+                       "region": "KZ-19"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not at.error
+    assert at.radio(key="epoch").value == 2024 and at.radio(key="view").value == "Single map"

@@ -284,3 +284,23 @@ def test_embedded_default_explains_that_moves_need_districts(embedded):
     run(at)
     t = table(at)
     assert t.loc["KZ-19", "Centre"] == "Kaskelen" and list(t.index[t["Changed"]]) == ["KZ", "KZ-19"]
+
+
+def test_a_link_holds_the_scenario(real_data):
+    from streamlit.testing.v1 import AppTest
+
+    at = start()
+    at.selectbox(key="lab_unit").set_value(ALAKOL)
+    at.selectbox(key="lab_target").set_value("KZ-10")
+    run(at)
+    at.button(key="lab_move").click()
+    run(at)
+    params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params == {"moves": f"{ALAKOL}:KZ-10"}
+    moved = table(at)
+    fresh = AppTest.from_function(lab_page, default_timeout=TIMEOUT)
+    fresh.query_params["moves"] = f"{ALAKOL}:KZ-10,KZ999999:KZ-10,bad"  # unknown parts are ignored
+    fresh.run()
+    assert not fresh.exception and not fresh.error
+    assert table(fresh).equals(moved)
+    assert not fresh.button(key="lab_undo").disabled  # the link's scenario is one undoable step

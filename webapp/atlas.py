@@ -16,7 +16,7 @@ import streamlit as st
 
 from webapp import atlas_panels as panels
 from webapp import atlas_select as select
-from webapp import cache
+from webapp import cache, urlstate
 from webapp.common import one_line, plain
 from webapp.datasource import (
     EMBEDDED_NAME,
@@ -223,6 +223,7 @@ def controls() -> dict:
     """Return the view, colouring and settlement switches above the map."""
     from webapp.maps.colours import METRICS
 
+    urlstate.read_atlas_once(METRICS)
     c1, c2, c3, c4 = st.columns([1.3, 1.0, 2.2, 1.2], vertical_alignment="bottom")
     view = c1.radio("View", VIEWS, horizontal=True, key="view")
     metric = c3.selectbox(
@@ -243,10 +244,11 @@ def epoch_radio(slot, analysis, view: str) -> int:
 
     before, after = analysis.epochs
     spec_id = analysis.build.spec.id
+    urlstate.read_epoch_once(analysis.epochs)
     return slot.radio(
         "Epoch",
         [before, after],
-        index=1,
+        index=None if "epoch" in st.session_state else 1,  # a link's epoch, else the latest
         horizontal=True,
         key="epoch",
         format_func=lambda e: epoch_period(spec_id, e),
@@ -317,3 +319,4 @@ def main() -> None:
     panels.tabs(analysis, view["epoch"], request.source)
     sidebar_status(analysis)
     sidebar_downloads(analysis, request)
+    urlstate.write_atlas(epoch=view["epoch"], view=view["view"], metric=view["metric"])

@@ -31,6 +31,7 @@ from webapp.lab_state import (
     load_example,
     push,
 )
+from webapp.urlstate import write_lab
 
 
 def sidebar_map_options() -> tuple[str, str]:
@@ -130,6 +131,19 @@ def start_history(lab: Lab) -> None:
         flash("info", "The data source changed, so the scenario started again from the enacted reform.")
 
 
+def open_link_once(lab: Lab) -> None:
+    """On a session's first run of the lab, the scenario its link describes becomes current."""
+    from webapp.lab_state import derived_state
+    from webapp.urlstate import lab_state_from_url
+
+    if st.session_state.get("lab_url_read"):
+        return
+    st.session_state["lab_url_read"] = True
+    diff = lab_state_from_url(lab)
+    if diff is not None:
+        push(derived_state(current(), diff["moves"], diff["centres"], "opened from a link"))
+
+
 def evaluate_current(lab: Lab, messages):
     """Return the current state and its evaluation; a state that no longer fits goes back to enacted."""
     from boundaries.spec import ReformSpecError
@@ -169,6 +183,7 @@ def main() -> None:
     with messages:
         lab = choose_lab(source)
     start_history(lab)
+    open_link_once(lab)
     sidebar_start(lab)
     for kind, text in st.session_state.pop("lab_flash", []):
         getattr(messages, kind)(text, icon=":material/error:" if kind == "error" else ":material/info:")
@@ -189,6 +204,7 @@ def main() -> None:
     from webapp.atlas import sidebar_status
 
     sidebar_status(lab.analysis)
+    write_lab(state)
     timing.caption(
         "Left: the scenario — click a district to select it; hatched = in another region than in the enacted "
         "reform; orange dot and dotted line = a centre that moved. Right: the enacted reform. "

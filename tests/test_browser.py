@@ -338,3 +338,25 @@ def test_download_and_the_lab_page(page, artifacts):
     expect(frame.get_by_text("Enacted 2024")).to_be_visible()
     idle(page)
     shot(page, artifacts, "lab")
+
+
+def test_the_map_as_a_png(page, artifacts):
+    """Item 9 of issue 11: the current map, with its title and legend, as a PNG download."""
+    from playwright.sync_api import expect
+
+    open_atlas(page)
+    frame = page.frame_locator(FOLIUM_FRAME).first
+    button = frame.get_by_role("button", name=re.compile("Download this map as PNG"))
+    expect(button).to_be_visible()
+    with page.expect_download(timeout=TIMEOUT_MS) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "reform-atlas-map.png"
+    target = artifacts / download.suggested_filename
+    download.save_as(target)
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    box = frame.locator("#map_div").bounding_box()
+    assert (width, height) == (round(box["width"]) * 2, round(box["height"]) * 2)  # drawn at twice the size
+    assert len(data) > 100_000  # regions, settlements and labels, not an empty canvas

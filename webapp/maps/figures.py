@@ -186,6 +186,9 @@ def single_map(
     """
     m = new_map(layers.basemap, control_scale=True)
     _base_layers(m, layers, first=True)
+    png = {"title": "Download this map as PNG (with its title and legend)", "name": "reform-atlas-map.png",
+           "credit": f"Reform Atlas · {layers.attribution}".strip(" ·")}
+    m.add_child(JsCall("RA.pngButton", png, name="ra_png"))
     regions = folium.FeatureGroup(name="regions", control=False)
     _epoch_layers(regions, layers, epoch, legend=True)
     groups = [regions]

@@ -238,6 +238,86 @@ window.RA = window.RA || (function () {
     });
     new Home({position: 'topleft'}).addTo(map);
   };
+  // ---- the map as a PNG (for articles): canvases, labels, title and legend composed on one canvas.
+  // Written here because the Leaflet image plugins are not shipped with the app and must work offline;
+  // online tiles are left out (their servers' images would taint the canvas).
+  RA.paintText = function (ctx, el, origin) {
+    var walker = document.createTreeWalker(el, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT), node;
+    while ((node = walker.nextNode())) {
+      if (node.nodeType === 1) {
+        var st = getComputedStyle(node), r = node.getBoundingClientRect();
+        if (st.display === 'none' || st.visibility === 'hidden' || !r.width) { continue; }
+        var bg = st.backgroundColor;
+        if (bg && bg !== 'rgba(0, 0, 0, 0)' && bg !== 'transparent') {
+          ctx.fillStyle = bg; ctx.fillRect(r.left - origin.left, r.top - origin.top, r.width, r.height);
+        }
+        continue;
+      }
+      var text = node.textContent.trim(), parent = node.parentElement;
+      if (!text || !parent || getComputedStyle(parent).visibility === 'hidden') { continue; }
+      var range = document.createRange(); range.selectNodeContents(node);
+      var lines = Array.from(range.getClientRects()).filter(function (b) { return b.width > 0; });
+      var ps = getComputedStyle(parent), words = text.split(/\s+/);
+      ctx.font = ps.fontWeight + ' ' + ps.fontSize + ' ' + ps.fontFamily;
+      ctx.fillStyle = ps.color; ctx.textBaseline = 'middle';
+      lines.forEach(function (box, k) {  // wrapped text: as many words on each line as fit its box
+        var line = [];
+        while (words.length && (k === lines.length - 1 || !line.length ||
+               ctx.measureText(line.concat(words[0]).join(' ')).width <= box.width + 1)) {
+          line.push(words.shift());
+        }
+        ctx.fillText(line.join(' '), box.left - origin.left, box.top - origin.top + box.height / 2);
+      });
+    }
+  };
+  RA.snapshot = function (map) {
+    var el = map.getContainer(), origin = el.getBoundingClientRect(), scale = 2;
+    var out = document.createElement('canvas');
+    out.width = origin.width * scale; out.height = origin.height * scale;
+    var ctx = out.getContext('2d');
+    ctx.scale(scale, scale);
+    ctx.fillStyle = getComputedStyle(el).backgroundColor || '#ffffff';
+    ctx.fillRect(0, 0, origin.width, origin.height);
+    el.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg').forEach(function (c) {
+      if (c.tagName.toLowerCase() !== 'canvas') { return; }
+      var r = c.getBoundingClientRect();
+      ctx.drawImage(c, r.left - origin.left, r.top - origin.top, r.width, r.height);
+    });
+    el.querySelectorAll('.leaflet-tooltip-pane .leaflet-tooltip, .ra-box').forEach(function (t) {
+      if (t.classList.contains('ra-tip') || getComputedStyle(t).opacity === '0') { return; }
+      var r = t.getBoundingClientRect(), bg = getComputedStyle(t).backgroundColor;
+      if (bg && bg !== 'rgba(0, 0, 0, 0)') {
+        ctx.fillStyle = bg; ctx.fillRect(r.left - origin.left, r.top - origin.top, r.width, r.height);
+      }
+      RA.paintText(ctx, t, origin);
+    });
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.8)'; ctx.fillRect(origin.width - 250, origin.height - 16, 250, 16);
+    ctx.fillStyle = '#333'; ctx.font = '11px sans-serif'; ctx.textBaseline = 'middle';
+    ctx.fillText(RA._credit || '', origin.width - 246, origin.height - 8);
+    return out;
+  };
+  RA.savePng = function (map, name) {
+    RA.snapshot(map).toBlob(function (blob) {
+      var a = document.createElement('a');
+      a.href = URL.createObjectURL(blob); a.download = name;
+      document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+    }, 'image/png');
+  };
+  RA.pngButton = function (map, opt) {
+    RA._credit = opt.credit;
+    var Png = L.Control.extend({
+      onAdd: function () {
+        var bar = L.DomUtil.create('div', 'leaflet-bar'), b = L.DomUtil.create('a', 'ra-home', bar);
+        b.href = '#'; b.title = opt.title; b.setAttribute('role', 'button'); b.setAttribute('aria-label', opt.title);
+        b.innerHTML = '&#x2913;';
+        L.DomEvent.on(b, 'click', function (e) { L.DomEvent.stop(e); RA.savePng(map, opt.name); });
+        L.DomEvent.disableClickPropagation(bar);
+        return bar;
+      }
+    });
+    new Png({position: 'topleft'}).addTo(map);
+  };
   RA.sync = function (a, b) {
     var busy = false;
     var follow = function (src, dst) {

@@ -171,7 +171,7 @@ def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_l
 def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str, options: dict, sel) -> None:
     """Draw the folium map (single with epoch toggle, or the synced before/after pair)."""
     from webapp.maps.figures import MapLayers, dual_map, show, single_map
-    from webapp.maps.selection import MAP_HEIGHT, view_for
+    from webapp.maps.selection import MAP_HEIGHT, PAIR_HEIGHT, view_for
 
     d, u = request.key
     layer = cache.cached_settlement_layer(d, u, analysis)
@@ -188,8 +188,9 @@ def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str
     )
     dual = view == VIEWS[1]
     fig, groups = dual_map(layers, selected=sel) if dual else single_map(layers, epoch, selected=sel)
-    centre, zoom = (None, None) if sel is None else view_for(sel, width=360 if dual else 700, bottom=40 if dual else 125)
-    show(fig, groups, key=MAP_KEY, height=MAP_HEIGHT, on_change=select.on_map_change, center=centre, zoom=zoom)
+    height = PAIR_HEIGHT if dual else MAP_HEIGHT
+    centre, zoom = (None, None) if sel is None else view_for(sel, width=560 if dual else 700, height=height, bottom=40 if dual else 125)
+    show(fig, groups, key=MAP_KEY, height=height, on_change=select.on_map_change, center=centre, zoom=zoom)
     if dual:
         st.html(choropleth.legend_strip)
 
@@ -298,7 +299,10 @@ def main() -> None:
     basemap, show_changed = sidebar_map_options()
     messages, top = st.container(), st.container()
     view = controls()
-    col_map, col_side = st.columns([3.1, 1], gap="medium")
+    if view["view"] == VIEWS[1]:  # the pair takes the page's width; search and panel go under it
+        col_map, col_side = st.container(), st.columns([1, 2])[0]
+    else:
+        col_map, col_side = st.columns([3.1, 1], gap="medium")
     # the preview goes into a placeholder of its own, emptied once the analysis is ready; the real
     # map sits in a container after it, at the same place every run, so reruns update it in place
     preview_slot, map_box, side_note = col_map.empty(), col_map.container(), col_side.empty()

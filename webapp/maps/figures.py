@@ -158,8 +158,11 @@ def epoch_title(analysis, epoch: int) -> str:
     return f"{period} · {'before' if epoch == before else 'after'} the reform · {n} regions"
 
 
-def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, zoom: float = 4.75) -> None:
-    """Choropleth, changed territories, centres, centre moves, legend and title for one epoch."""
+def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, zoom: float = 4.75, pair: bool = False) -> None:
+    """Choropleth, changed territories, centres, centre moves, legend and title for one epoch.
+
+    On a pair of maps every centre is labelled at every zoom, and the title is shorter.
+    """
     analysis = layers.analysis
     side = analysis.epochs.index(epoch)
     opacity = 0.6 if layers.settlements is not None else 0.8
@@ -167,13 +170,15 @@ def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, zoom: 
     regions = JsCall("RA.regions", layers.regions_json[epoch], layers.changed_json, options)
     parent.add_child(regions)
     centres = centre_points(analysis, epoch, zoom=zoom)
-    parent.add_child(JsCall("RA.centres", centres, MINOR_LABEL_ZOOM, name="ra_centres"))
+    parent.add_child(JsCall("RA.centres", centres, 0 if pair else MINOR_LABEL_ZOOM, name="ra_centres"))
     if epoch == analysis.epochs[1] and (moves := centre_moves(analysis)):
         parent.add_child(JsCall("RA.moves", moves, name="ra_moves"))
     if legend:
         _box(parent, layers.legend, "bottomleft", "ra-legend", "ra_legend")
-    title = f'<div class="ra-epoch">{html.escape(epoch_title(analysis, epoch))}</div>'
-    _box(parent, title, "topright", "ra-title", "ra_title")
+    text = epoch_title(analysis, epoch)
+    if pair:  # "2018 – June 2022 · 17 regions": room for the other map's zoom buttons
+        text = " · ".join(part for part in text.split(" · ") if "reform" not in part)
+    _box(parent, f'<div class="ra-epoch">{html.escape(text)}</div>', "topright", "ra-title", "ra_title")
 
 
 def single_map(
@@ -232,8 +237,8 @@ def dual_map(
     _base_layers(dm.m1, layers, first=True)
     _base_layers(dm.m2, layers, first=False)
     # half-width maps leave no room for the legend: the app shows it under the pair
-    _epoch_layers(dm.m1, layers, before, legend=False, zoom=3.75)
-    _epoch_layers(dm.m2, layers, after, legend=False, zoom=3.75)
+    _epoch_layers(dm.m1, layers, before, legend=False, zoom=4.25, pair=True)
+    _epoch_layers(dm.m2, layers, after, legend=False, zoom=4.25, pair=True)
     groups = []
     if selected is not None:
         sel = folium.FeatureGroup(name="selection", control=False)

@@ -9,8 +9,9 @@ from webapp.maps.features import centre_label, geodesic_points
 from webapp.maps.script import JsCall
 from webapp.maps.settlements import clean, settlement_label
 
-#: Map height in pixels.
+#: Map height in pixels (single map; the pair of maps, each half as wide, is lower).
 MAP_HEIGHT = 600
+PAIR_HEIGHT = 470
 #: Space kept free at the bottom of the map for the legends (pixels).
 LEGEND_PADDING = 125
 

@@ -175,10 +175,14 @@ window.RA = window.RA || (function () {
       var layers = [ring];
       if (line) {
         var pl = L.polyline(line.pts, {color: line.colour, weight: 3.5, dashArray: line.dash, interactive: false});
-        pl.bindTooltip(RA.esc(line.label), {permanent: true, direction: 'center', className: 'ra-dist'});
         var end = L.circleMarker(line.pts[line.pts.length - 1], {radius: 3, color: line.colour, fillOpacity: 1,
                                                                  interactive: false});
-        layers.push(pl, end);
+        // the distance label sits on a point of the line (a polyline's own tooltip is placed by the map
+        // it was first measured on, which is off for the right map of a pair)
+        var mid = L.marker(line.pts[Math.floor(line.pts.length / 2)], {interactive: false, keyboard: false,
+          icon: L.divIcon({className: 'ra-dist-icon', html: '<span class="ra-dist">' + RA.esc(line.label) + '</span>',
+                           iconSize: null})});
+        layers.push(pl, end, mid);
       }
       return layers;
     };
@@ -283,7 +287,7 @@ window.RA = window.RA || (function () {
       var r = c.getBoundingClientRect();
       ctx.drawImage(c, r.left - origin.left, r.top - origin.top, r.width, r.height);
     });
-    el.querySelectorAll('.leaflet-tooltip-pane .leaflet-tooltip, .ra-box').forEach(function (t) {
+    el.querySelectorAll('.leaflet-tooltip-pane .leaflet-tooltip, .ra-box, .ra-dist').forEach(function (t) {
       if (t.classList.contains('ra-tip') || getComputedStyle(t).opacity === '0') { return; }
       var r = t.getBoundingClientRect(), bg = getComputedStyle(t).backgroundColor;
       if (bg && bg !== 'rgba(0, 0, 0, 0)') {

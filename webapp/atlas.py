@@ -292,6 +292,17 @@ def body(analysis, request: Request, view: dict, col_map, col_side, map_box) -> 
     )
 
 
+@st.fragment
+def map_and_panel(analysis, request: Request, view: dict) -> None:
+    """Draw the map with the search and the side panel: a click or a search reruns only this part."""
+    if view["view"] == VIEWS[1]:  # the pair takes the page's width; search and panel go under it
+        col_map, col_side = st.container(), st.columns([1, 2])[0]
+    else:
+        col_map, col_side = st.columns([3.1, 1], gap="medium")
+    body(analysis, request, view, col_map, col_side, col_map.container())
+    urlstate.write_atlas(epoch=view["epoch"], view=view["view"], metric=view["metric"])
+
+
 def main() -> None:
     """Draw the atlas page."""
     header()
@@ -299,28 +310,23 @@ def main() -> None:
     basemap, show_changed = sidebar_map_options()
     messages, top = st.container(), st.container()
     view = controls()
-    if view["view"] == VIEWS[1]:  # the pair takes the page's width; search and panel go under it
-        col_map, col_side = st.container(), st.columns([1, 2])[0]
-    else:
-        col_map, col_side = st.columns([3.1, 1], gap="medium")
-    # the preview goes into a placeholder of its own, emptied once the analysis is ready; the real
-    # map sits in a container after it, at the same place every run, so reruns update it in place
-    preview_slot, map_box, side_note = col_map.empty(), col_map.container(), col_side.empty()
+    # a placeholder for the regions map drawn while the first analysis runs, emptied when it is
+    # ready; the real map and the panel are a fragment after it, so a click reruns only them
+    preview_slot = st.empty()
 
     def first_load(req: Request) -> None:
-        side_note.info("Computing distances for every settlement (first load only)…", icon=":material/hourglass:")
-        if not req.upload_digest:
-            render_preview(preview_slot, req, basemap)
+        with preview_slot.container():
+            st.info("Computing distances for every settlement (first load only)…", icon=":material/hourglass:")
+            if not req.upload_digest:
+                render_preview(st.empty(), req, basemap)
 
     with messages:
         request, analysis = choose_analysis(request, upload, on_first_load=first_load)
     view.update(basemap=basemap, changed=show_changed, epoch=epoch_radio(view["epoch_slot"], analysis, view["view"]))
     preview_slot.empty()
-    side_note.empty()
-    body(analysis, request, view, col_map, col_side, map_box)
+    map_and_panel(analysis, request, view)
     with top:
         panels.summary_metrics(analysis)
     panels.tabs(analysis, view["epoch"], request.source)
     sidebar_status(analysis)
     sidebar_downloads(analysis, request)
-    urlstate.write_atlas(epoch=view["epoch"], view=view["view"], metric=view["metric"])

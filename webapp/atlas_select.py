@@ -121,10 +121,13 @@ def side_panel(analysis, sel) -> None:
         selection_panel(sel)
     else:
         region_panel(analysis, code)
-    if st.button("Clear selection", icon=":material/close:", key="clear_selection"):
-        select_settlement(None)
-        st.session_state.matches = []
-        st.rerun()
+    st.button("Clear selection", icon=":material/close:", key="clear_selection", on_click=clear_selection)
+
+
+def clear_selection() -> None:
+    """Select nothing (callback)."""
+    select_settlement(None)
+    st.session_state.matches = []
 
 
 def selection_panel(sel) -> None:

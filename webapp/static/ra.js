@@ -12,7 +12,15 @@ window.RA = window.RA || (function () {
       g.last_object_clicked = {lat: latlng.lat, lng: latlng.lng};
       g.last_object_clicked_tooltip = 'ra:' + kind + ':' + key;
       g.last_object_clicked_count = (g.last_object_clicked_count || 0) + 1;
-      window.map.fire('moveend');  // streamlit-folium sends its value on moveend
+      var wanted = ['last_object_clicked', 'last_object_clicked_count', 'last_object_clicked_tooltip'];
+      var direct = window.Streamlit && Array.isArray(g.returned_objects) && g.returned_objects.length === 3 &&
+        wanted.every(function (k) { return g.returned_objects.indexOf(k) >= 0; });
+      if (!direct) { window.map.fire('moveend'); return; }  // streamlit-folium sends its value on moveend
+      // the value streamlit-folium would send (same keys, same order), now rather than 250 ms later
+      var value = {};
+      wanted.forEach(function (k) { value[k] = g[k]; });
+      g.previous_data = value;
+      window.Streamlit.setComponentValue(value);
     }, 0);
   };
   RA.esc = function (s) {

@@ -67,6 +67,7 @@ def sidebar_request() -> tuple[Request | None, bytes | None]:
         key="upload",
         help=f"GeoJSON, GeoPackage or CSV (lon/lat columns) of points; at most {MAX_UPLOAD_MB} MB "
         "(larger files are refused).",
+        max_upload_size=MAX_UPLOAD_MB,
     )
     if upload is None:
         sb.info("Upload a settlements file to analyse it; the map shows the previous data meanwhile.")

@@ -20,7 +20,14 @@ from webapp.common import one_line
 from webapp.datasource import EMBEDDED_NAME, path_names, sidebar_basemap, sidebar_source
 from webapp.lab_editors import centre_editor, history_panel, move_editor
 from webapp.lab_map import COLOUR_BY, render_map
-from webapp.lab_model import EXAMPLES, Lab, problems_markdown, spec_text, state_from_spec_text
+from webapp.lab_model import (
+    EXAMPLES,
+    MAX_SPEC_BYTES,
+    Lab,
+    problems_markdown,
+    spec_text,
+    state_from_spec_text,
+)
 from webapp.lab_panels import headline, show_table
 from webapp.lab_state import (
     current,
@@ -62,6 +69,7 @@ def sidebar_start(lab: Lab) -> None:
         key="lab_upload",
         help="A reform spec like boundaries/reforms/kz-2022.toml (at most 1 MB): moves of 2018 districts "
         "and regional centres; every problem is listed if it does not fit.",
+        max_upload_size=MAX_SPEC_BYTES // (1024 * 1024),
     )
     if upload is None:
         st.session_state.pop("lab_upload_seen", None)

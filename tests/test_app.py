@@ -280,3 +280,13 @@ def test_malformed_links_are_ignored(embedded):
     at.run()
     assert not at.exception and not at.error
     assert at.radio(key="epoch").value == 2024 and at.radio(key="view").value == "Single map"
+
+
+def test_search_shows_latin_name_region_and_population(embedded):
+    """Item 2 of issue 11: the place people mean first, each match with its Latin name, region and people."""
+    at = start()
+    at.text_input(key="query").input("Uzynagash").run()
+    assert not at.exception
+    labels = at.session_state["match_labels"]
+    first = labels[at.session_state["selected_id"]]
+    assert first.startswith("Uzynagash") and "Almaty Region" in first and "person" in first, first

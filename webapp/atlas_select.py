@@ -9,7 +9,7 @@ from webapp.common import fmt_count, fmt_km, plain
 
 MAP_KEY = "atlas_map"
 #: Session keys of what is selected (forgotten when the data changes).
-SELECTION_KEYS = ("selected_id", "selected_region", "matches", "search_signature")
+SELECTION_KEYS = ("selected_id", "selected_region", "matches", "match_labels", "search_signature")
 
 
 def forget() -> None:
@@ -45,38 +45,48 @@ def on_pick() -> None:
     select_settlement(st.session_state.get("match_pick"))
 
 
+def match_label(row: dict) -> str:
+    """``Uzynagash (Узынагач) · Almaty Region · 31,500 people (est.)`` for the list of matches."""
+    latn, local = row.get("name_latn"), row.get("name")
+    name = str(latn or local or row.get("id"))
+    if local and latn and str(local).casefold() != str(latn).casefold():
+        name += f" ({local})"
+    region = row.get("region_name") or "outside every region"
+    pop = row.get("population")
+    pop_text = ""
+    if pop is not None and np.isfinite(pop):
+        pop_text = f" · {fmt_count(float(pop), 'person')}" + ("" if row.get("population_known") else " (est.)")
+    return f"{name} · {region}{pop_text}"
+
+
 def _search(analysis, key: tuple, query: str) -> list[str]:
-    """Return matches of ``query`` (ids, best first); the first becomes the selection when the query is new."""
-    from inputs.settlements import find_settlement
+    """Return the matches of ``query`` (ids, best first); a new query selects the first.
+
+    Ranked by :func:`inputs.search.search_settlements`: exact names in any script first, then
+    names that start with the query; each group places in regions the reform touched and
+    larger places first.
+    """
+    from inputs.search import search_settlements
+    from webapp import cache
 
     signature = (key, query)
     if query and st.session_state.get("search_signature") != signature:
-        hits = find_settlement(analysis.settlements, query)
+        after = analysis.epochs[1]
+        table = search_settlements(
+            analysis.settlements,
+            query,
+            region_names=analysis.build.regions[after].set_index("code")["name_en"],
+            skeletons=cache.cached_skeletons(key[0], key[1], analysis),
+        )
+        rows = table.astype(object).where(table.notna(), None).to_dict("records")
         st.session_state["search_signature"] = signature
-        st.session_state.matches = hits["id"].astype(str).head(30).tolist()
+        st.session_state.matches = [str(r["id"]) for r in rows]
+        st.session_state.match_labels = {str(r["id"]): match_label(r) for r in rows}
         select_settlement(st.session_state.matches[0] if st.session_state.matches else None)
     elif not query and st.session_state.get("search_signature"):
         st.session_state["search_signature"] = None
         st.session_state.matches = []
     return st.session_state.get("matches") or []
-
-
-def describe_match(analysis, sid: str) -> str:
-    """``Uzynagash (Ұзынағаш) · Almaty Region · 31,500 people`` for the list of matches."""
-    from webapp.maps.settlements import settlement_label
-
-    s = analysis.settlements
-    row = s[s["id"].astype(str) == sid]
-    if row.empty:
-        return sid
-    r = row.iloc[0]
-    after = analysis.epochs[1]
-    names = analysis.build.regions[after].set_index("code")["name_en"]
-    code = r.get(f"region_{after}")
-    region = str(names.get(code, code)) if isinstance(code, str) and code else "outside every region"
-    pop = r.get("population_est")
-    pop_text = f" · {fmt_count(float(pop), 'person')}" if pop is not None and np.isfinite(pop) else ""
-    return f"{settlement_label(row)[0]} · {region}{pop_text}"
 
 
 def settlement_search(analysis, key: tuple) -> None:
@@ -94,7 +104,7 @@ def settlement_search(analysis, key: tuple) -> None:
         st.selectbox(
             f"{len(matches)} matches",
             matches,
-            format_func=lambda sid: describe_match(analysis, sid),
+            format_func=lambda sid: st.session_state.get("match_labels", {}).get(sid, sid),
             key="match_pick",
             on_change=on_pick,
         )

@@ -113,6 +113,14 @@ def cached_changed(source_name: str, upload_digest: str, _analysis):
     return Json(to_json(changed_features(_analysis, cached_geometry(source_name))))
 
 
+@st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
+def cached_skeletons(source_name: str, upload_digest: str, _analysis):
+    """Name skeletons of an analysis's settlements, for search in any script."""
+    from inputs.names import name_skeletons
+
+    return name_skeletons(_analysis.settlements)
+
+
 #: Files offered for download: name pattern, MIME type, button label.
 DOWNLOADS = (
     ("regions_{before}.geojson", "application/geo+json", "Regions {before} (GeoJSON)"),

@@ -3,20 +3,23 @@
 The ``before`` epoch of ``kz-2022`` is the state from the 2018 reform (Shymkent made a
 city of republican significance, 19 June 2018) to the decrees of 8 June 2022 that
 created Abai, Ulytau and Zhetysu regions; the ``after`` epoch is the state since then
-(boundaries of 2024). The capital was Astana until 23 March 2019, Nur-Sultan until
-17 September 2022 and Astana again since; a map of 2018 – June 2022 covers both names.
+(boundaries of 2024). Place names of a period come from :func:`inputs.names.period_name`
+(the capital is "Astana / Nur-Sultan" on the map of 2018 – June 2022).
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 #: (spec id, epoch) → the period the epoch's map shows.
 EPOCH_PERIODS: dict[tuple[str, int], str] = {
     ("kz-2022", 2018): "2018 – June 2022",
     ("kz-2022", 2024): "since June 2022",
 }
-#: (spec id, epoch) → names of places as the period knew them (both where it knew two).
-PERIOD_NAMES: dict[tuple[str, int], dict[str, str]] = {
-    ("kz-2022", 2018): {"Nur-Sultan": "Astana / Nur-Sultan", "Astana": "Astana / Nur-Sultan"},
+#: (spec id, epoch) → first and last day whose names the epoch's map uses (the 2024 map: its year).
+EPOCH_SPANS: dict[tuple[str, int], tuple[date, date]] = {
+    ("kz-2022", 2018): (date(2018, 6, 19), date(2022, 6, 7)),
+    ("kz-2022", 2024): (date(2024, 1, 1), date(2024, 12, 31)),
 }
 
 
@@ -32,5 +35,8 @@ def epoch_name(spec_id: str, epoch: int) -> str:
 
 
 def period_name(spec_id: str, epoch: int, name: str) -> str:
-    """Return a place name as the epoch's period knew it (``Astana / Nur-Sultan`` for 2018 – June 2022)."""
-    return PERIOD_NAMES.get((spec_id, epoch), {}).get(name, name)
+    """Name a place as the epoch's period knew it (``Astana / Nur-Sultan`` for 2018 – June 2022)."""
+    from inputs.names import period_name as names_then
+
+    span = EPOCH_SPANS.get((spec_id, epoch))
+    return names_then(name, *span) if span else name

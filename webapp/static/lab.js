@@ -39,10 +39,9 @@ window.LAB = window.LAB || (function () {
     RA.box(parent, E.title, 'topright', 'ra-title');
   };
   LAB.names = function (parent, list) {  // region names, so that colours alone need not say which is which
-    list.forEach(function (n) {
-      var m = L.circleMarker([n.la, n.lo], {radius: 0, opacity: 0, fillOpacity: 0, interactive: false});
-      m.bindTooltip(RA.esc(n.label), {permanent: true, direction: 'center', className: 'ra-region-name'});
-      RA.add(parent, m);
+    list.forEach(function (n) {  // divIcon markers: placed right on both maps of the pair (tooltips are not)
+      RA.add(parent, L.marker([n.la, n.lo], {interactive: false, keyboard: false, icon: L.divIcon({
+        className: 'ra-name-icon', iconSize: null, html: '<span class="ra-region-name">' + RA.esc(n.label) + '</span>'})}));
     });
   };
   LAB.fit = function (D) {  // once per page: the maps get their size only after the first layout
@@ -51,6 +50,8 @@ window.LAB = window.LAB || (function () {
     setTimeout(function () {
       [window.map_div, window[D.target]].forEach(function (m) { if (m) { m.invalidateSize(false); } });
       window.map_div.fitBounds(D.bounds, {padding: [6, 6], animate: false});
+      // labels opened before the maps had their size: place them again
+      [window.map_div, window[D.target]].forEach(function (m) { if (m) { m.fire('viewreset'); } });
     }, 60);
   };
   LAB.draw = function (parent, D) {

@@ -177,7 +177,7 @@ def winners_panel(analysis) -> None:
     wl = analysis.winners_losers
     if not len(wl):
         return
-    order = ["name", "name_en", "delta_km", f"dist_{before}_km", f"dist_{after}_km", "population", "kind",
+    order = ["name_latn", "name", "delta_km", f"dist_{before}_km", f"dist_{after}_km", "population", "kind",
              f"centre_{before}", f"centre_{after}", f"region_{before}", f"region_{after}", "id"]
     table = whole(wl, *POPULATION_COLUMNS)
     st.dataframe(
@@ -186,7 +186,7 @@ def winners_panel(analysis) -> None:
         width="stretch",
         column_config={
             "kind": "Gained or lost", "id": "Id",
-            "name": st.column_config.TextColumn("Name", pinned=True), "name_en": "Latin name",
+            "name_latn": st.column_config.TextColumn("Place", pinned=True), "name": "Local name",
             f"region_{before}": f"Region {before}", f"region_{after}": f"Region {after}",
             f"centre_{before}": f"Centre {before}", f"centre_{after}": f"Centre {after}",
             "population": num("Population (persons)"),

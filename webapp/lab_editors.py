@@ -71,7 +71,7 @@ def move_editor(lab: Lab, state: dict, result) -> None:
 def centre_label_row(row) -> str:
     """``1. Қаскелең (Qaskeleñ) — 31.2 km · 84k people``."""
     name = str(row["candidate"])
-    en = row.get("name_en")
+    en = row.get("name_latn") or row.get("name_en")
     if isinstance(en, str) and en and en.casefold() != name.casefold():
         name = f"{name} ({en})"
     current_mark = " · current" if bool(row.get("is_current")) else ""

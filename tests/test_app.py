@@ -290,3 +290,17 @@ def test_search_shows_latin_name_region_and_population(embedded):
     labels = at.session_state["match_labels"]
     first = labels[at.session_state["selected_id"]]
     assert first.startswith("Uzynagash") and "Almaty Region" in first and "person" in first, first
+
+
+def test_population_shows_official_figures_with_date_and_source(embedded):
+    at = start()
+    at.session_state["panel"] = "Population flows"  # open the flows tab
+    at.run()
+    assert not at.exception, at.exception
+    text = page_text(at)
+    assert "Bureau of National Statistics" in text and "1 January 2023" in text
+    shift = next(d.value for d in at.dataframe if "population_after" in d.value.columns)
+    almaty = shift.set_index("to").loc[["Almaty Region", "Zhetysu Region"], "population_after"]
+    assert sorted(almaty) == [698757, 1478496]  # BNS, 1 January 2022, new borders
+    assert set(shift["population_before"]) >= {2077967}  # BNS, 1 January 2021, old borders
+    assert any("each year in the borders of its date" in c.value for c in at.caption)

@@ -111,7 +111,7 @@ def sankey(analysis, flows: pd.DataFrame):
 
 def flows_panel(analysis) -> None:
     """Draw population flows between pre- and post-reform regions."""
-    from webapp.atlas_panels import flows_table
+    from webapp.atlas_panels import flows_table, official_panel
 
     before, after = analysis.epochs
     shifts = analysis.shifts
@@ -121,10 +121,11 @@ def flows_panel(analysis) -> None:
     if len(flows):
         st.plotly_chart(sankey(analysis, flows), width="stretch", config={"displayModeBar": False})
         st.caption(
-            f"Population (persons, estimated) of each pre-reform region that lost territory, by the "
+            f"Population (persons) of each pre-reform region that lost territory, by the "
             f"region it belongs to in {after}; purple links moved to another region."
         )
     flows_table(analysis)
+    official_panel(analysis)
 
 
 def winners_chart(analysis):

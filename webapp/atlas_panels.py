@@ -173,6 +173,43 @@ def flows_table(analysis) -> None:
     )
 
 
+def official_panel(analysis) -> None:
+    """Show the official figures behind the populations (date, source) and the reform's shift."""
+    if analysis.population_check is None:
+        st.caption("Populations are gazetteer figures (no official control for this data source).")
+        return
+    from inputs.bns import BNS_SOURCE, BULLETIN_DATE
+
+    st.caption(
+        f"Populations are official: {BNS_SOURCE}, 1 January {BULLETIN_DATE[:4]}. Settlements the "
+        "bulletin counts carry their count; the rest of each district's total is shared among its "
+        "other settlements by their gazetteer figure. Totals cover settlements in Kazakhstan; places "
+        "abroad are listed but not counted."
+    )
+    shift = analysis.official_shift
+    if shift is None or not len(shift):
+        return
+    before, after = analysis.epochs
+    table = shift.copy()
+    table["from"] = table["region_before"].map(analysis.build.regions[before].set_index("code")["name_en"])
+    table["to"] = table["region_after"].map(analysis.build.regions[after].set_index("code")["name_en"])
+    table["share_pct"] = (100 * table["share_after"]).round(1)
+    date_b, date_a = shift["date_before"].iloc[0], shift["date_after"].iloc[0]
+    st.markdown("**The reform's shift in the official regional series**")
+    report_table(
+        table,
+        ["from", "population_before", "to", "population_after", "share_pct"],
+        {
+            "from": st.column_config.TextColumn("Region, old borders", pinned=True),
+            "population_before": num(f"Population on {date_b} (persons)"),
+            "to": "Region, new borders",
+            "population_after": num(f"Population on {date_a} (persons)"),
+            "share_pct": num("Share of the old region (%)", "%.1f"),
+        },
+    )
+    st.caption(f"{shift['source'].iloc[0]}; each year in the borders of its date.")
+
+
 def claims_panel(analysis) -> None:
     """Places named in the address of 16 March 2022."""
     before, after = analysis.epochs

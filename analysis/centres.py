@@ -453,16 +453,8 @@ def p_median(
 ) -> pd.DataFrame:
     """Best ``k`` centres for a group of regions, minimising population-weighted distance.
 
-    Small instances are solved exactly by enumerating every k-subset of the
-    candidates (vectorised). Larger ones use a heuristic: greedy addition (each
-    step opens the candidate that lowers the cost most), then Teitz-Bart vertex
-    substitution (swap a chosen centre for an unchosen candidate whenever that
-    lowers the cost) until a full pass finds no improving swap. Single swaps can
-    stall in a local optimum (from the greedy start alone, 42 of 240 random
-    instances with 20 candidates and k = 2-5 missed the optimum; 3 with 10 starts,
-    none with 30), so the search is repeated from ``n_starts - 1`` seeded random
-    starts and the best result kept. The heuristic is exact for ``k = 1`` but not
-    guaranteed optimal otherwise.
+    Small instances are solved exactly, larger ones by a multi-start greedy +
+    Teitz-Bart heuristic (see :func:`_choose`).
 
     Parameters
     ----------
@@ -471,39 +463,26 @@ def p_median(
     k : int
         Number of centres, at least 1 and at most the number of candidates.
     candidates : GeoDataFrame, optional
-        Candidate points; default: settlements in scope with
-        ``population >= min_population``.
-    region_col : str, optional
-        Column with each settlement's region code; needed with ``regions``.
-    regions : list of str, optional
-        Region codes forming the area to serve; default: every settlement.
+        Candidate points; default: settlements in scope with ``population >= min_population``.
+    region_col, regions : str, list of str, optional
+        Column of region codes and the codes forming the area to serve (default: all).
     min_population : float
         Population floor for default candidates.
-    max_iter : int
-        Maximum substitution passes per start; a :class:`RuntimeWarning` is issued
-        if the best solution's search stopped before converging.
-    n_starts : int
-        Searches in all: from the greedy solution, then from random k-subsets.
-    seed : int
-        Seed of the random starts; the same inputs and seed give the same answer.
+    max_iter, n_starts, seed : int
+        Substitution passes per start (a :class:`RuntimeWarning` if the best search did
+        not converge), searches in all (greedy, then seeded random k-subsets), seed.
     method : {"auto", "exact", "heuristic"}
-        ``"exact"`` enumerates all ``comb(n_candidates, k)`` subsets (cost grows
-        combinatorially); ``"heuristic"`` runs the multi-start search; ``"auto"``
-        is exact when ``comb(n_candidates, k) * k * n_demand`` is at most
-        :data:`EXACT_MAX_CELLS`, heuristic otherwise.
+        ``"exact"`` enumerates all ``comb(n_candidates, k)`` subsets; ``"auto"`` does so
+        when ``comb(n_candidates, k) * k * n_demand <= EXACT_MAX_CELLS``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per chosen centre (largest assigned population first): ``candidate``,
-        ``id``, ``osm_id`` and ``region`` (when known), ``population``,
-        ``assigned_settlements`` (all settlements in scope nearest to it, unknown
-        populations included), ``assigned_population`` and
-        ``pop_weighted_mean_km`` (of its assigned population). ``attrs`` holds
-        ``objective_km`` (population-weighted mean distance to the nearest chosen
-        centre), ``k``, ``method`` (the one used), ``optimal`` (proven optimal:
-        exact method or ``k = 1``), ``passes`` (substitution passes over all
-        starts), ``n_starts``, ``converged``, ``n_candidates`` and ``n_demand``.
+        One row per chosen centre, largest assigned population first (columns: see
+        :func:`_p_median_table`). ``attrs`` holds ``objective_km`` (population-weighted
+        mean distance to the nearest chosen centre), ``k``, ``method`` (the one used),
+        ``optimal`` (exact method or ``k = 1``), ``passes``, ``n_starts``,
+        ``converged``, ``n_candidates`` and ``n_demand``.
 
     Raises
     ------
@@ -517,13 +496,36 @@ def p_median(
         candidates than ``k``, or unknown region codes.
     """
     _check_p_median(
-        k=k,
-        method=method,
-        n_starts=n_starts,
-        max_iter=max_iter,
-        regions=regions,
-        region_col=region_col,
+        k=k, method=method, n_starts=n_starts, max_iter=max_iter, regions=regions, region_col=region_col
     )
+    scope, demand, cands = _p_median_inputs(
+        settlements, candidates, k=k, region_col=region_col, regions=regions, min_population=min_population
+    )
+    w = demand["population"].to_numpy()
+    dist = distance_matrix_km(cands["lon"], cands["lat"], demand["lon"], demand["lat"])
+    k = int(k)
+    sel, cost, method, passes, converged = _choose(
+        dist, w, k=k, method=method, max_iter=max_iter, n_starts=n_starts, seed=seed
+    )
+    table = _p_median_table(dist, w, sel, cands=cands, scope=scope)
+    table.attrs = dict(
+        objective_km=float(cost / w.sum()), k=k, method=method,
+        optimal=method == "exact" or k == 1, passes=passes, n_starts=n_starts,
+        converged=converged, n_candidates=len(cands), n_demand=len(demand),
+    )  # fmt: skip
+    return table
+
+
+def _p_median_inputs(
+    settlements: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None,
+    *,
+    k: int,
+    region_col: str | None,
+    regions: Sequence[str] | str | None,
+    min_population: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Settlements in scope, the demand among them and the candidates (at least ``k``)."""
     if isinstance(regions, str):
         regions = [regions]
     pts = _settlement_frame(settlements, region_col=region_col)
@@ -541,31 +543,24 @@ def p_median(
             "lower k or min_population, or pass more candidates"
         )
         raise DataError(msg)
-    w = demand["population"].to_numpy()
-    dist = distance_matrix_km(cands["lon"], cands["lat"], demand["lon"], demand["lat"])
-    k = int(k)
-    sel, cost, method, passes, converged = _choose(
-        dist, w, k=k, method=method, max_iter=max_iter, n_starts=n_starts, seed=seed
-    )
-    table = _p_median_table(dist, w, sel, cands=cands, scope=scope)
-    table.attrs = {
-        "objective_km": float(cost / w.sum()),
-        "k": k,
-        "method": method,
-        "optimal": method == "exact" or k == 1,
-        "passes": passes,
-        "n_starts": n_starts,
-        "converged": converged,
-        "n_candidates": len(cands),
-        "n_demand": len(demand),
-    }
-    return table
+    return scope, demand, cands
 
 
 def _choose(
     dist: np.ndarray, w: np.ndarray, *, k: int, method: str, max_iter: int, n_starts: int, seed: int
 ) -> tuple[np.ndarray, float, str, int, bool]:
-    """Solve exactly when small enough (``method="auto"``), else by the heuristic."""
+    """Solve exactly when small enough (``method="auto"``), else by the heuristic.
+
+    Exact: every k-subset of the candidates is enumerated (vectorised). Heuristic:
+    greedy addition (each step opens the candidate that lowers the cost most), then
+    Teitz-Bart vertex substitution (swap a chosen centre for an unchosen candidate
+    whenever that lowers the cost) until a full pass finds no improving swap. Single
+    swaps can stall in a local optimum (from the greedy start alone, 42 of 240 random
+    instances with 20 candidates and k = 2-5 missed the optimum; 3 with 10 starts,
+    none with 30), so the search is repeated from ``n_starts - 1`` seeded random
+    starts and the best result kept. The heuristic is exact for ``k = 1`` but not
+    guaranteed optimal otherwise.
+    """
     if method == "auto":
         cells = math.comb(dist.shape[0], k) * k * dist.shape[1]
         method = "exact" if cells <= EXACT_MAX_CELLS else "heuristic"
@@ -605,7 +600,13 @@ def _check_p_median(*, k, method, n_starts, max_iter, regions, region_col) -> No
 def _p_median_table(
     dist: np.ndarray, w: np.ndarray, sel: np.ndarray, *, cands: pd.DataFrame, scope: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per chosen centre: the settlements and population it serves, their mean distance."""
+    """One row per chosen centre: the settlements and population it serves, their mean distance.
+
+    Columns: ``candidate``, ``id``, ``osm_id`` and ``region`` (when known),
+    ``population``, ``assigned_settlements`` (all settlements in scope nearest to it,
+    unknown populations included), ``assigned_population`` and ``pop_weighted_mean_km``
+    (of its assigned population).
+    """
     near_demand, d_demand, _ = _nearest_two(dist, sel)
     all_dist = distance_matrix_km(
         cands["lon"].to_numpy()[sel], cands["lat"].to_numpy()[sel], scope["lon"], scope["lat"]

@@ -266,37 +266,46 @@ def nearest_km(
     sole = _cell_screen(lon[idx_ok], lat[idx_ok], t_xyz, tolerance=tolerance)
     settled = idx_ok[sole >= 0]
     best[settled] = sole[sole >= 0]
-    measure = settled
+    best_km[settled] = _settled_km(settled, best, lon, lat, tlon, tlat, known_i, known_d)
+    _screen_points(
+        idx_ok[sole < 0], best, best_km, lon, lat, (tlon, tlat, t_xyz),
+        chunk=chunk, tolerance=tolerance, known_i=known_i, known_d=known_d,
+    )  # fmt: skip
+    return best, best_km
+
+
+def _settled_km(pts, best, lon, lat, tlon, tlat, known_i, known_d) -> np.ndarray:
+    """Distance of points settled by the cell screen to their target (a known distance reused)."""
+    km = np.empty(pts.size)
+    measure = np.ones(pts.size, dtype=bool)
     if known_i is not None:
-        reuse = known_i[settled] == best[settled]
-        best_km[settled[reuse]] = known_d[settled[reuse]]
-        measure = settled[~reuse]
-    best_km[measure] = geodesic_km(
-        lon[measure], lat[measure], tlon[best[measure]], tlat[best[measure]]
-    )
-    idx_ok = idx_ok[sole < 0]
+        measure = known_i[pts] != best[pts]
+        km[~measure] = known_d[pts[~measure]]
+    m = pts[measure]
+    km[measure] = geodesic_km(lon[m], lat[m], tlon[best[m]], tlat[best[m]])
+    return km
+
+
+def _screen_points(
+    idx, best, best_km, lon, lat, targets, *, chunk: int, tolerance: float, known_i, known_d
+) -> None:
+    """Per-point chord screen of the points ``idx`` in chunks, written into ``best``/``best_km``."""
+    tlon, tlat, t_xyz = targets
     workers = os.cpu_count() or 1
-    size = min(chunk, max(1, -(-idx_ok.size // workers)))
-    chunks = [idx_ok[i : i + size] for i in range(0, idx_ok.size, size)]
+    size = min(chunk, max(1, -(-idx.size // workers)))
+    chunks = [idx[i : i + size] for i in range(0, idx.size, size)]
 
     def run(sel: np.ndarray) -> None:
-        arg, km = _nearest_chunk(
-            lon[sel],
-            lat[sel],
-            t_xyz,
-            tlon,
-            tlat,
-            tolerance=tolerance,
+        best[sel], best_km[sel] = _nearest_chunk(
+            lon[sel], lat[sel], t_xyz, tlon, tlat, tolerance=tolerance,
             known_i=None if known_i is None else known_i[sel],
             known_d=None if known_d is None else known_d[sel],
-        )
-        best[sel], best_km[sel] = arg, km
+        )  # fmt: skip
 
-    if len(chunks) > 1 and idx_ok.size >= SCREEN_PARALLEL_MIN:
+    if len(chunks) > 1 and idx.size >= SCREEN_PARALLEL_MIN:
         # chunks write disjoint rows; a pool per call, closed on return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nearest") as pool:
             list(pool.map(run, chunks))
     else:
         for sel in chunks:
             run(sel)
-    return best, best_km

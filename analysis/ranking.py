@@ -271,15 +271,38 @@ def rank_region_centres(
     DataError
         Unknown epoch or region, or a region with no settlement.
     """
+    epoch, meta = _region_meta(analysis, region, epoch)
+    col = region_col(epoch)
+    pts = weighted_settlements(analysis.settlements).reset_index(drop=True)
+    cand, pos, how = _region_candidates(pts, meta, col=col, min_population=min_population)
+    if not cand.any():
+        msg = (
+            f"region {region} ({epoch}) has no settlement with a counted population >= "
+            f"{min_population:g} to rank; lower --min-population"
+        )
+        raise DataError(msg)
+    enacted_id = str(pts["id"].iloc[pos]) if pos is not None else None
+    ranking = _ranking_table(pts, pts[cand], region=region, col=col, enacted_id=enacted_id)
+    return _centre_ranking(
+        ranking, meta, epoch=epoch, enacted_id=enacted_id, min_population=min_population, match=how
+    )
+
+
+def _region_meta(analysis: Analysis, region: str, epoch: int | None) -> tuple[int, pd.Series]:
+    """Return the epoch and the built region's row (name, centre); DataError naming the choices."""
     epoch, regions = _epoch_regions(analysis, epoch)
     regions = regions.set_index("code")
     if region not in regions.index:
         msg = f"region {region} is not a {epoch} region; use one of {', '.join(regions.index)}"
         raise DataError(msg)
-    meta = regions.loc[region]
-    col = region_col(epoch)
-    pts = weighted_settlements(analysis.settlements).reset_index(drop=True)
-    in_region = (pts[col].astype("string") == region).fillna(False).to_numpy(dtype=bool)
+    return epoch, regions.loc[region]
+
+
+def _region_candidates(
+    pts: pd.DataFrame, meta: pd.Series, *, col: str, min_population: float
+) -> tuple[np.ndarray, int | None, str]:
+    """Candidate mask (counted, populous, in the region, plus the actual centre) and that centre."""
+    in_region = (pts[col].astype("string") == meta.name).fillna(False).to_numpy(dtype=bool)
     counted = pts["population_basis"].isin(COUNTED_BASES).to_numpy()
     cand = in_region & counted & (pts["population"].to_numpy(dtype="float64") >= min_population)
     pos, how = _match_centre(
@@ -291,37 +314,41 @@ def rank_region_centres(
     )
     if pos is not None:
         cand[pos] = True
-    if not cand.any():
-        msg = (
-            f"region {region} ({epoch}) has no settlement with a counted population >= "
-            f"{min_population:g} to rank; lower --min-population"
-        )
-        raise DataError(msg)
-    enacted_id = str(pts["id"].iloc[pos]) if pos is not None else None
-    ranking = _ranking_table(pts, pts[cand], region=region, col=col, enacted_id=enacted_id)
+    return cand, pos, how
+
+
+def _centre_ranking(
+    ranking: pd.DataFrame,
+    meta: pd.Series,
+    *,
+    epoch: int,
+    enacted_id: str | None,
+    min_population: float,
+    match: str,
+) -> CentreRanking:
+    """Assemble the result: the best candidate and the actual centre's place among them."""
     best_km = float(ranking["pop_weighted_mean_km"].min())
-    rank = km = None
+    rank = km = enacted_candidate = None
     if enacted_id is not None:
         rank, gap = centre_rank_of(ranking, enacted_id)
         km = best_km + gap
+        enacted_candidate = str(ranking.loc[ranking["is_enacted_centre"], "candidate"].iloc[0])
     best = ranking.iloc[0]
     return CentreRanking(
-        region=region,
+        region=str(meta.name),
         region_name=str(meta["name_en"]),
         epoch=epoch,
         ranking=ranking,
         enacted_centre=str(meta["centre_name_en"]),
         enacted_id=enacted_id,
-        enacted_candidate=None
-        if pos is None
-        else str(ranking.loc[ranking["is_enacted_centre"], "candidate"].iloc[0]),
+        enacted_candidate=enacted_candidate,
         enacted_rank=rank,
         enacted_km=km,
         best_candidate=str(best["candidate"]),
         best_id=str(best["id"]),
         best_km=best_km,
         min_population=float(min_population),
-        match=how,
+        match=match,
     )
 
 

@@ -456,16 +456,7 @@ def evaluate_scenario(
         embedded default; every problem is listed.
     """
     t0 = time.perf_counter()
-    if enacted is not None:
-        if enacted_spec is not None and dump_spec(enacted_spec) != dump_spec(enacted.build.spec):
-            msg = "evaluate_scenario: enacted_spec and enacted.build.spec differ; pass one of them"
-            raise ValueError(msg)
-        enacted_spec = enacted.build.spec
-    enacted_spec = enacted_spec or load_spec()
-    problems = compatibility_problems(spec, enacted_spec, sources)
-    if problems:
-        raise ReformSpecError(spec.source, problems)
-
+    enacted_spec = _checked_enacted_spec(spec, sources, enacted_spec=enacted_spec, enacted=enacted)
     result = build(sources, spec)
     scen = analyze(result, settlements_source)
     if enacted is None:
@@ -502,6 +493,26 @@ def evaluate_scenario(
         enclaves=enclaves(result.regions[spec.after]),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _checked_enacted_spec(
+    spec: ReformSpec,
+    sources: BoundarySources,
+    *,
+    enacted_spec: ReformSpec | None,
+    enacted: Analysis | None,
+) -> ReformSpec:
+    """Return the enacted reform's spec (given, of ``enacted``, or bundled) once ``spec`` fits it."""
+    if enacted is not None:
+        if enacted_spec is not None and dump_spec(enacted_spec) != dump_spec(enacted.build.spec):
+            msg = "evaluate_scenario: enacted_spec and enacted.build.spec differ; pass one of them"
+            raise ValueError(msg)
+        enacted_spec = enacted.build.spec
+    enacted_spec = enacted_spec or load_spec()
+    problems = compatibility_problems(spec, enacted_spec, sources)
+    if problems:
+        raise ReformSpecError(spec.source, problems)
+    return enacted_spec
 
 
 def scenario_summary(result: ScenarioResult) -> list[str]:

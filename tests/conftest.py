@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import shapely
+from pyproj import CRS
+from shapely.geometry import Polygon, box
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -174,3 +178,24 @@ def check_schema():
         assert gdf["name_latn"].notna().all() and (gdf["name_latn"] != "").all()
 
     return check
+
+
+# ------------------------------------------------------------ hand-made regions (tests import these)
+#: A local equal-area plane for hand-made shapes in metres (centred on Kazakhstan).
+LAEA = CRS.from_user_input(
+    "+proj=laea +lat_0=48 +lon_0=68 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
+)
+KM = 1000.0
+
+
+def shapes(geoms, codes=None, **columns) -> gpd.GeoDataFrame:
+    """Regions from LAEA geometries (metres), densified and returned in EPSG:4326."""
+    codes = codes or [f"R{i}" for i in range(len(geoms))]
+    dense = [shapely.segmentize(g, 250.0) for g in geoms]
+    gdf = gpd.GeoDataFrame({"code": codes, **columns}, geometry=dense, crs=LAEA)
+    return gdf.to_crs("EPSG:4326")
+
+
+def square(cx=0.0, cy=0.0, side=20 * KM) -> Polygon:
+    h = side / 2
+    return box(cx - h, cy - h, cx + h, cy + h)

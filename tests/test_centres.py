@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA
 from pyproj import Geod
 from shapely.geometry import Point
 
@@ -16,7 +16,6 @@ from analysis.centres import centre_rank_of, distance_matrix_km, p_median, rank_
 from geo.errors import CRSError, DataError
 
 GEOD = Geod(ellps="WGS84")
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def km(a, b) -> float:

@@ -14,17 +14,17 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if not (DATA / "SHA256SUMS").is_file():
     pytest.skip(
         f"shared data folder {DATA} is absent; the fetch tests serve it as a local mirror",
         allow_module_level=True,
     )
 
-from geo.errors import FetchError  # noqa: E402
-from inputs import fetch as fetch_module  # noqa: E402
-from inputs.fetch import (  # noqa: E402
+from geo.errors import FetchError
+from inputs import fetch as fetch_module
+from inputs.fetch import (
     CHECKSUMS_FILE,
     MIRROR_ENV_VAR,
     PUBLIC_ORIGINS,

@@ -6,40 +6,21 @@ Shapes are drawn as in tests/test_shape.py (LAEA squares around 68 E, 48 N).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
-from pyproj import CRS, Geod
-from shapely.geometry import Point, Polygon, box
+from conftest import DATA, KM, LAEA, shapes, square
+from pyproj import Geod
+from shapely.geometry import Point
 
 from analysis.distances import settlement_distances
 from analysis.metrics import overall_metrics, region_metrics
 from geo.errors import CRSError, DataError
 
-LAEA = CRS.from_user_input(
-    "+proj=laea +lat_0=48 +lon_0=68 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
-)
-KM = 1000.0
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 GEOKZ = DATA / "geokz"
 HOTOSM = DATA / "hotosm" / "hotosm_kaz_populated_places_points_geojson.geojson"
-
-
-def shapes(geoms, codes=None, **columns) -> gpd.GeoDataFrame:
-    """Regions from LAEA geometries (metres), densified and returned in EPSG:4326."""
-    codes = codes or [f"R{i}" for i in range(len(geoms))]
-    dense = [shapely.segmentize(g, 250.0) for g in geoms]
-    gdf = gpd.GeoDataFrame({"code": codes, **columns}, geometry=dense, crs=LAEA)
-    return gdf.to_crs("EPSG:4326")
-
-
-def square(cx=0.0, cy=0.0, side=20 * KM) -> Polygon:
-    h = side / 2
-    return box(cx - h, cy - h, cx + h, cy + h)
 
 
 # ------------------------------------------------------------ region metrics

@@ -9,12 +9,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA
 from shapely.geometry import MultiPoint, Point, Polygon
 
 from geo.errors import DataError
 from geo.points import read_points
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HOT = DATA / "hotosm" / "hotosm_kaz_populated_places_points_geojson.geojson"
 
 

@@ -45,6 +45,7 @@ from analysis.control import (
     remainders,
 )
 from analysis.population import population_summary
+from boundaries.schema import region_col
 from geo.crs import WGS84, require_crs
 from inputs.bns import BNS_SOURCE, BULLETIN_DATE, Bulletin
 from inputs.bns_match import DistrictMatch, match_districts, match_settlements
@@ -189,11 +190,11 @@ def apply_official(
         The settlements (plus representative points, ``source == "bns"``, without
         ``region_<before>`` yet: the caller assigns them) and the match table.
     """
-    a = f"region_{after}"
+    a = region_col(after)
     out = settlements.copy()
     out["population_osm"] = pd.to_numeric(out["population"], errors="coerce")
     out["population_prior"] = out["population_est"]
-    out["abroad"] = out[a].isna() & out[f"region_{before}"].isna()
+    out["abroad"] = out[a].isna() & out[region_col(before)].isna()
     out["bns_unit"] = locate_units(out, cu.units, region_col=a)
     places = _places_with_units(cu)
     matches = match_settlements(
@@ -247,7 +248,7 @@ def _representative_points(cu: ControlUnits, left: pd.Series, *, after: int) -> 
             "population_status": "missing",
             "bns_unit": units.index.to_numpy(),
             "abroad": False,
-            f"region_{after}": units["region"].to_numpy(),
+            region_col(after): units["region"].to_numpy(),
         },
         geometry=pts,
         crs=WGS84,
@@ -280,7 +281,7 @@ def population_check(
         (after, official, BULLETIN_DATE, cu.bulletin.source),
         (before, _series_year(series, 2021), "2021-01-01", "regional series"),
     ):
-        proj = settlements.groupby(settlements[f"region_{epoch}"].astype(object))[
+        proj = settlements.groupby(settlements[region_col(epoch)].astype(object))[
             "population"
         ].sum()
         for code in sorted(set(proj.index) | set(ref.index)):
@@ -348,7 +349,7 @@ def population_sources(settlements: pd.DataFrame, *, epoch: int) -> pd.DataFrame
     settlements of the same control unit; it moves no one between regions made of
     whole units, whose totals are fixed by the official figures.
     """
-    col = f"region_{epoch}"
+    col = region_col(epoch)
     frame = pd.DataFrame(settlements.drop(columns="geometry", errors="ignore"))
     frame = frame[frame[col].notna()]
     g = frame.groupby(frame[col].astype(object))

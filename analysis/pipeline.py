@@ -243,10 +243,10 @@ def _controlled(
     added = out["source"] == "bns"
     if added.any():
         placed = assign_regions(out.loc[added, ["geometry"]], build.pieces, epochs=(before, after))
-        for col in (f"region_{before}", "assignment", "piece_index", "assign_km"):
+        for col in (region_col(before), "assignment", "piece_index", "assign_km"):
             out[col] = out[col].astype(object)
             out.loc[added, col] = placed[col].astype(object).to_numpy()
-        for col in (f"region_{before}", f"region_{after}", "assignment"):
+        for col in (region_col(before), region_col(after), "assignment"):
             out[col] = out[col].astype("category")
     return out, result
 
@@ -272,10 +272,10 @@ def controlled_source(
         return source
     before, after = build.spec.epochs
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
-    prior = estimate_population(assigned, region_col=f"region_{before}")
+    prior = estimate_population(assigned, region_col=region_col(before))
     frame, result = _controlled(prior, build, units)
     frame = frame.drop(
-        columns=[*_BUILD_COLUMNS, f"region_{before}", f"region_{after}"], errors="ignore"
+        columns=[*_BUILD_COLUMNS, region_col(before), region_col(after)], errors="ignore"
     )
     added = int((frame["source"] == "bns").sum())
     return SettlementSource(

@@ -99,9 +99,9 @@ def _epoch_free(table: pd.DataFrame, spec) -> pd.DataFrame:
     names = {}
     for side, e in (("before", b), ("after", a)):
         names |= {
-            region_col(e): f"region_{side}",
-            centre_col(e): f"centre_{side}",
-            dist_col(e): f"dist_{side}_km",
+            region_col(e): region_col(side),
+            centre_col(e): centre_col(side),
+            dist_col(e): dist_col(side),
             pw_mean_col(e): f"pop_weighted_mean_{side}_km",
         }
     out = table.rename(columns=names)

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from boundaries.schema import centre_col, dist_col, region_col
+
 #: Width of the distance bands in the distribution charts (km).
 BAND_KM = 25
 CHANGE_COLOURS = {"nearer": "#4292c6", "unchanged": "#c4c4c4", "farther": "#ef3b2c"}
@@ -14,14 +16,14 @@ CHANGE_COLOURS = {"nearer": "#4292c6", "unchanged": "#c4c4c4", "farther": "#ef3b
 def distance_bands(analysis, codes: list[str], names) -> pd.DataFrame:
     """Estimated persons per distance band, region and epoch (every band, zeros included)."""
     before, after = analysis.epochs
-    s = analysis.settlements[analysis.settlements[f"region_{before}"].isin(codes)]
-    region = [f"{names.get(c, c)} ({c})" for c in s[f"region_{before}"].astype(str)]
+    s = analysis.settlements[analysis.settlements[region_col(before)].isin(codes)]
+    region = [f"{names.get(c, c)} ({c})" for c in s[region_col(before)].astype(str)]
     weight = pd.to_numeric(s["population_est"], errors="coerce").fillna(0).to_numpy()
     frames = [
         pd.DataFrame({
             "region": region,
             "epoch": str(epoch),
-            "distance_km": pd.to_numeric(s[f"dist_{epoch}_km"], errors="coerce").to_numpy(),
+            "distance_km": pd.to_numeric(s[dist_col(epoch)], errors="coerce").to_numpy(),
             "population": weight,
         })
         for epoch in (before, after)
@@ -47,7 +49,7 @@ def distances_panel(analysis) -> None:
     from webapp.atlas_panels import distances_table
 
     before, after = analysis.epochs
-    codes = analysis.affected[f"region_{before}"].tolist() if len(analysis.affected) else []
+    codes = analysis.affected[region_col(before)].tolist() if len(analysis.affected) else []
     if not codes:
         st.info("No region's centre changed for any settlement in this dataset.")
         return
@@ -89,7 +91,7 @@ def sankey(analysis, flows: pd.DataFrame):
     import plotly.graph_objects as go
 
     before, after = analysis.epochs
-    b, a = f"region_{before}", f"region_{after}"
+    b, a = region_col(before), region_col(after)
     names_b = analysis.build.regions[before].set_index("code")["name_en"]
     names_a = analysis.build.regions[after].set_index("code")["name_en"]
     left = [f"{names_b.get(c, c)} ({before})" for c in flows[b].unique()]
@@ -115,7 +117,7 @@ def flows_panel(analysis) -> None:
 
     before, after = analysis.epochs
     shifts = analysis.shifts
-    b = f"region_{before}"
+    b = region_col(before)
     touched = set(shifts.loc[shifts["changed"], b])
     flows = shifts[shifts[b].isin(touched) & (shifts["population"] > 0)]
     if len(flows):
@@ -136,12 +138,12 @@ def winners_chart(analysis):
     aff = analysis.affected
     names = analysis.build.regions[before].set_index("code")["name_en"]
     long = aff.melt(
-        id_vars=[f"region_{before}"],
+        id_vars=[region_col(before)],
         value_vars=["share_pop_nearer", "share_pop_unchanged", "share_pop_farther"],
         var_name="change",
         value_name="share",
     )
-    long["region"] = [f"{names.get(c, c)} ({c})" for c in long[f"region_{before}"]]
+    long["region"] = [f"{names.get(c, c)} ({c})" for c in long[region_col(before)]]
     long["change"] = long["change"].str.removeprefix("share_pop_")
     long["change_order"] = long["change"].map({k: i for i, k in enumerate(CHANGE_COLOURS)})
     colour = alt.Color("change:N", title="Trip to the centre",
@@ -178,8 +180,8 @@ def winners_panel(analysis) -> None:
     wl = analysis.winners_losers
     if not len(wl):
         return
-    order = ["name_latn", "name", "delta_km", f"dist_{before}_km", f"dist_{after}_km", "population", "kind",
-             f"centre_{before}", f"centre_{after}", f"region_{before}", f"region_{after}", "id"]
+    order = ["name_latn", "name", "delta_km", dist_col(before), dist_col(after), "population", "kind",
+             centre_col(before), centre_col(after), region_col(before), region_col(after), "id"]
     table = whole(wl, *POPULATION_COLUMNS)
     st.dataframe(
         table[[c for c in order if c in table.columns]],
@@ -188,10 +190,10 @@ def winners_panel(analysis) -> None:
         column_config={
             "kind": "Gained or lost", "id": "Id",
             "name_latn": st.column_config.TextColumn("Place", pinned=True), "name": "Local name",
-            f"region_{before}": f"Region {before}", f"region_{after}": f"Region {after}",
-            f"centre_{before}": f"Centre {before}", f"centre_{after}": f"Centre {after}",
+            region_col(before): f"Region {before}", region_col(after): f"Region {after}",
+            centre_col(before): f"Centre {before}", centre_col(after): f"Centre {after}",
             "population": num("Population (persons)"),
-            f"dist_{before}_km": km(f"Distance {before} (km)"), f"dist_{after}_km": km(f"Distance {after} (km)"),
+            dist_col(before): km(f"Distance {before} (km)"), dist_col(after): km(f"Distance {after} (km)"),
             "delta_km": km("Change (km)", signed=True),
         },
     )

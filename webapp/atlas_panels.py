@@ -9,6 +9,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from boundaries.schema import (
+    centre_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+)
 from webapp import atlas_charts as charts
 from webapp.common import plain, table_height, whole
 
@@ -109,18 +116,18 @@ def distances_table(analysis, names) -> None:
     """Shares of people nearer, unchanged and farther per pre-reform region the reform changed."""
     before, after = analysis.epochs
     table = whole(analysis.affected, *POPULATION_COLUMNS)
-    table.insert(1, "name", table[f"region_{before}"].map(names))
+    table.insert(1, "name", table[region_col(before)].map(names))
     for col in ("share_pop_nearer", "share_pop_farther", "share_pop_unchanged"):
         table[col] = table[col] * 100
     order = ["name", "share_pop_nearer", "share_pop_unchanged", "share_pop_farther",
              f"pop_weighted_mean_{before}_km", f"pop_weighted_mean_{after}_km", "median_delta_km",
-             "population", "settlements", f"region_{before}"]
+             "population", "settlements", region_col(before)]
     report_table(
         table,
         order,
         every_row=False,
         config={
-            f"region_{before}": f"Code {before}",
+            region_col(before): f"Code {before}",
             "name": st.column_config.TextColumn(f"Region {before}", pinned=True),
             "settlements": num("Settlements"),
             "population": num("Population (persons, est.)"),
@@ -142,7 +149,7 @@ def flows_table(analysis) -> None:
     """Settlements, people and area moving between the regions of the two epochs."""
     before, after = analysis.epochs
     shifts = analysis.shifts
-    b, a = f"region_{before}", f"region_{after}"
+    b, a = region_col(before), region_col(after)
     table = whole(shifts, *POPULATION_COLUMNS)
     table["area_km2"] = table["area_km2"].round()
     table["from"] = table[b].map(analysis.build.regions[before].set_index("code")["name_en"])
@@ -214,9 +221,9 @@ def claims_panel(analysis) -> None:
     """Places named in the address of 16 March 2022."""
     before, after = analysis.epochs
     claims = whole(analysis.claims, *POPULATION_COLUMNS)
-    order = ["place", "name", "found", f"dist_{before}_km", f"dist_{after}_km", "delta_km", f"centre_{before}",
-             f"centre_{after}", f"region_{before}", f"region_{after}", f"nearest_centre_{after}",
-             f"nearest_centre_{after}_km", "population", "population_est", "id"]
+    order = ["place", "name", "found", dist_col(before), dist_col(after), "delta_km", centre_col(before),
+             centre_col(after), region_col(before), region_col(after), nearest_centre_col(after),
+             nearest_centre_km_col(after), "population", "population_est", "id"]
     report_table(
         claims,
         order,
@@ -225,17 +232,17 @@ def claims_panel(analysis) -> None:
             "found": st.column_config.CheckboxColumn("Found"),
             "id": "Id",
             "name": "Name in the data",
-            f"region_{before}": f"Region {before}",
-            f"region_{after}": f"Region {after}",
-            f"centre_{before}": f"Centre {before}",
-            f"centre_{after}": f"Centre {after}",
-            f"nearest_centre_{after}": f"Nearest centre {after}",
+            region_col(before): f"Region {before}",
+            region_col(after): f"Region {after}",
+            centre_col(before): f"Centre {before}",
+            centre_col(after): f"Centre {after}",
+            nearest_centre_col(after): f"Nearest centre {after}",
             "population": num("Population (persons)"),
             "population_est": num("Population (persons, est.)"),
-            f"dist_{before}_km": km(f"Distance {before} (km)"),
-            f"dist_{after}_km": km(f"Distance {after} (km)"),
+            dist_col(before): km(f"Distance {before} (km)"),
+            dist_col(after): km(f"Distance {after} (km)"),
             "delta_km": km("Change (km)", signed=True),
-            f"nearest_centre_{after}_km": km(f"To the nearest centre {after} (km)"),
+            nearest_centre_km_col(after): km(f"To the nearest centre {after} (km)"),
         },
     )
     st.caption(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from boundaries.schema import region_col
 from webapp.common import one_line, plain
 
 if sys.version_info >= (3, 11):
@@ -68,7 +69,7 @@ def region_colours(build, simple: np.ndarray) -> dict[str, str]:
 
     after = build.spec.after
     codes = list(build.regions[after]["code"])
-    labels = build.pieces[f"region_{after}"].astype(str).to_numpy()
+    labels = build.pieces[region_col(after)].astype(str).to_numpy()
     shapes = [shapely.coverage_union_all(simple[labels == c]) for c in codes]
     tree = shapely.STRtree(shapes)
     a, b = tree.query(shapes, predicate="intersects")

@@ -12,6 +12,8 @@ import branca.colormap as bcm
 import numpy as np
 import pandas as pd
 
+from boundaries.schema import region_col
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -78,7 +80,7 @@ def region_values(analysis, metric: str) -> dict[int, pd.Series]:
         codes = analysis.build.regions[epoch]["code"]
         if metric == "change_km":
             s = analysis.settlements
-            col = s[f"region_{epoch}"].astype(object)
+            col = s[region_col(epoch)].astype(object)
             w = pd.to_numeric(s["population_est"], errors="coerce")
             d = pd.to_numeric(s["delta_km"], errors="coerce")
             ok = col.notna() & w.notna() & d.notna() & (w > 0)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
+from boundaries.schema import region_col
 from webapp.labels import period_name
 from webapp.maps.colours import Metric, colour_of
 from webapp.maps.geometry import DisplayGeometry, geometry_json
@@ -81,8 +82,8 @@ def changed_features(analysis, geometry: DisplayGeometry) -> dict:
     before, after = analysis.epochs
     names_b = analysis.build.regions[before].set_index("code")["name_en"]
     names_a = analysis.build.regions[after].set_index("code")["name_en"]
-    cw = analysis.build.crosswalk.set_index([f"region_{before}", f"region_{after}"])
-    shifts = analysis.shifts.set_index([f"region_{before}", f"region_{after}"])
+    cw = analysis.build.crosswalk.set_index([region_col(before), region_col(after)])
+    shifts = analysis.shifts.set_index([region_col(before), region_col(after)])
     feats = []
     for row in geometry.changed.itertuples(index=False):
         key = (row[0], row[1])

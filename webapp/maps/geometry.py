@@ -9,6 +9,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from boundaries.schema import region_col
+
 #: Coverage simplification tolerance for display geometry (degrees, ~2 km).
 DISPLAY_TOLERANCE = 0.02
 #: Decimals of displayed coordinates (0.001° ≈ 100 m).
@@ -41,12 +43,12 @@ def display_geometry(build, *, tolerance: float = DISPLAY_TOLERANCE) -> DisplayG
     simple = shapely.coverage_simplify(cleaned, tolerance)
     regions = {}
     for epoch in (before, after):
-        col = pieces[f"region_{epoch}"].astype(str).to_numpy()
+        col = pieces[region_col(epoch)].astype(str).to_numpy()
         codes = build.regions[epoch]["code"].tolist()
         geoms_e = [shapely.coverage_union_all(simple[col == code]) for code in codes]
         regions[epoch] = gpd.GeoDataFrame({"code": codes}, geometry=geoms_e, crs=pieces.crs)
-    b_col = pieces[f"region_{before}"].astype(str).to_numpy()
-    a_col = pieces[f"region_{after}"].astype(str).to_numpy()
+    b_col = pieces[region_col(before)].astype(str).to_numpy()
+    a_col = pieces[region_col(after)].astype(str).to_numpy()
     moved = b_col != a_col
     rows, parts = [], []
     for pair in sorted({(b, a) for b, a in zip(b_col[moved], a_col[moved], strict=True)}):

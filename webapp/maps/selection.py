@@ -5,6 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from boundaries.schema import (
+    centre_col,
+    centre_lat_col,
+    centre_lon_col,
+    dist_col,
+    nearest_centre_col,
+    nearest_centre_km_col,
+    region_col,
+)
 from webapp.maps.features import centre_label, geodesic_points
 from webapp.maps.script import JsCall
 from webapp.maps.settlements import clean, settlement_label
@@ -58,22 +67,22 @@ def selection(analysis, settlement_id: str) -> Selection | None:
     before, after = analysis.epochs
     region, region_name, centre, label, at, dist = {}, {}, {}, {}, {}, {}
     for epoch in (before, after):
-        code = clean(row.get(f"region_{epoch}"))
+        code = clean(row.get(region_col(epoch)))
         region[epoch] = code
         names = analysis.build.regions[epoch].set_index("code")["name_en"]
         region_name[epoch] = str(names.get(code, code)) if code else None
-        centre[epoch] = clean(row.get(f"centre_{epoch}"))
+        centre[epoch] = clean(row.get(centre_col(epoch)))
         label[epoch] = (
             centre_label(spec, code, epoch) if code in spec.regions_of(epoch) else centre[epoch]
         )
         lon_c, lat_c = (
-            clean(row.get(f"centre_{epoch}_lon")),
-            clean(row.get(f"centre_{epoch}_lat")),
+            clean(row.get(centre_lon_col(epoch))),
+            clean(row.get(centre_lat_col(epoch))),
         )
         at[epoch] = (
             (float(lat_c), float(lon_c)) if lon_c is not None and lat_c is not None else None
         )
-        dist[epoch] = _float(row.get(f"dist_{epoch}_km"))
+        dist[epoch] = _float(row.get(dist_col(epoch)))
     names = {
         k: str(v)
         for k in ("name", "name_en", "name_kk", "name_ru")
@@ -95,8 +104,8 @@ def selection(analysis, settlement_id: str) -> Selection | None:
         centre_at=at,
         distance_km=dist,
         delta_km=_float(row.get("delta_km")),
-        nearest_centre=clean(row.get(f"nearest_centre_{after}")),
-        nearest_km=_float(row.get(f"nearest_centre_{after}_km")),
+        nearest_centre=clean(row.get(nearest_centre_col(after))),
+        nearest_km=_float(row.get(nearest_centre_km_col(after))),
         assignment=str(clean(row.get("assignment")) or ""),
     )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from boundaries.schema import centre_col, dist_col
 from webapp.maps.colours import STRIP_FONT, short, swatch
 from webapp.maps.geometry import DISPLAY_DECIMALS
 from webapp.maps.script import to_json
@@ -206,14 +207,14 @@ def settlement_layer(analysis) -> SettlementLayer:
         return pd.to_numeric(s[col], errors="coerce").to_numpy(dtype="float64")
 
     delta = column("delta_km")
-    (k0, k1), centres = _centre_ids(s, [f"centre_{before}", f"centre_{after}"])
+    (k0, k1), centres = _centre_ids(s, [centre_col(before), centre_col(after)])
     classes = delta_class(delta)
     names, alphabet = _pack_text([str(x) for x in labels])
     payload = {
         "n": len(s), "epochs": [before, after], "centres": centres, "palette": [c for _, c in DELTA_CLASSES],
         "muted": UNCHANGED_CLASS, "origin": origin, "la": _pack(qlat, "u2"), "lo": _pack(qlon, "u2"),
         "r": _pack(np.round(marker_radius(pop) * 10), "u1"), "c": _pack(classes, "u1"),
-        "d0": _pack(_km(column(f"dist_{before}_km")), "u2"), "d1": _pack(_km(column(f"dist_{after}_km")), "u2"),
+        "d0": _pack(_km(column(dist_col(before))), "u2"), "d1": _pack(_km(column(dist_col(after))), "u2"),
         "dd": _pack(np.where(np.isfinite(delta), np.clip(np.round(np.abs(delta)), 0, _NO_U16 - 1), 0), "u2"),
         "k0": _pack(k0, "u1"), "k1": _pack(k1, "u1"), "names": names, "alphabet": alphabet,
     }

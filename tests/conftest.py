@@ -180,6 +180,14 @@ def check_schema():
     return check
 
 
+@pytest.fixture(scope="session")
+def regions_2024(data_dir):
+    """The published 2024 regions (geokz adm1_2024), repaired, with ``code`` and ``name_en``."""
+    gdf = gpd.read_file(data_dir / "geokz" / "kaz_admbnda_adm1_2024.shp")
+    gdf["geometry"] = gdf.geometry.make_valid()
+    return gdf.rename(columns={"ADM1_PCODE": "code", "ADM1_EN": "name_en"})
+
+
 # ------------------------------------------------------------ hand-made regions (tests import these)
 #: A local equal-area plane for hand-made shapes in metres (centred on Kazakhstan).
 LAEA = CRS.from_user_input(

@@ -158,20 +158,6 @@ def test_region_metrics_regions_without_crs(world):
 
 
 # ------------------------------------------------------------------ real data
-needs_geokz = pytest.mark.skipif(
-    not (GEOKZ / "kaz_admbnda_adm1_2024.shp").exists(),
-    reason=f"real data not found at {GEOKZ}",
-)
-
-
-@pytest.fixture(scope="module")
-def regions_2024():
-    gdf = gpd.read_file(GEOKZ / "kaz_admbnda_adm1_2024.shp")
-    gdf["geometry"] = gdf.geometry.make_valid()
-    return gdf.rename(columns={"ADM1_PCODE": "code", "ADM1_EN": "name_en"})
-
-
-@needs_geokz
 @pytest.mark.skipif(not HOTOSM.exists(), reason=f"real data not found at {HOTOSM}")
 def test_real_region_metrics(regions_2024):
     centres = gpd.read_file(GEOKZ / "kaz_admbnda_cnt1_2022.shp")

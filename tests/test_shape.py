@@ -26,7 +26,6 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 from analysis.shape import contiguity, convex_hull_ratio, enclaves, polsby_popper, reock
 from geo.errors import CRSError, DataError
 
-GEOKZ = DATA / "geokz"
 HOTOSM = DATA / "hotosm" / "hotosm_kaz_populated_places_points_geojson.geojson"
 
 
@@ -190,20 +189,6 @@ def test_adjacent_and_overlapping_are_not_enclaves():
 
 
 # ------------------------------------------------------------------ real data
-needs_geokz = pytest.mark.skipif(
-    not (GEOKZ / "kaz_admbnda_adm1_2024.shp").exists(),
-    reason=f"real data not found at {GEOKZ}",
-)
-
-
-@pytest.fixture(scope="module")
-def regions_2024():
-    gdf = gpd.read_file(GEOKZ / "kaz_admbnda_adm1_2024.shp")
-    gdf["geometry"] = gdf.geometry.make_valid()
-    return gdf.rename(columns={"ADM1_PCODE": "code", "ADM1_EN": "name_en"})
-
-
-@needs_geokz
 def test_real_compactness_in_unit_interval(regions_2024):
     assert len(regions_2024) == 20
     for func in (polsby_popper, reock, convex_hull_ratio):
@@ -212,7 +197,6 @@ def test_real_compactness_in_unit_interval(regions_2024):
         assert ((values > 0) & (values <= 1)).all(), func.__name__
 
 
-@needs_geokz
 def test_real_contiguity(regions_2024):
     out = contiguity(regions_2024).set_index("code")
     # Baikonur (leased to Russia) is NOT cut out of Kyzylorda in geokz: the region is
@@ -228,7 +212,6 @@ def test_real_contiguity(regions_2024):
     assert multi == {"KZ23": 24, "KZ47": 10, "KZ71": 5, "KZ75": 2}
 
 
-@needs_geokz
 def test_real_enclaves(regions_2024):
     pairs = set(map(tuple, enclaves(regions_2024)[["enclave_code", "host_code"]].values))
     # Astana in Akmola, Almaty city in Almaty region, Shymkent in Turkestan

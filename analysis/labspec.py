@@ -259,6 +259,7 @@ def to_spec(
         splits=tuple(s for s in spec.splits if s.unit not in moves),
         merges=spec.merges,
         renames=spec.renames,
+        periods=spec.periods,
         meta=_spec_meta(base, labels, new_key, id=id, title=title, description=description),
         source=f"<{LAB_SOURCE}>",
     )

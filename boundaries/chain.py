@@ -13,9 +13,10 @@ import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from boundaries.spec import ReformSpec, load_spec
+from boundaries.spec import Period, ReformSpec, Rename, load_spec
 from geo.errors import ReformAtlasError
 
 #: The bundled chain, oldest reform first.
@@ -41,6 +42,15 @@ class ReformChain:
     def reform_ids(self) -> tuple[str, ...]:
         """Ids of the specs, oldest first."""
         return tuple(s.id for s in self.specs)
+
+    @property
+    def renames(self) -> tuple[Rename, ...]:
+        """Every ``[[renames]]`` entry of the chain's specs, oldest first (one home of names over time)."""
+        return tuple(sorted(dict.fromkeys(r for s in self.specs for r in s.renames), key=lambda r: r.on))
+
+    def period(self, epoch: int) -> Period | None:
+        """Return the ``[periods.<epoch>]`` of ``epoch`` (consecutive specs agree on it), or None."""
+        return next((s.periods[epoch] for s in self.specs if epoch in s.periods), None)
 
     def spec(self, reform_id: str) -> ReformSpec:
         """Return the spec with id ``reform_id``."""
@@ -140,6 +150,12 @@ def _check_shared_epoch(a: ReformSpec, b: ReformSpec, epoch: int) -> None:
             problems.append(
                 f"{code} centre {ca.name_en} ({ca.lon}, {ca.lat}) vs {cb.name_en} ({cb.lon}, {cb.lat})"
             )
+    pa, pb = a.periods.get(epoch), b.periods.get(epoch)
+    if pa is not None and pb is not None and pa != pb:
+        problems.append(
+            f"[periods.{epoch}] {pa.label!r} {pa.first_day}..{pa.last_day} vs "
+            f"{pb.label!r} {pb.first_day}..{pb.last_day}"
+        )
     if problems:
         msg = (
             f"{_name(a)} and {_name(b)} disagree on their shared epoch {epoch}: "
@@ -151,3 +167,19 @@ def _check_shared_epoch(a: ReformSpec, b: ReformSpec, epoch: int) -> None:
 def load_chain(paths: Sequence[str | os.PathLike] | None = None) -> ReformChain:
     """Load specs (paths or bundled ids; default :data:`DEFAULT_CHAIN`) and check that they chain."""
     return check_chain(load_spec(p) for p in (DEFAULT_CHAIN if paths is None else paths))
+
+
+@lru_cache(maxsize=1)
+def _bundled_renames() -> tuple[Rename, ...]:
+    return load_chain().renames
+
+
+def known_renames(spec: ReformSpec) -> tuple[Rename, ...]:
+    """Return the renamings to name places by: the bundled chain's and ``spec``'s own, oldest first.
+
+    Names are facts about places, not about one reform: a spec of the chain (or a
+    scenario based on one) names places with every renaming the chain knows.
+    """
+    return tuple(
+        sorted(dict.fromkeys((*_bundled_renames(), *spec.renames)), key=lambda r: r.on)
+    )

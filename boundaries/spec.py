@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,33 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Period:
+    """The period an epoch's map shows (``label``) and the days whose place names it uses."""
+
+    label: str
+    first_day: date
+    last_day: date
+    approximate: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rename:
+    """A place renamed on day ``on`` (English names in the project's scheme; ``source``: the act)."""
+
+    old: str
+    new: str
+    on: date
+    source: str
+    kind: str | None = None
+    old_kk: str | None = None
+    old_ru: str | None = None
+    new_kk: str | None = None
+    new_ru: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ReformSpec:
     """A parsed reform spec. Use :func:`load_spec`; it validates the structure."""
 
@@ -136,7 +164,9 @@ class ReformSpec:
     splits: tuple[Split, ...] = ()
     merges: tuple[Merge, ...] = ()
     members: tuple[Member, ...] = ()
-    renames: tuple[Mapping[str, Any], ...] = ()
+    renames: tuple[Rename, ...] = ()
+    #: epoch → its period (label, days whose names the map uses), from ``[periods.<epoch>]``
+    periods: Mapping[int, Period] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<spec>"
 
@@ -178,11 +208,25 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> ReformSpec:
     """
     model, problems = validate_spec_mapping(raw)
     problems += _undefined_centres(raw)
+    if model is not None:
+        problems += _period_problems(model)
     if problems or model is None:
         raise ReformSpecError(source, problems)
     spec = _spec_from_model(model, source=source, key_order=list(raw["reform"]))
     check_consistency(spec)
     return spec
+
+
+def _period_problems(model: SpecFile) -> list[str]:
+    """``[periods.<epoch>]`` tables for epochs the spec does not have."""
+    before, after = model.reform.before, model.reform.after
+    tables = " or ".join(f"[periods.{e}]" for e in dict.fromkeys((before, after)))
+    return [
+        f"[periods.{key}]: {key} is not an epoch of this spec (before {before}, after {after}); "
+        f"rename the table to {tables} or remove it"
+        for key in model.periods
+        if not key.isdigit() or int(key) not in (before, after)
+    ]
 
 
 def _undefined_centres(raw: Mapping[str, Any]) -> list[str]:
@@ -245,7 +289,11 @@ def _spec_from_model(model: SpecFile, *, source: str, key_order: list[str]) -> R
             Member(region=g.region, units=tuple(g.units), source=g.source, note=g.note)
             for g in model.members
         ),
-        renames=tuple(r.model_dump(exclude_none=True) for r in model.renames),
+        renames=tuple(
+            Rename(old=r.old_en, new=r.new_en, **r.model_dump(exclude={"old_en", "new_en"}))
+            for r in model.renames
+        ),
+        periods={int(k): Period(**p.model_dump()) for k, p in model.periods.items() if k.isdigit()},
         meta={k: fields[k] for k in [*key_order, *fields] if k in fields},
         source=source,
     )
@@ -539,8 +587,13 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
         }
         for r in spec.regions
     ]
+    if spec.periods:
+        out["periods"] = {
+            str(e): {k: v for k, v in vars(p).items() if v not in ("", False)}
+            for e, p in sorted(spec.periods.items())
+        }
     if spec.renames:
-        out["renames"] = [dict(r) for r in spec.renames]
+        out["renames"] = [_rename_dict(r) for r in spec.renames]
     if spec.moves:
         out["moves"] = [{"to": m.to, "note": m.note, "units": list(m.units)} for m in spec.moves]
     if spec.splits:
@@ -566,6 +619,13 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
             {"regions": list(g.regions), "into": g.into, "note": g.note} for g in spec.merges
         ]
     return out
+
+
+def _rename_dict(r: Rename) -> dict[str, Any]:
+    """Return the ``[[renames]]`` entry of a rename (inverse of :func:`_spec_from_model`'s)."""
+    d = {"kind": r.kind, "on": r.on, "old_en": r.old, "new_en": r.new, "old_kk": r.old_kk,
+         "old_ru": r.old_ru, "new_kk": r.new_kk, "new_ru": r.new_ru, "source": r.source, "note": r.note}  # fmt: skip
+    return {k: v for k, v in d.items() if v not in (None, "")}
 
 
 def dump_spec(spec: ReformSpec) -> str:

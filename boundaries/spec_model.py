@@ -14,6 +14,7 @@ in the model cannot be used in a spec file.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,7 +24,9 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -161,18 +164,67 @@ class MemberTable(_Table):
     note: Text = ""
 
 
+def _day(value: Any, info: ValidationInfo) -> date:
+    """Accept a TOML date (``2018-06-19``) or the same as ISO text; anything else is one problem line."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            pass
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise PydanticCustomError(
+        "day_value",
+        "'{key}' = {v} is not a day; write it as a date such as {key} = 2018-06-19",
+        {"key": info.field_name, "v": repr(value)[:40]},
+    )
+
+
+class PeriodTable(_Table):
+    """``[periods.<epoch>]``: the period an epoch's map shows, and the days whose names it uses.
+
+    ``label`` names the period (``June 2018 – June 2022``); ``first_day`` and
+    ``last_day`` bound the days whose place names the map uses (both included); an
+    ``approximate`` epoch (built from later units) is marked so wherever it is shown.
+    """
+
+    label: Name
+    first_day: date
+    last_day: date
+    approximate: bool = False
+    note: Text = ""
+
+    _days = field_validator("first_day", "last_day", mode="before")(_day)
+
+    @model_validator(mode="after")
+    def _order(self) -> PeriodTable:
+        if self.last_day < self.first_day:
+            raise PydanticCustomError(
+                "day_order",
+                "last_day {last} is before first_day {first}; swap them or fix the dates",
+                {"last": self.last_day.isoformat(), "first": self.first_day.isoformat()},
+            )
+        return self
+
+
 class RenameTable(_Table):
-    """``[[renames]]``: a settlement renamed (kept as documentation of the reform)."""
+    """``[[renames]]``: a place renamed on a day (``on``), with its names and the act that did it.
+
+    Applied wherever a place is named for a period (:func:`inputs.names.names_in_period`).
+    """
 
     kind: Code | None = None
-    year: Epoch | None = None
-    old_en: Name | None = None
+    on: date
+    source: Text
+    old_en: Name
+    new_en: Name
     old_kk: Name | None = None
     old_ru: Name | None = None
-    new_en: Name | None = None
     new_kk: Name | None = None
     new_ru: Name | None = None
     note: Text = ""
+
+    _on = field_validator("on", mode="before")(_day)
 
 
 class SpecFile(_Table):
@@ -186,6 +238,7 @@ class SpecFile(_Table):
     merges: Annotated[list[MergeTable], Field(max_length=MAX_ENTRIES)] = []
     members: Annotated[list[MemberTable], Field(max_length=MAX_ENTRIES)] = []
     renames: Annotated[list[RenameTable], Field(max_length=MAX_ENTRIES)] = []
+    periods: Annotated[dict[Code, PeriodTable], Field(max_length=MAX_ENTRIES)] = {}
 
 
 def validate_spec_mapping(raw: Any) -> tuple[SpecFile | None, list[str]]:
@@ -223,6 +276,7 @@ _MODELS: dict[str, type[_Table]] = {
     "merges": MergeTable,
     "members": MemberTable,
     "renames": RenameTable,
+    "periods": PeriodTable,
 }
 
 
@@ -253,7 +307,7 @@ def _problem(error: Mapping[str, Any], raw: Mapping[str, Any]) -> str:
         return f"{where}: '{key}' has more than {ctx.get('max_length')} entries; split the spec or remove entries"
     if kind == "too_short":
         return f"{where}: '{key}' is empty; give at least one value"
-    if kind in ("lon_range", "lat_range", "cut_layer"):
+    if kind in ("lon_range", "lat_range", "cut_layer", "day_value", "day_order"):
         return f"{where}: {error['msg']}"
     return f"{where}: '{key}': {error['msg'].lower()}"
 
@@ -272,11 +326,11 @@ def _where(loc: tuple, raw: Mapping[str, Any]) -> tuple[str, str]:
         code = entry.get("code") if top == "regions" and isinstance(entry, Mapping) else None
         label = code if isinstance(code, str) and len(code) <= MAX_CODE_CHARS else f"#{loc[1] + 1}"
         return f"[[{top}]] {label}", _key(loc[2:]) or top
-    if top == "centres":
+    if top in ("centres", "periods"):
         name = _short(loc[1], quote=False)
         if len(loc) > 2 and loc[2] == "[key]":
-            return "[centres]", f"{name}"
-        return f"[centres.{name}]", _key(loc[2:]) or "centres"
+            return f"[{top}]", f"{name}"
+        return f"[{top}.{name}]", _key(loc[2:]) or top
     return f"[{top}]", _key(loc[1:])
 
 

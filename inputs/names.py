@@ -10,7 +10,7 @@ plus ``alt_names``), and one names places as of a date:
   match (used by gazetteer merging and search);
 * :func:`names_in_period` and :func:`period_name` give the names a place
   bore during a period (the capital is "Astana / Nur-Sultan" on the map of
-  2018 to June 2022), from the dated, sourced :data:`RENAMES`;
+  2018 to June 2022), from the dated, sourced ``[[renames]]`` of the reform specs;
 * search by name (most relevant place first) builds on these in
   :mod:`inputs.search`.
 
@@ -42,10 +42,10 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Protocol
 
 import pandas as pd
 from anyascii import anyascii
@@ -385,42 +385,15 @@ def _skeletons_of(names: Iterable[str | None]) -> Iterable[str]:
 # --------------------------------------------------------------------------- names over time
 
 
-@dataclass(frozen=True)
-class Rename:
-    """One renaming of a place: English names (in the scheme), the day it took effect, source."""
+class Rename(Protocol):
+    """A renaming of a place (:class:`boundaries.spec.Rename`, from a spec's ``[[renames]]``)."""
 
     old: str
     new: str
     on: date
-    source: str
 
 
-#: Renamings of the places the atlas names, oldest first (English names in the
-#: scheme of :func:`romanise`; the reform spec spells Kapshagay "Kapshagai").
-RENAMES: tuple[Rename, ...] = (
-    Rename(
-        "Akmola", "Astana", date(1998, 5, 6),
-        "Decree of the President of the Republic of Kazakhstan of 6 May 1998",
-    ),
-    Rename(
-        "Astana", "Nur-Sultan", date(2019, 3, 23),
-        "Law amending the Constitution of the Republic of Kazakhstan, 23 March 2019",
-    ),
-    Rename(
-        "Kapshagay", "Konaev", date(2022, 5, 3),
-        "Decree of the President of the Republic of Kazakhstan of 3 May 2022 "
-        "(in force on publication)",
-    ),
-    Rename(
-        "Nur-Sultan", "Astana", date(2022, 9, 17),
-        "Constitutional Law of the Republic of Kazakhstan of 17 September 2022",
-    ),
-)  # fmt: skip
-
-
-def names_in_period(
-    name: str, start: date, end: date, *, renames: Iterable[Rename] = RENAMES
-) -> list[str]:
+def names_in_period(name: str, start: date, end: date, *, renames: Iterable[Rename]) -> list[str]:
     """List the names a place bore from ``start`` to ``end`` (inclusive), oldest first.
 
     A place is followed through ``renames`` by any of its names in any script or
@@ -434,7 +407,8 @@ def names_in_period(
     start, end : datetime.date
         The period, e.g. the span an epoch's map shows.
     renames : iterable of Rename
-        Renamings to follow (default :data:`RENAMES`).
+        Renamings to follow: the ``[[renames]]`` of the reform specs
+        (:meth:`boundaries.chain.ReformChain.renames`).
 
     Returns
     -------
@@ -459,7 +433,7 @@ def names_in_period(
     return list(dict.fromkeys(used))
 
 
-def period_name(name: str, start: date, end: date, *, renames: Iterable[Rename] = RENAMES) -> str:
+def period_name(name: str, start: date, end: date, *, renames: Iterable[Rename]) -> str:
     """Name a place for a period: its names then, joined by " / " ("Astana / Nur-Sultan").
 
     See :func:`names_in_period` for the parameters.

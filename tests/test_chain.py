@@ -77,6 +77,24 @@ def test_shared_epoch_that_differs_is_rejected(tmp_path):
     assert "KZ-61 centre Turkistan" in text
 
 
+def test_shared_epoch_with_another_period_is_rejected():
+    k18 = load_spec("kz-2018")
+    other = dataclasses.replace(k18.periods[2018], label="2018 – 2022")
+    bad = dataclasses.replace(k18, periods={**k18.periods, 2018: other}, source="kz-2018-period.toml")
+    with pytest.raises(ReformChainError) as info:
+        check_chain([bad, load_spec("kz-2022")])
+    text = str(info.value)
+    assert "kz-2018-period.toml and kz-2022.toml disagree on their shared epoch 2018" in text
+    assert "[periods.2018] '2018 – 2022'" in text and "describe epoch 2018 identically" in text
+
+
+def test_chain_renames_are_every_specs_oldest_first():
+    chain = load_chain()
+    assert [r.new for r in chain.renames] == ["Taraz", "Astana", "Semey", "Nur-Sultan", "Konaev", "Astana"]
+    assert all(r.source for r in chain.renames)
+    assert chain.period(1996).approximate and chain.period(2017).label == "April 2001 – June 2018"
+
+
 # ------------------------------------------------------------------ derive_before, toy data
 def _toy_spec(members=()):
     centre = {"name_en": "A", "name_kk": "A", "name_ru": "A", "lon": 0.5, "lat": 0.5}

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -302,6 +303,15 @@ SPEC_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "centre-undefined": (spec_edit(lambda r: _region(r, "KZ-62").update(centre="atlantis")), r"centre 'atlantis' is not defined; add a \[centres.atlantis\] table"),
     "parent-unknown": (spec_edit(lambda r: _region(r, "KZ-10").update(parent="KZ-98")), r"parent KZ-98 is not a 2018 region"),
     "region-twice": (spec_edit(lambda r: r["regions"].append(dict(_region(r, "KZ-11")))), r"region KZ-11 is defined 2 times"),
+    "period-unknown-epoch": (spec_edit(lambda r: r["periods"].update({"2019": dict(r["periods"]["2018"])})),
+                             r"\[periods.2019\]: 2019 is not an epoch of this spec \(before 2018, after 2024\); rename the table"),
+    "period-end-before-start": (spec_edit(lambda r: r["periods"]["2018"].update(last_day=date(2017, 1, 1))),
+                                r"\[periods.2018\]: last_day 2017-01-01 is before first_day 2018-06-19; swap them"),
+    "period-malformed-day": (spec_edit(lambda r: r["periods"]["2024"].update(first_day="2024-02-30")),
+                             r"\[periods.2024\]: 'first_day' = '2024-02-30' is not a day; write it as a date"),
+    "period-not-table": (spec_edit(lambda r: r["periods"].update({"2018": "June"})), r"\[periods.2018\]: must be a table"),
+    "rename-without-day": (spec_edit(lambda r: r["renames"][0].pop("on")), r"\[\[renames\]\] #1 has no 'on'; add it"),
+    "rename-day-text": (spec_edit(lambda r: r["renames"][0].update(on="soon")), r"\[\[renames\]\] #1: 'on' = 'soon' is not a day"),
     "many-problems": (spec_edit(_many_problems), r"problem\(s\) in reform spec: .*; and \d+ more$"),
     "invalid-toml": (spec_text("[reform\nid = "), r"not valid TOML"),
     "deep-nesting": (spec_text("a = " + "[" * 5000 + "]" * 5000 + "\n"), r"not valid TOML|unknown table 'a'"),

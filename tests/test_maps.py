@@ -111,12 +111,3 @@ def test_leaflet_is_bundled_for_offline_use():
     js, css, origin = leaflet_assets()  # outside a script run: inlined
     assert js[0][1].startswith("data:text/javascript;base64,") and css[0][1].startswith("data:text/css;base64,")
     assert "1.9.4" in origin
-
-
-def test_period_labels():
-    from webapp.labels import epoch_name, epoch_period, period_name
-
-    assert epoch_period("kz-2022", 2018) == "2018 – June 2022"
-    assert epoch_name("other", 2030) == "2030"
-    assert period_name("kz-2022", 2018, "Nur-Sultan") == "Astana / Nur-Sultan"
-    assert period_name("kz-2022", 2024, "Astana") == "Astana"

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from boundaries.chain import load_chain
 from geo.distance import geodesic_km
 from inputs.names import (
-    RENAMES,
     latin_names,
     name_skeletons,
     names_in_period,
@@ -268,32 +268,38 @@ PRE_REFORM = (date(2018, 1, 1), date(2022, 6, 7))
 POST_REFORM = (date(2024, 1, 1), date(2024, 12, 31))
 
 
+#: The renamings of the bundled reform specs' ``[[renames]]`` (their one home).
+RENAMES = load_chain().renames
+
+
 @pytest.mark.parametrize(
     ("name", "period", "expected"),
     [
         ("Nur-Sultan", PRE_REFORM, ["Astana", "Nur-Sultan"]),
         ("Astana", PRE_REFORM, ["Astana", "Nur-Sultan"]),
         ("Нұр-Сұлтан", POST_REFORM, ["Astana"]),
-        ("Konaev", PRE_REFORM, ["Kapshagay", "Konaev"]),  # renamed 3 May 2022
-        ("Kapshagai", POST_REFORM, ["Konaev"]),  # the spec's spelling finds it too
-        ("Konaev", (date(2019, 1, 1), date(2021, 12, 31)), ["Kapshagay"]),
+        ("Konaev", PRE_REFORM, ["Kapshagai", "Konaev"]),  # renamed 3 May 2022
+        ("Kapshagay", POST_REFORM, ["Konaev"]),  # another spelling finds it too
+        ("Konaev", (date(2019, 1, 1), date(2021, 12, 31)), ["Kapshagai"]),
+        ("Semey", (date(1996, 1, 1), date(1996, 12, 31)), ["Semipalatinsk"]),  # renamed 21 June 2007
         ("Astana", (date(1997, 1, 1), date(1998, 12, 31)), ["Akmola", "Astana"]),
         ("Taldykorgan", PRE_REFORM, ["Taldykorgan"]),  # never renamed
     ],
 )
 def test_names_in_period(name, period, expected):
-    assert names_in_period(name, *period) == expected
+    assert names_in_period(name, *period, renames=RENAMES) == expected
 
 
 def test_period_name_joins_the_names_of_the_period():
-    assert period_name("Nur-Sultan", *PRE_REFORM) == "Astana / Nur-Sultan"
-    assert period_name("Nur-Sultan", *POST_REFORM) == "Astana"
+    assert period_name("Nur-Sultan", *PRE_REFORM, renames=RENAMES) == "Astana / Nur-Sultan"
+    assert period_name("Nur-Sultan", *POST_REFORM, renames=RENAMES) == "Astana"
     # a rename on the last day of a period counts; one the day after does not
-    day = RENAMES[1].on
-    assert period_name("Astana", date(2019, 1, 1), day) == "Astana / Nur-Sultan"
-    assert period_name("Astana", date(2019, 1, 1), day - timedelta(days=1)) == "Astana"
+    day = next(r.on for r in RENAMES if r.new == "Nur-Sultan")
+    assert period_name("Astana", date(2019, 1, 1), day, renames=RENAMES) == "Astana / Nur-Sultan"
+    assert period_name("Astana", date(2019, 1, 1), day - timedelta(days=1), renames=RENAMES) == "Astana"
     with pytest.raises(ValueError, match="swap them"):
-        period_name("Astana", date(2020, 1, 1), date(2019, 1, 1))
+        period_name("Astana", date(2020, 1, 1), date(2019, 1, 1), renames=RENAMES)
+    assert period_name("Nur-Sultan", *PRE_REFORM, renames=()) == "Nur-Sultan"  # only the renames given
 
 
 def test_renames_are_dated_in_order_and_sourced():

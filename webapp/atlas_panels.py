@@ -106,7 +106,7 @@ def regions_table(analysis, epoch: int) -> None:
         },
     )
     st.caption(
-        f"The {len(stats)} regions of {epoch_period(analysis.build.spec.id, epoch)}. Distances: geodesic from each "
+        f"The {len(stats)} regions of {epoch_period(analysis.build.spec, epoch)}. Distances: geodesic from each "
         "settlement to its own regional centre; population estimated where no count is known; area on an "
         "equal-area projection."
     )

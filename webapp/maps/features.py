@@ -26,7 +26,7 @@ def centre_label(spec, code: str, epoch: int) -> str:
     ``Konaev (former Kapshagai)``; ``Astana / Nur-Sultan`` for 2018 – June 2022.
     """
     c = spec.centre_of(code, epoch=epoch)
-    name = period_name(spec.id, epoch, c.name_en)
+    name = period_name(spec, epoch, c.name_en)
     return f"{name} (former {c.former_name_en})" if c.former_name_en and name == c.name_en else name
 
 

@@ -154,7 +154,7 @@ def epoch_title(analysis, epoch: int) -> str:
     """``2018 – June 2022 · before the reform · 17 regions``."""
     before, _ = analysis.epochs
     n = len(analysis.build.regions[epoch])
-    period = epoch_period(analysis.build.spec.id, epoch)
+    period = epoch_period(analysis.build.spec, epoch)
     return f"{period} · {'before' if epoch == before else 'after'} the reform · {n} regions"
 
 
@@ -265,7 +265,7 @@ def preview_map(build, geometry: DisplayGeometry, *, basemap: str = DEFAULT_BASE
         )
     fc = {"type": "FeatureCollection", "features": feats}
     m.add_child(JsCall("RA.regions", fc, None, {"fillOpacity": 0.55}, name="ra_regions"))
-    period = epoch_period(build.spec.id, epoch)
+    period = epoch_period(build.spec, epoch)
     title = f'<div class="ra-epoch">{period} · {len(feats)} regions · computing distances…</div>'
     _box(m, title, "topright", "ra-title", "ra_title")
     return m

@@ -52,6 +52,29 @@ class ReformChain:
         """Return the ``[periods.<epoch>]`` of ``epoch`` (consecutive specs agree on it), or None."""
         return next((s.periods[epoch] for s in self.specs if epoch in s.periods), None)
 
+    def reform_of(self, epoch: int, *, districts: bool = True) -> ReformSpec:
+        """Return the reform that produced ``epoch`` (its ``after``); for the first epoch, the one starting there.
+
+        ``districts=False``: among the epochs a source of region units can build
+        (:meth:`buildable_epochs`), so on the embedded default 2017 is the first epoch.
+        """
+        epochs = self.buildable_epochs(districts=districts)
+        for s in self.specs:
+            if s.after == epoch and s.before in epochs:
+                return s
+        return next((s for s in self.specs if s.before == epoch), None) or self.spec_of_epoch(epoch)
+
+    def buildable_epochs(self, *, districts: bool) -> tuple[int, ...]:
+        """Return the epochs a source can build.
+
+        All of them with district units; with region units only (the embedded
+        default) those after the latest reform whose ``[[members]]`` need districts.
+        """
+        if districts:
+            return self.epochs
+        needing = [s.before for s in self.specs if s.members]
+        return tuple(e for e in self.epochs if not needing or e > max(needing))
+
     def spec(self, reform_id: str) -> ReformSpec:
         """Return the spec with id ``reform_id``."""
         for s in self.specs:

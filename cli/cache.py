@@ -305,29 +305,22 @@ def cached_analysis(
     On a miss the build and the settlements come from their own entries when
     those are cached (another command may have made them).
     """
-    from analysis.pipeline import analyze, read_official
+    from analysis.pipeline import read_official
     from boundaries.sources import load_sources
-    from cli.main import controlled_chain_source, load_official, official_units
+    from cli.main import load_official, official_analysis
 
     def compute():
         official = read_official(official_file) if official_file else None
         built = cache.get(build_key(data_dir, plan_key))
         sources = built.sources if built is not None else load_sources(data_dir)
         # official population (BNS) read first: a changed workbook fails before any work
-        bulletin, series = load_official(sources)
+        bns = load_official(sources)
         # settlements before the build: a settlements error is reported first
         source = cached_settlements(cache, data_dir, sources, settlements_file)
         if built is None:
             built = plan(sources)
             cache.put(build_key(data_dir, plan_key), built)
-        units = official_units(bulletin, sources, built)
-        if units is None and built.chain is not None:
-            # an earlier reform of the chain: control on the latest map, which the
-            # official figures describe; the 2021/2022 series shift is the 2022 reform's
-            source = controlled_chain_source(source, built, bulletin)
-            series = None
-        series = series if units is not None else None
-        return analyze(built, source, official=official, control=units, series=series)
+        return official_analysis(built, source, official=official, bns=bns)
 
     parts = [
         data_fingerprint(data_dir),

@@ -148,14 +148,36 @@ def controlled_chain_source(source, built, bulletin):
     return source if units is None else controlled_source(source, enacted, units)
 
 
-def official_inputs(built) -> dict:
-    """``analyze`` keywords for official population: ``control`` units and the ``series``.
+def official_analysis(built, source, *, official=None, bns=None):
+    """Analyse ``source`` on ``built`` with the official population (BNS): the CLI's and the app's one wiring.
 
-    For callers holding a build of the enacted reform (the app does, as the CLI).
+    For the reform the official figures describe (its ``after`` regions are the
+    bulletin's), settlements are controlled to its district totals and the series
+    gives the reform's official shift. For an earlier reform of the chain
+    (``--reform kz-2018``, the app's earlier epochs) they are controlled on the
+    chain's latest map (:func:`controlled_chain_source`) and no shift is made (the
+    2021/2022 series shift is the 2022 reform's).
+
+    Parameters
+    ----------
+    built : BuildResult
+        The reform to analyse (:func:`boundaries.build.build` or ``reform_build``).
+    source : SettlementSource
+        Its settlements.
+    official : DataFrame, optional
+        A ``--official`` table to compare with.
+    bns : tuple, optional
+        ``(bulletin, series)`` already read (:func:`load_official`), else read here.
     """
-    bulletin, series = load_official(built.sources)
+    from analysis.pipeline import analyze
+
+    bulletin, series = bns if bns is not None else load_official(built.sources)
     units = official_units(bulletin, built.sources, built)
-    return {"control": units, "series": series if units is not None else None}
+    if units is None and built.chain is not None:
+        source = controlled_chain_source(source, built, bulletin)
+    return analyze(
+        built, source, official=official, control=units, series=series if units is not None else None
+    )
 
 
 def _build_plan(args: argparse.Namespace):
@@ -165,20 +187,32 @@ def _build_plan(args: argparse.Namespace):
     derived from); otherwise ``--spec`` (default kz-2022) is built on its own. The id
     (:func:`cli.cache.plan_id`) is the text of every spec the build reads.
     """
-    from boundaries.build import build_chain, reform_build
-    from boundaries.chain import load_chain
     from boundaries.spec import load_spec
-    from cli.cache import plan_id, spec_plan
+    from cli.cache import spec_plan
 
     reform = getattr(args, "reform", None)
     if reform:
-        chain = load_chain().since(reform)
-
-        def plan(sources):
-            return reform_build(build_chain(sources, chain), reform)
-
-        return plan_id(f"reform {reform}", chain.specs), plan
+        return reform_plan(reform)
     return spec_plan(load_spec(args.spec))
+
+
+def reform_plan(reform: str):
+    """Return the plan that builds reform ``reform`` of the bundled chain: its id and ``sources -> BuildResult``.
+
+    The chain from that reform to the latest one is built (earlier epochs are derived
+    from the latest reform's units); ``plan(sources, base=build)`` reuses a build of
+    the latest reform on the same sources (the app has one).
+    """
+    from boundaries.build import build_chain, reform_build
+    from boundaries.chain import load_chain
+    from cli.cache import plan_id
+
+    chain = load_chain().since(reform)
+
+    def plan(sources, base=None):
+        return reform_build(build_chain(sources, chain, base=base), reform)
+
+    return plan_id(f"reform {reform}", chain.specs), plan
 
 
 def _analysis(args: argparse.Namespace, cache):

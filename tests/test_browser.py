@@ -239,9 +239,52 @@ def open_atlas(page) -> None:
     from playwright.sync_api import expect
 
     frame = page.frame_locator(FOLIUM_FRAME).first
-    expect(frame.get_by_text("since June 2022 · after the reform · 20 regions")).to_be_visible()
+    expect(frame.get_by_text("since June 2022 · after the 2022 reform · 20 regions")).to_be_visible()
     wait_regions(page, 20)
     idle(page)
+
+
+def epoch_button(page, epoch: str):
+    """The timeline's button of ``epoch`` (labelled ``2018 · June 2018 – June 2022``)."""
+    return page.get_by_test_id("stButtonGroup").get_by_text(re.compile(rf"^{epoch} · "))
+
+
+def test_the_timeline_of_reforms_and_its_link(page, app_url, artifacts):
+    """Issue 13: the timeline moves to 2017 and 1996 (approximate) with their reform; a link reopens 1996."""
+    from playwright.sync_api import expect
+
+    open_atlas(page)
+    frame = page.frame_locator(FOLIUM_FRAME).first
+    regions_1996 = page.get_by_test_id("stMetric").filter(has_text="Regions 1996")
+    expect(regions_1996).to_have_count(0)
+    epoch_button(page, "2017").click()  # the 2017 map and the reform that produced it, the 1997 mergers
+    expect(frame.get_by_text("April 2001 – June 2018 · after the 1997 reform · 16 regions")).to_be_visible()
+    expect(regions_1996).to_contain_text("20")
+    wait_regions(page, 16)
+    idle(page)
+    shot(page, artifacts, "1_epoch_2017")
+
+    epoch_button(page, "1996").click()
+    expect(frame.get_by_text("1991 – April 1997 (approximate) · before the 1997 reform · 20 regions")).to_be_visible()
+    expect(page.get_by_text("The 1996 map is approximate.")).to_be_visible()
+    wait_regions(page, 20)
+    idle(page)
+    box = page.get_by_role("textbox", name="Find a settlement")
+    box.fill("Zhezkazgan")
+    box.press("Enter")
+    # Zhezkazgan, centre of its oblast until 1997, then 455 km from its centre Karaganda
+    expect(page.get_by_text(re.compile(r"1996 · Zhezkazgan Region \(KZ-ZHE\)"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Karaganda: 45\d(\.\d)? km"))).to_be_visible()
+    assert "epoch=1996" in page.url
+    idle(page)
+    shot(page, artifacts, "2_epoch_1996_zhezkazgan")
+
+    page.goto(app_url + "/?epoch=1996&colour=change_km")  # a copied link reopens the epoch
+    expect(frame.get_by_text("1991 – April 1997 (approximate) · before the 1997 reform · 20 regions")).to_be_visible()
+    expect(regions_1996).to_contain_text("20")
+    wait_regions(page, 20)
+    idle(page)
+    shot(page, artifacts, "3_link_1996")
 
 
 def test_click_to_select_in_every_state(page, artifacts):
@@ -262,20 +305,20 @@ def test_click_to_select_in_every_state(page, artifacts):
     click_until(page, lambda: click_settlement(page, "Семей"), heading(page, "Семей"))  # after clearing
 
     idle(page)
-    page.get_by_text("2018 – June 2022", exact=True).first.click()  # the epoch, labelled by its period
-    expect(page.frame_locator(FOLIUM_FRAME).first.get_by_text("2018 – June 2022 · before the reform · 17 regions")).to_be_visible()
+    epoch_button(page, "2018").click()  # the epoch, labelled by its period: the 2018 reform's after
+    expect(page.frame_locator(FOLIUM_FRAME).first.get_by_text("June 2018 – June 2022 · after the 2018 reform · 17 regions")).to_be_visible()
     wait_regions(page, 17)
     idle(page)
     click_until(page, lambda: click_settlement(page, "Есік"), heading(page, "Есік"))  # after switching the epoch
-    expect(page.get_by_text(re.compile(r"Taldykorgan: 198(\.\d)? km"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Taldykorgan: 198(\.\d)? km")).first).to_be_visible()  # 2017 and 2018
     shot(page, artifacts, "3_esik_2018")
 
     idle(page)
     page.get_by_text("Side by side").first.click()
     expect(page.frame_locator(FOLIUM_FRAME).first.locator("#map_div2")).to_be_attached()  # the pair reloads the map
     idle(page)
-    wait_regions(page, 17, "map_div")
-    wait_regions(page, 20, "map_div2")
+    wait_regions(page, 16, "map_div")  # the 2018 reform: 2017 on the left, 2018 on the right
+    wait_regions(page, 17, "map_div2")
     idle(page)
     click_until(page, lambda: click_settlement(page, "Талғар", "map_div2"), heading(page, "Талғар"))  # on the right map of the pair
     shot(page, artifacts, "4_side_by_side_talgar")

@@ -23,6 +23,7 @@ def test_every_epoch_of_the_bundled_chain_has_its_period(chain):
     assert epoch_period(kz1997, 1996) == "1991 – April 1997 (approximate)"  # marked wherever shown
     assert is_approximate(kz1997, 1996) and not is_approximate(kz1997, 2017)
     assert epoch_name(kz2022, 2018) == "2018 (June 2018 – June 2022)"
+    assert epoch_name(kz1997, 1996) == "1996 (1991 – April 1997, approximate)"
     assert epoch_name(kz2022, 2030) == "2030"  # no period: the year
 
 

@@ -89,7 +89,7 @@ def test_maps_call_the_static_helpers_with_json(embedded_analysis):
     html = m.get_root().render()
     assert "RA.behave(" in html and "RA.settlementsLater(" in html and "RA.regions(" in html
     assert "tile.openstreetmap.org" not in html  # no online basemap by default
-    assert "2018 – June 2022 · before the reform · 17 regions" in html
+    assert "June 2018 – June 2022 · before the 2022 reform · 17 regions" in html
     assert "</script>" not in html.split("RA.regions(", 1)[1].split(");", 1)[0]  # JSON safe in a script
     assert all(link.startswith("data:") for _, link in m.default_js + m.default_css)
 

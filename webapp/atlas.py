@@ -118,7 +118,7 @@ def sidebar_downloads(analysis, request: Request) -> None:
             continue
 
         def data(name=name, key=request.key, result=analysis) -> bytes:
-            return cache.cached_downloads(key[0], key[1], result)[name]
+            return cache.cached_downloads(key[0], key[1], result, result.build.spec.id)[name]
 
         sb.download_button(
             label.format(before=before, after=after),
@@ -170,18 +170,19 @@ def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_l
 
 
 def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str, options: dict, sel) -> None:
-    """Draw the folium map (single with epoch toggle, or the synced before/after pair)."""
+    """Draw the folium map (one epoch, or the synced before/after pair of its reform)."""
     from webapp.maps.figures import MapLayers, dual_map, show, single_map
     from webapp.maps.selection import MAP_HEIGHT, PAIR_HEIGHT, view_for
 
     d, u = request.key
-    layer = cache.cached_settlement_layer(d, u, analysis)
+    reform = analysis.build.spec.id
+    layer = cache.cached_settlement_layer(d, u, analysis, reform)
     st.session_state["settlement_layer"] = layer
-    choropleth = cache.cached_metric_layers(d, u, metric, analysis)
+    choropleth = cache.cached_metric_layers(d, u, metric, analysis, reform)
     layers = MapLayers(
         analysis=analysis,
         regions_json=choropleth.regions_json,
-        changed_json=cache.cached_changed(d, u, analysis) if options["changed"] else None,
+        changed_json=cache.cached_changed(d, u, analysis, reform) if options["changed"] else None,
         legend=choropleth.legend,
         settlements=layer if options["settlements"] else None,
         basemap=options["basemap"],
@@ -226,8 +227,14 @@ def controls() -> dict:
     from webapp.maps.colours import METRICS
 
     urlstate.read_atlas_once(METRICS)
-    c1, c2, c3, c4 = st.columns([1.3, 1.0, 2.2, 1.2], vertical_alignment="bottom")
-    view = c1.radio("View", VIEWS, horizontal=True, key="view")
+    c1, c3, c4 = st.columns([1.6, 2.2, 1.2], vertical_alignment="bottom")
+    view = c1.radio(
+        "View",
+        VIEWS,
+        horizontal=True,
+        key="view",
+        help="One map of the chosen epoch, or the reform that produced it: before and after side by side.",
+    )
     metric = c3.selectbox(
         "Colour regions by", list(METRICS), format_func=lambda k: METRICS[k].caption, key="metric"
     )
@@ -237,37 +244,85 @@ def controls() -> dict:
         key="show_settlements",
         help="Circles sized by population, coloured by the change in distance.",
     )
-    return {"view": view, "metric": metric, "settlements": settlements, "epoch_slot": c2}
+    return {"view": view, "metric": metric, "settlements": settlements}
 
 
-def epoch_radio(slot, analysis, view: str) -> int:
-    """Return the epoch of the single map and the region table, labelled by the period it shows."""
-    from webapp.labels import epoch_period
+def epoch_timeline(slot, analysis) -> int:
+    """Draw the timeline of the bundled chain's epochs; return the chosen one.
 
-    before, after = analysis.epochs
-    spec_id = analysis.build.spec.id
-    urlstate.read_epoch_once(analysis.epochs)
-    return slot.radio(
+    Each epoch is labelled by the period it shows; an approximate epoch says so. A
+    source without district units (the embedded default) has no 1996 epoch, and a
+    line says why.
+    """
+    from webapp.labels import epoch_label
+
+    chain = cache.cached_chain()
+    districts = analysis.build.sources.kind != "embedded"
+    epochs = chain.buildable_epochs(districts=districts)
+    urlstate.read_epoch_once(epochs)
+    if st.session_state.get("epoch") not in epochs:  # first run, or a source without that epoch
+        st.session_state["epoch"] = epochs[-1]
+    epoch = slot.segmented_control(
         "Epoch",
-        [before, after],
-        index=None if "epoch" in st.session_state else 1,  # a link's epoch, else the latest
-        horizontal=True,
+        epochs,
         key="epoch",
-        format_func=lambda e: epoch_period(spec_id, e),
-        disabled=view == VIEWS[1],
-        help="The single map and the region table show this epoch: the regions of 2018 – June 2022 "
-        "(before the reform) or since June 2022 (after it).",
+        required=True,
+        width="stretch",
+        format_func=lambda e: epoch_label(chain.spec_of_epoch(e), e),
+        help="A timeline of the regions: each epoch shows its regions and the reform that produced them (the "
+        "first epoch: the reform that followed it). Side by side shows that reform's before and after.",
     )
+    if not districts:
+        missing = [e for e in chain.epochs if e not in epochs]
+        slot.caption(
+            f"{', '.join(map(str, missing))} (the oblasts before the 1997 mergers) is built from district "
+            "boundaries, which the embedded default lacks: choose a data directory to see it."
+        )
+    return epoch
+
+
+def reform_analysis(request: Request, upload: bytes | None, enacted, epoch: int):
+    """Return the analysis of the reform that produced ``epoch`` (``enacted`` for the latest one).
+
+    Computed as ``reform-atlas analyze --reform`` computes it and cached per source and
+    reform; a failure is one line and the latest reform stays on screen.
+    """
+    districts = enacted.build.sources.kind != "embedded"
+    reform = cache.cached_chain().reform_of(epoch, districts=districts)
+    if reform.id == enacted.build.spec.id or (request.upload_digest and upload is None):
+        return enacted
+    try:
+        with st.spinner(f"Analysing the reform of {reform.after} (first time only)…"):
+            return cache.cached_analysis(
+                request.source, request.upload_digest, request.upload_name, upload, reform.id
+            )
+    except Exception as err:  # whatever the data does: one line, the latest reform kept
+        st.error(one_line(err, path_names()), icon=":material/error:")
+        return enacted
 
 
 def header() -> None:
-    """Title and one-line story."""
-    st.title("Reform Atlas · Kazakhstan's 2022 regional reform")
-    st.caption(
-        "Regions before (2018 – June 2022) and after (since June 2022) the reform that created Abai, "
-        "Zhetysu and Ulytau regions and moved Almaty Region's centre from Taldykorgan to Konaev "
-        "(formerly Kapshagai)."
+    """Title."""
+    st.title("Reform Atlas · Kazakhstan's regional reforms")
+
+
+def story(analysis, epoch: int) -> None:
+    """One line: which reform the page shows, between which periods; approximate epochs say so."""
+    from webapp.labels import epoch_name, is_approximate
+
+    spec = analysis.build.spec
+    before, after = spec.epochs
+    text = (
+        f"{spec.title}. {spec.meta.get('description', '')} The map of {epoch_name(spec, before)} "
+        f"against the map of {epoch_name(spec, after)}."
     )
+    st.caption(plain(text))
+    if is_approximate(spec, epoch):
+        st.warning(
+            f"The {epoch} map is approximate. {spec.periods[epoch].note} Districts merged, split or re-cut since "
+            "then are taken whole; the oblasts' built areas against the official ones are in the report.",
+            icon=":material/history:",
+        )
 
 
 def body(analysis, request: Request, view: dict, col_map, col_side, map_box) -> None:
@@ -284,7 +339,7 @@ def body(analysis, request: Request, view: dict, col_map, col_side, map_box) -> 
 
             st.html(settlement_legend_html(st.session_state["settlement_layer"].counts))
     with panel_box:
-        select.side_panel(analysis, sel)
+        select.side_panel(analysis, sel, request.source)
     col_map.caption(
         "Regions coloured on one scale for both epochs; hatched = territory that changed region; outlined = new "
         "region; orange dots = new regional centres; dotted orange line = a centre that moved. Settlement circles: "
@@ -309,7 +364,7 @@ def main() -> None:
     header()
     request, upload = sidebar_request()
     basemap, show_changed = sidebar_map_options()
-    messages, top = st.container(), st.container()
+    messages, top, timeline = st.container(), st.container(), st.container()
     view = controls()
     # a placeholder for the regions map drawn while the first analysis runs, emptied when it is
     # ready; the real map and the panel are a fragment after it, so a click reruns only them
@@ -322,8 +377,15 @@ def main() -> None:
                 render_preview(st.empty(), req, basemap)
 
     with messages:
-        request, analysis = choose_analysis(request, upload, on_first_load=first_load)
-    view.update(basemap=basemap, changed=show_changed, epoch=epoch_radio(view["epoch_slot"], analysis, view["view"]))
+        request, enacted = choose_analysis(request, upload, on_first_load=first_load)
+    epoch = epoch_timeline(timeline, enacted)
+    with messages:
+        analysis = reform_analysis(request, upload, enacted, epoch)
+    if epoch not in analysis.epochs:  # the reform failed: the latest one, on its own epoch
+        epoch = analysis.epochs[1]
+    with messages:
+        story(analysis, epoch)
+    view.update(basemap=basemap, changed=show_changed, epoch=epoch)
     preview_slot.empty()
     map_and_panel(analysis, request, view)
     with top:

@@ -201,3 +201,85 @@ def winners_panel(analysis) -> None:
         "The ten places with the largest cut in distance (gainers) and the ten with the largest increase "
         "(losers) per changed region, among places with a known population of at least 1,000."
     )
+
+
+# --------------------------------------------------------------------------- the official series
+
+#: What every view of the BNS regional series says: each year is in the borders of its date.
+SERIES_CAVEAT = (
+    "Each year is in the borders of its date, so a reform breaks a region's line: in 2018 South Kazakhstan "
+    "region became Turkistan region and the city of Shymkent; in 2022 Abai, Zhetysu and Ulytau regions were "
+    "split from East Kazakhstan, Almaty and Karaganda regions (their lines start in 2022, their parents' drop)."
+)
+
+
+def series_names(chain) -> dict[str, str]:
+    """English name of every region code of the chain, as of the latest epoch it exists in."""
+    names = {}
+    for spec in chain.specs:  # oldest first: the latest name wins
+        for epoch in spec.epochs:
+            names.update({code: r.name_en for code, r in spec.regions_of(epoch).items()})
+    return names
+
+
+def series_chart(series: pd.DataFrame, names: dict[str, str], *, height: int = 360):
+    """Line chart of population on 1 January by region and year (one line per region)."""
+    import altair as alt
+
+    data = series[series["region"] != "KZ"].dropna(subset=["population"]).copy()
+    data["name"] = [f"{names.get(c, c)} ({c})" for c in data["region"]]
+    data["population"] = data["population"].astype(float)
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:O", title="1 January of"),
+            y=alt.Y("population:Q", title="Population (persons)", axis=alt.Axis(format=",.0f")),
+            # 20 regions: a 20-colour scheme, so no two lines share a colour
+            color=alt.Color(
+                "name:N",
+                title="Region",
+                scale=alt.Scale(scheme="category20"),
+                legend=alt.Legend(orient="right", labelLimit=260),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title="region"),
+                alt.Tooltip("year:O"),
+                alt.Tooltip("population:Q", title="persons", format=",.0f"),
+            ],
+        )
+        .properties(height=height)
+    )
+
+
+def series_panel(series: pd.DataFrame, names: dict[str, str]) -> None:
+    """Show the BNS regional series: every region's line and the report's table of it."""
+    from report.official import series_table
+
+    years = series["year"].astype(int)
+    st.markdown(f"**Official population of each region, 1 January {years.min()}–{years.max()}**")
+    st.altair_chart(series_chart(series, names), width="stretch")
+    table = series_table(series, names)
+    st.dataframe(pd.DataFrame(table.rows, columns=list(table.columns)), hide_index=True, width="stretch")
+    st.caption(f"{table.caption}. {SERIES_CAVEAT}")
+
+
+def region_series(series: pd.DataFrame, names: dict[str, str], code: str) -> None:
+    """One region's official population by year (in the region panel), or why there is none."""
+    import altair as alt
+
+    rows = series[(series["region"] == code)].dropna(subset=["population"])
+    if rows.empty:
+        st.caption(
+            f"No official population series for {names.get(code, code)}: the BNS regional series "
+            f"({int(series['year'].min())}–{int(series['year'].max())}) has no region of that name in its years."
+        )
+        return
+    st.markdown("**Official population on 1 January**")
+    st.altair_chart(series_chart(rows, names, height=160).encode(color=alt.value("#3b6ea8")), width="stretch")
+    first, last = rows.iloc[0], rows.iloc[-1]
+    st.caption(
+        f"{int(first['population']):,} persons in {int(first['year'])}, {int(last['population']):,} in "
+        f"{int(last['year'])} (Bureau of National Statistics). {SERIES_CAVEAT}"
+    )
+

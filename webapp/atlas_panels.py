@@ -20,7 +20,8 @@ from webapp import atlas_charts as charts
 from webapp.common import plain, table_height, whole
 
 POPULATION_COLUMNS = ("population", "population_known", "population_est", "population_low", "population_high")
-TAB_NAMES = ("Regions", "Distances", "Population flows", "Winners & losers", "Named places", "Data & method")
+TAB_NAMES = ("Regions", "Distances", "Population flows", "Winners & losers", "Named places", "Population by year",
+             "Data & method")
 
 
 def num(label: str, fmt: str = "localized", help: str | None = None):
@@ -72,7 +73,7 @@ def summary_metrics(analysis) -> None:
 
 def regions_table(analysis, epoch: int) -> None:
     """Region statistics of one epoch: distances first, then population, area and names."""
-    from webapp.labels import epoch_period
+    from webapp.labels import epoch_name, is_approximate
     from webapp.maps.features import centre_label
 
     stats = analysis.region_stats[analysis.region_stats["epoch"] == epoch].copy()
@@ -106,9 +107,10 @@ def regions_table(analysis, epoch: int) -> None:
         },
     )
     st.caption(
-        f"The {len(stats)} regions of {epoch_period(analysis.build.spec, epoch)}. Distances: geodesic from each "
+        f"The {len(stats)} regions of {epoch_name(analysis.build.spec, epoch)}. Distances: geodesic from each "
         "settlement to its own regional centre; population estimated where no count is known; area on an "
         "equal-area projection."
+        + (f" Approximate epoch: {analysis.build.spec.periods[epoch].note}" if is_approximate(analysis.build.spec, epoch) else "")
     )
 
 
@@ -297,7 +299,8 @@ def tabs(analysis, epoch: int, source_name: str) -> None:
         lambda: charts.flows_panel(analysis),
         lambda: charts.winners_panel(analysis),
         lambda: claims_panel(analysis),
-        lambda: method_panel(analysis, cache.cached_geometry(source_name)),
+        lambda: charts.series_panel(cache.cached_series(source_name), charts.series_names(cache.cached_chain())),
+        lambda: method_panel(analysis, cache.cached_geometry(source_name, analysis.build.spec.id)),
     )
     for tab, panel in zip(drawn, panels, strict=True):
         if tab.open is not False:

@@ -76,7 +76,7 @@ def _search(analysis, key: tuple, query: str) -> list[str]:
             analysis.settlements,
             query,
             region_names=analysis.build.regions[after].set_index("code")["name_en"],
-            skeletons=cache.cached_skeletons(key[0], key[1], analysis),
+            skeletons=cache.cached_skeletons(key[0], key[1], analysis, analysis.build.spec.id),
         )
         rows = table.astype(object).where(table.notna(), None).to_dict("records")
         st.session_state["search_signature"] = signature
@@ -118,7 +118,7 @@ def current_selection(analysis):
     return selection(analysis, sid) if sid else None
 
 
-def side_panel(analysis, sel) -> None:
+def side_panel(analysis, sel, source_name: str) -> None:
     """Draw the selected settlement's or region's figures, with a way to clear it; else a hint."""
     code = st.session_state.get("selected_region")
     if sel is None and not code:
@@ -130,7 +130,7 @@ def side_panel(analysis, sel) -> None:
     if sel is not None:
         selection_panel(sel)
     else:
-        region_panel(analysis, code)
+        region_panel(analysis, code, source_name)
     st.button("Clear selection", icon=":material/close:", key="clear_selection", on_click=clear_selection)
 
 
@@ -174,8 +174,8 @@ def selection_panel(sel) -> None:
     st.caption("Lines on the map: geodesics to the centre of each epoch (dashed = before).")
 
 
-def region_panel(analysis, code: str) -> None:
-    """Draw a region's statistics in each epoch it exists in (``analysis.region_stats``)."""
+def region_panel(analysis, code: str, source_name: str) -> None:
+    """Draw a region's statistics in each epoch it exists in (``analysis.region_stats``) and its official series."""
     from webapp.maps.features import centre_label
 
     stats = analysis.region_stats[analysis.region_stats["region"] == code]
@@ -195,3 +195,7 @@ def region_panel(analysis, code: str) -> None:
     if len(stats) == 1:
         epoch = int(stats["epoch"].iloc[0])
         st.caption(f"This region exists only in {epoch}.")
+    from webapp import cache
+    from webapp.atlas_charts import region_series, series_names
+
+    region_series(cache.cached_series(source_name), series_names(cache.cached_chain()), code)

@@ -1,7 +1,9 @@
 """The app's one cache: builds, analyses, map layers, downloads and labs, shared by both pages.
 
 Every entry is keyed by the data source's *name* (resolved to its directory on the
-server by :mod:`webapp.datasource`) and, for uploads, the file's SHA-256. Each
+server by :mod:`webapp.datasource`), for uploads the file's SHA-256, and for the
+atlas's timeline the id of the reform of the bundled chain (default the latest,
+:data:`ENACTED`). Each
 cache is bounded (``max_entries``) and its entries expire (``ttl``), so memory
 stays bounded however many visitors come and go.
 """
@@ -13,8 +15,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from boundaries.chain import DEFAULT_CHAIN
 from webapp.common import scrub
 from webapp.datasource import path_names, source_of
+
+#: The reform the atlas opens on, the bundled chain's latest (its downloads are ``reform-atlas analyze``'s).
+ENACTED = DEFAULT_CHAIN[-1]
 
 #: Seconds an unused entry is kept.
 TTL = 3600
@@ -34,13 +40,29 @@ def compute_build(source_name: str):
     return build(sources, load_spec())
 
 
+def compute_reform_build(source_name: str, reform_id: str = ENACTED, *, base=None):
+    """One reform of the bundled chain on a data source, built as ``reform-atlas analyze --reform`` builds it.
+
+    ``base`` is the data source's build of the latest reform (:func:`compute_build`),
+    which is that reform itself and whose pieces the earlier epochs derive from.
+    """
+    from cli.main import reform_plan
+
+    base = base if base is not None else compute_build(source_name)
+    if reform_id == base.spec.id:
+        return base
+    _, plan = reform_plan(reform_id)
+    return plan(base.sources, base=base)
+
+
 def compute_analysis(source_name: str, upload_name: str = "", upload: bytes | None = None, *, build=None):
     """Analyse a data source (with an uploaded settlements file) as ``reform-atlas analyze`` does.
 
-    With the CLI's official population (BNS) control (:func:`cli.main.official_inputs`).
+    With the CLI's official population (BNS) wiring (:func:`cli.main.official_analysis`);
+    ``build`` is the reform to analyse (default: the latest reform's build).
     """
-    from analysis.pipeline import analyze, load_settlements
-    from cli.main import official_inputs
+    from analysis.pipeline import load_settlements
+    from cli.main import official_analysis
     from webapp.uploads import load_upload
 
     result = build if build is not None else compute_build(source_name)
@@ -48,7 +70,7 @@ def compute_analysis(source_name: str, upload_name: str = "", upload: bytes | No
         source = load_upload(result.sources, upload_name, upload)
     else:
         source = load_settlements(result.sources)
-    return analyze(result, source, **official_inputs(result))
+    return official_analysis(result, source)
 
 
 @st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
@@ -57,13 +79,37 @@ def cached_build(source_name: str):
     return compute_build(source_name)
 
 
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX * len(DEFAULT_CHAIN), ttl=TTL)
+def cached_reform_build(source_name: str, reform_id: str = ENACTED):
+    """Build of one reform of the bundled chain, keyed on the data source and the reform."""
+    return compute_reform_build(source_name, reform_id, base=cached_build(source_name))
+
+
 @st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
-def cached_analysis(source_name: str, upload_digest: str, upload_name: str, _upload: bytes | None):
-    """Analysis keyed on the data source and the uploaded file's SHA-256."""
-    build = cached_build(source_name)
+def cached_analysis(
+    source_name: str, upload_digest: str, upload_name: str, _upload: bytes | None, reform_id: str = ENACTED
+):
+    """Analysis keyed on the data source, the uploaded file's SHA-256 and the reform."""
+    build = cached_reform_build(source_name, reform_id)
     result = compute_analysis(source_name, upload_name, _upload if upload_digest else None, build=build)
-    ready()[(source_name, upload_digest)] = True
+    ready()[(source_name, upload_digest, reform_id)] = True
     return result
+
+
+@st.cache_resource(show_spinner=False)
+def cached_chain():
+    """Return the bundled chain of reforms (1996 → 2017 → 2018 → 2024), checked once."""
+    from boundaries.chain import load_chain
+
+    return load_chain()
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_series(source_name: str):
+    """Return the BNS regional series of a data source (its ``bns/`` workbook, else the packaged table)."""
+    from inputs.bns import load_series
+
+    return load_series(cached_build(source_name).sources.data_dir)
 
 
 @st.cache_resource(show_spinner=False, ttl=TTL)
@@ -72,24 +118,24 @@ def ready() -> dict:
     return {}
 
 
-def is_ready(key: tuple[str, str]) -> bool:
+def is_ready(key: tuple[str, ...]) -> bool:
     """Whether the analysis of ``key`` was computed before (it may still have expired since)."""
     table = ready()
     while len(table) > 4 * ANALYSES_MAX:  # bounded: forget the oldest
         table.pop(next(iter(table)))
-    return key in table
+    return (*key, ENACTED)[:3] in table
 
 
-@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
-def cached_geometry(source_name: str):
-    """Display geometry (coverage-simplified) of a build."""
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX * len(DEFAULT_CHAIN), ttl=TTL)
+def cached_geometry(source_name: str, reform_id: str = ENACTED):
+    """Display geometry (coverage-simplified) of a reform's build."""
     from webapp.maps.geometry import display_geometry
 
-    return display_geometry(cached_build(source_name))
+    return display_geometry(cached_reform_build(source_name, reform_id))
 
 
 @st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
-def cached_settlement_layer(source_name: str, upload_digest: str, _analysis):
+def cached_settlement_layer(source_name: str, upload_digest: str, _analysis, reform_id: str = ENACTED):
     """Settlement payload of an analysis."""
     from webapp.maps.settlements import settlement_layer
 
@@ -97,24 +143,24 @@ def cached_settlement_layer(source_name: str, upload_digest: str, _analysis):
 
 
 @st.cache_resource(show_spinner=False, max_entries=4 * ANALYSES_MAX, ttl=TTL)
-def cached_metric_layers(source_name: str, upload_digest: str, metric: str, _analysis):
+def cached_metric_layers(source_name: str, upload_digest: str, metric: str, _analysis, reform_id: str = ENACTED):
     """Choropleth GeoJSON per epoch and legends for one metric."""
     from webapp.maps.figures import metric_layers
 
-    return metric_layers(_analysis, cached_geometry(source_name), metric)
+    return metric_layers(_analysis, cached_geometry(source_name, reform_id), metric)
 
 
 @st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
-def cached_changed(source_name: str, upload_digest: str, _analysis):
+def cached_changed(source_name: str, upload_digest: str, _analysis, reform_id: str = ENACTED):
     """Changed-territory GeoJSON text."""
     from webapp.maps.features import changed_features
     from webapp.maps.script import Json, to_json
 
-    return Json(to_json(changed_features(_analysis, cached_geometry(source_name))))
+    return Json(to_json(changed_features(_analysis, cached_geometry(source_name, reform_id))))
 
 
 @st.cache_resource(show_spinner=False, max_entries=ANALYSES_MAX, ttl=TTL)
-def cached_skeletons(source_name: str, upload_digest: str, _analysis):
+def cached_skeletons(source_name: str, upload_digest: str, _analysis, reform_id: str = ENACTED):
     """Name skeletons of an analysis's settlements, for search in any script."""
     from inputs.names import name_skeletons
 
@@ -160,7 +206,7 @@ def _scrubbed(data: bytes) -> bytes:
 
 
 @st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
-def cached_downloads(source_name: str, upload_digest: str, _analysis) -> dict[str, bytes]:
+def cached_downloads(source_name: str, upload_digest: str, _analysis, reform_id: str = ENACTED) -> dict[str, bytes]:
     """Download bytes, written once per analysis."""
     return download_files(_analysis)
 

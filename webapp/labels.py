@@ -30,9 +30,11 @@ def epoch_period(spec, epoch: int) -> str:
 
 
 def epoch_name(spec, epoch: int) -> str:
-    """``2018 (June 2018 – June 2022)``: the epoch's year with its period when that says more."""
-    period = epoch_period(spec, epoch)
-    return str(epoch) if period == str(epoch) else f"{epoch} ({period})"
+    """``2018 (June 2018 – June 2022)``, ``1996 (1991 – April 1997, approximate)``: the year and its period."""
+    period = spec.periods.get(epoch)
+    if period is None:
+        return str(epoch)
+    return f"{epoch} ({period.label}{f', {APPROXIMATE}' if period.approximate else ''})"
 
 
 def period_name(spec, epoch: int, name: str) -> str:
@@ -44,3 +46,15 @@ def period_name(spec, epoch: int, name: str) -> str:
     if period is None:
         return name
     return names_then(name, period.first_day, period.last_day, renames=known_renames(spec))
+
+
+def reform_year(spec) -> str:
+    """Return the year a reform was enacted (``[reform] enacted``), else its ``after`` epoch: ``2022``."""
+    enacted = str(spec.meta.get("enacted") or "")
+    return enacted[:4] if enacted[:4].isdigit() else str(spec.after)
+
+
+def epoch_label(spec, epoch: int) -> str:
+    """Return the timeline label of an epoch: ``2018 · June 2018 – June 2022``."""
+    period = epoch_period(spec, epoch)
+    return str(epoch) if period == str(epoch) else f"{epoch} · {period}"

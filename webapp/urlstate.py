@@ -1,7 +1,8 @@
 """The view in the URL: a copied link reopens the same view (``st.query_params``).
 
 Atlas: ``?epoch=2018&view=pair&colour=change_km&place=<settlement id>`` (or
-``&region=KZ-19``). Scenario lab: the scenario as its difference from the enacted
+``&region=KZ-19``); ``epoch`` is one of the timeline's epochs the data source can build
+(1996, 2017, 2018, 2024). Scenario lab: the scenario as its difference from the enacted
 reform, ``?moves=KZ193400:KZ-10,...&centres=KZ-19@76.9012/43.2543,...`` (a centre by
 its place, matched to the nearest settlement). Unknown or malformed values are
 ignored: a link can never break the page.
@@ -23,8 +24,8 @@ def _param(name: str) -> str | None:
     return value if isinstance(value, str) and len(value) <= 4000 else None
 
 
-def read_epoch_once(epochs: tuple[int, int]) -> None:
-    """On a session's first run, the URL's epoch into the epoch switch (before it is drawn)."""
+def read_epoch_once(epochs: tuple[int, ...]) -> None:
+    """On a session's first run, the URL's epoch into the timeline (before it is drawn), if it is one of ``epochs``."""
     if st.session_state.get("url_epoch_read"):
         return
     st.session_state["url_epoch_read"] = True

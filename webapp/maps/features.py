@@ -11,7 +11,7 @@ import pandas as pd
 from pyproj import Geod
 
 from boundaries.schema import region_col
-from webapp.labels import period_name
+from webapp.labels import period_name, reform_year
 from webapp.maps.colours import Metric, colour_of
 from webapp.maps.geometry import DisplayGeometry, geometry_json
 
@@ -23,7 +23,7 @@ _GEOD = Geod(ellps="WGS84")
 def centre_label(spec, code: str, epoch: int) -> str:
     """Name of a region's centre as the epoch knew it, with its former name.
 
-    ``Konaev (former Kapshagai)``; ``Astana / Nur-Sultan`` for 2018 – June 2022.
+    ``Konaev (former Kapshagai)``; ``Astana / Nur-Sultan`` for June 2018 – June 2022.
     """
     c = spec.centre_of(code, epoch=epoch)
     name = period_name(spec, epoch, c.name_en)
@@ -61,7 +61,9 @@ def region_features(
             parent_name = (
                 analysis.build.regions[before].set_index("code")["name_en"].get(parent, parent)
             )
-            lines.append(f"<i>new region in 2022, formed from {html.escape(str(parent_name))}</i>")
+            lines.append(
+                f"<i>new region in {reform_year(spec)}, formed from {html.escape(str(parent_name))}</i>"
+            )
         feats.append(
             {
                 "type": "Feature",
@@ -214,7 +216,8 @@ def centre_moves(analysis) -> list[dict]:
         out.append(
             {
                 "pts": geodesic_points(cb.lat, cb.lon, ca.lat, ca.lon, 12),
-                "tip": f"{a[code].name_en}: centre moved in 2022 from {cb.name_en} to {centre_label(spec, code, after)}",
+                "tip": f"{a[code].name_en}: centre moved in {reform_year(spec)} from "
+                f"{centre_label(spec, code, before)} to {centre_label(spec, code, after)}",
             }
         )
     return out

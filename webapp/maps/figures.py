@@ -17,7 +17,7 @@ import folium.plugins
 import pandas as pd
 from folium.template import Template
 
-from webapp.labels import epoch_period
+from webapp.labels import epoch_period, reform_year
 from webapp.maps.assets import offline
 from webapp.maps.colours import (
     METRICS,
@@ -151,11 +151,11 @@ def _base_layers(m: folium.Map, layers: MapLayers, *, first: bool) -> None:
 
 
 def epoch_title(analysis, epoch: int) -> str:
-    """``2018 – June 2022 · before the reform · 17 regions``."""
-    before, _ = analysis.epochs
+    """``June 2018 – June 2022 · before the 2022 reform · 17 regions`` (approximate epochs say so)."""
+    spec = analysis.build.spec
     n = len(analysis.build.regions[epoch])
-    period = epoch_period(analysis.build.spec, epoch)
-    return f"{period} · {'before' if epoch == before else 'after'} the reform · {n} regions"
+    when = "before" if epoch == spec.before else "after"
+    return f"{epoch_period(spec, epoch)} · {when} the {reform_year(spec)} reform · {n} regions"
 
 
 def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, zoom: float = 4.75, pair: bool = False) -> None:
@@ -176,7 +176,7 @@ def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, zoom: 
     if legend:
         _box(parent, layers.legend, "bottomleft", "ra-legend", "ra_legend")
     text = epoch_title(analysis, epoch)
-    if pair:  # "2018 – June 2022 · 17 regions": room for the other map's zoom buttons
+    if pair:  # "June 2018 – June 2022 · 17 regions": room for the other map's zoom buttons
         text = " · ".join(part for part in text.split(" · ") if "reform" not in part)
     _box(parent, f'<div class="ra-epoch">{html.escape(text)}</div>', "topright", "ra-title", "ra_title")
 

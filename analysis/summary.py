@@ -11,7 +11,7 @@ here changes its input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -272,7 +272,10 @@ class ChainSummary:
     ``tables`` are :func:`analysis.timeline.chain_tables`; ``titles`` and ``epochs``
     (before, after) of the reforms by spec id; ``claims`` the claim places of every other reform of the
     chain (:data:`analysis.pipeline.REFORM_CLAIM_PLACES`) by spec id; ``names``
-    epoch → region code → English name, for every epoch built.
+    epoch → region code → English name, for every epoch built; ``periods`` epoch →
+    its :class:`boundaries.spec.Period` and ``renames`` the chain's renamings (the
+    specs' ``[periods]`` and ``[[renames]]``), to label epochs and name places as
+    their period knew them.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -280,6 +283,8 @@ class ChainSummary:
     epochs: dict[str, tuple[int, int]]
     claims: dict[str, pd.DataFrame]
     names: dict[int, dict[str, str]]
+    periods: dict[int, object] = field(default_factory=dict)
+    renames: tuple = ()
 
 
 def reform_claims(
@@ -325,4 +330,6 @@ def reform_chain(analysis: Analysis) -> ChainSummary | None:
         names={
             e: dict(zip(r["code"], r["name_en"], strict=True)) for e, r in built.regions.items()
         },
+        periods={e: p for e in chain.epochs if (p := chain.period(e)) is not None},
+        renames=chain.renames,
     )

@@ -19,7 +19,7 @@ neither delays the page nor adds its own latency.
   context on the same server, so Streamlit's static bundle comes from the browser
   cache as for a returning visitor;
 * warm server, empty browser cache: a new browser context for each load (first visit);
-* switching epoch (2024 ↔ 2018) and the choropleth metric until the map shows it;
+* switching epoch on the timeline (2024 ↔ 2018) and the choropleth metric until the map shows it;
 * page payload: bytes received while a page loads with an empty browser cache (CDP
   network events), split into the app's content (websocket: page elements and map
   JSON), the map component's own HTML/JS, and Streamlit's static bundle (cacheable,
@@ -431,25 +431,27 @@ def main(argv: list[str] | None = None) -> int:
                 epochs.append(
                     switch(
                         page,
-                        lambda: page.get_by_text("2018 – June 2022", exact=True).first.click(),
-                        lambda s, n: s[0].startswith("2018 – June 2022") and n == 17,
+                        lambda: page.get_by_text("2018 · June 2018 – June 2022", exact=True).first.click(),
+                        lambda s, n: s[0].startswith("June 2018 – June 2022") and n == 17,
                     )
                 )
                 epochs.append(
                     switch(
                         page,
-                        lambda: page.get_by_text("since June 2022", exact=True).first.click(),
+                        lambda: page.get_by_text("2024 · since June 2022", exact=True).first.click(),
                         lambda s, n: s[0].startswith("since June 2022") and n == 20,
                     )
                 )
             for _ in range(max(1, args.runs // 2)):
                 for key in ("area_km2", "pop_weighted_mean_km", "change_km", "population"):
                     caption = METRICS[key].caption
+                    # the change's legend names the reform's epochs (the 2022 reform here)
+                    legend = caption.replace("over the reform", "2018 → 2024")
                     metrics.append(
                         switch(
                             page,
                             lambda c=caption: choose_metric(page, c),
-                            lambda s, n, c=caption: s[1].strip().endswith(c),
+                            lambda s, n, c=legend: s[1].strip().endswith(c),
                         )
                     )
             results["epoch_s"] = epochs

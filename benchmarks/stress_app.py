@@ -34,7 +34,7 @@ from bench_app import CHROMIUM, CHROMIUM_ARGS, DEFAULT_DATA, ROOT, start_server
 
 LEAKS = ("Traceback", "/work/", "/root", "/tmp/", "site-packages")
 UPLOAD = "Uploaded settlements file"
-EPOCHS = ("2018 – June 2022", "since June 2022")
+EPOCHS = ("2018 · June 2018 – June 2022", "2024 · since June 2022")  # buttons of the timeline
 STEP_TIMEOUT_MS = 120_000
 
 

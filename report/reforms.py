@@ -57,23 +57,48 @@ def reform_regions_table(rows: pd.DataFrame) -> Table:
     )
 
 
+def epoch_period(epoch: int, periods: Mapping[int, Any]) -> str:
+    """``1996 (1991 – April 1997, approximate)``: an epoch with the period its spec gives it."""
+    p = periods.get(epoch)
+    if p is None:
+        return str(epoch)
+    return f"{epoch} ({p.label}{', approximate' if p.approximate else ''})"
+
+
+def name_then(name: str, epoch: int, periods: Mapping[int, Any], renames) -> str:
+    """Name a place as the period of ``epoch`` knew it (Semey is Semipalatinsk in 1996), from the specs' renames."""
+    from inputs.names import period_name
+
+    p = periods.get(epoch)
+    return name if p is None or not name else period_name(name, p.first_day, p.last_day, renames=renames)
+
+
 def reform_sections(
-    summary: pd.DataFrame, titles: Mapping[str, str], claims: Mapping[str, Table]
+    summary: pd.DataFrame,
+    titles: Mapping[str, str],
+    claims: Mapping[str, Table],
+    *,
+    periods: Mapping[int, Any] | None = None,
+    renames=(),
 ) -> list[dict[str, Any]]:
-    """One entry per reform of the chain, in chain order."""
+    """One entry per reform of the chain, in chain order (epochs labelled by their periods)."""
+    periods = periods or {}
     sections = []
     for reform, rows in summary.groupby("reform", sort=False):
         first = rows.iloc[0]
+        before = int(first["before"])
         sections.append(
             {
                 "id": reform,
                 "title": titles.get(reform, reform),
-                "before": int(first["before"]),
+                "before": before,
                 "after": int(first["after"]),
+                "before_period": epoch_period(before, periods),
+                "after_period": epoch_period(int(first["after"]), periods),
                 "regions": [
                     {
                         "name": text(r["name_before"]),
-                        "centre": text(r["centre_before"]),
+                        "centre": name_then(text(r["centre_before"]), before, periods, renames),
                         "population": fmt_int(r["population"]),
                         "mean_before": fmt_km(r["pop_weighted_mean_before_km"]),
                         "mean_after": fmt_km(r["pop_weighted_mean_after_km"]),
@@ -173,7 +198,9 @@ def reforms_context(chain: ChainSummary | None) -> dict[str, Any] | None:
     return {
         "reforms": []
         if summary is None
-        else reform_sections(summary, chain.titles, claim_tables(chain)),
+        else reform_sections(
+            summary, chain.titles, claim_tables(chain), periods=chain.periods, renames=chain.renames
+        ),
         "overlap": None if overlap is None else overlap_table(overlap),
         "overlap_sources": [] if overlap is None else overlap_sources(overlap),
         "approximation": None if approximation is None else approximation_table(approximation),

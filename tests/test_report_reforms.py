@@ -112,3 +112,21 @@ def test_claim_places_of_another_reform_are_tabulated(tables):
     assert nowhere[1] == "not found in the settlement source"
     assert table.caption.startswith("Places the reform moved")
     assert context["reforms"][1]["claims"] is None
+
+
+def test_epochs_carry_their_periods_and_centres_their_names_of_the_period(tables):
+    from boundaries.chain import load_chain
+
+    bundled = load_chain()
+    summary = tables["reform_summary"]
+    semey = summary.iloc[[0]].assign(reform="kz-1997", before=1996, after=2017, region_before="KZ-SEM",
+                                     name_before="Semipalatinsk Region", centre_before="Semey")  # fmt: skip
+    periods = {e: bundled.period(e) for e in bundled.epochs}
+    context = reforms_context(chain({**tables, "reform_summary": pd.concat([semey, summary])},
+                                    periods=periods, renames=bundled.renames))  # fmt: skip
+    first = context["reforms"][0]
+    assert first["before_period"] == "1996 (1991 – April 1997, approximate)"
+    assert first["after_period"] == "2017 (April 2001 – June 2018)"
+    assert first["regions"][0]["centre"] == "Semipalatinsk"  # renamed Semey on 21 June 2007
+    md = render(context, "md")
+    assert "The map of 2017 (April 2001 – June 2018) against the map of 2018 (June 2018 – June 2022)." in md

@@ -337,7 +337,7 @@ def body(analysis, request: Request, view: dict, col_map, col_side, map_box) -> 
         if view["settlements"]:
             from webapp.maps.settlements import settlement_legend_html
 
-            st.html(settlement_legend_html(st.session_state["settlement_layer"].counts))
+            st.html(settlement_legend_html(st.session_state["settlement_layer"].counts, epochs=analysis.epochs))
     with panel_box:
         select.side_panel(analysis, sel, request.source)
     col_map.caption(

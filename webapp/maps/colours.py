@@ -54,7 +54,7 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "change_km",
-            "Change in distance to the regional centre 2018 → 2024, population-weighted",
+            "Change in distance to the regional centre over the reform, population-weighted",
             "km; − = nearer",
             diverging=True,
         ),

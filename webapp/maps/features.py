@@ -97,7 +97,7 @@ def changed_features(analysis, geometry: DisplayGeometry) -> dict:
             else "no settlements"
         )
         tip = (
-            f"<b>Changed region in 2022</b><br>{html.escape(str(names_b.get(key[0], key[0])))} ({key[0]}) → "
+            f"<b>Changed region in {reform_year(analysis.build.spec)}</b><br>{html.escape(str(names_b.get(key[0], key[0])))} ({key[0]}) → "
             f"{html.escape(str(names_a.get(key[1], key[1])))} ({key[1]})<br>{area:,.0f} km² · {people}"
         )
         feats.append(

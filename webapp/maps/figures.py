@@ -9,7 +9,7 @@ focus or with Ctrl/Cmd held (``RA.behave`` in ``static/ra.js``).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import folium
@@ -84,6 +84,9 @@ class MetricLayers:
 def metric_layers(analysis, geometry: DisplayGeometry, metric_key: str) -> MetricLayers:
     """Choropleth GeoJSON text per epoch and the legends of one metric."""
     metric = METRICS[metric_key]
+    if metric.diverging:  # the change over this analysis' reform: its epochs in the legend
+        before, after = analysis.epochs
+        metric = replace(metric, label=metric.label.replace("over the reform", f"{before} → {after}"))
     values = region_values(analysis, metric_key)
     cmap = metric_colormap(metric, values)
     regions = {

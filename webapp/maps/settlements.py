@@ -29,7 +29,7 @@ DELTA_CLASSES: tuple[tuple[str, str], ...] = (
 )
 #: Index of the "unchanged" class, drawn muted.
 UNCHANGED_CLASS = 3
-DELTA_CAPTION = "Settlements: change in distance to own regional centre 2018 → 2024 (km)"
+DELTA_CAPTION = "Settlements: change in distance to own regional centre {before} → {after} (km)"
 SIZE_CAPTION = "circle area ∝ population (estimated)"
 
 
@@ -229,7 +229,7 @@ def settlement_layer(analysis) -> SettlementLayer:
     )
 
 
-def settlement_legend_html(counts: Mapping[str, int] | None = None) -> str:
+def settlement_legend_html(counts: Mapping[str, int] | None = None, *, epochs: tuple[int, int] = (2018, 2024)) -> str:
     """Legend of the settlement layer as HTML for under the map (inline styles).
 
     Colour classes of the change in distance (with how many settlements each holds)
@@ -250,7 +250,8 @@ def settlement_legend_html(counts: Mapping[str, int] | None = None) -> str:
             f"vertical-align:middle;margin-right:4px'></span>{short(p)}</span>"
         )
     return (
-        f'<div style="{STRIP_FONT}"><b>{html.escape(DELTA_CAPTION)}:</b> {"".join(items)}'
+        f'<div style="{STRIP_FONT}"><b>{html.escape(DELTA_CAPTION.format(before=epochs[0], after=epochs[1]))}:</b> '
+        f'{"".join(items)}'
         f"<br><b>Circle size</b> ({html.escape(SIZE_CAPTION)}): {''.join(sizes)}</div>"
     )
 

@@ -244,6 +244,13 @@ def open_atlas(page) -> None:
     idle(page)
 
 
+def search(page, name: str) -> None:
+    """Type ``name`` into the settlement search and submit it."""
+    box = page.get_by_role("textbox", name="Find a settlement")
+    box.fill(name)
+    box.press("Enter")
+
+
 def epoch_button(page, epoch: str):
     """The timeline's button of ``epoch`` (labelled ``2018 · June 2018 – June 2022``)."""
     return page.get_by_test_id("stButtonGroup").get_by_text(re.compile(rf"^{epoch} · "))
@@ -269,9 +276,7 @@ def test_the_timeline_of_reforms_and_its_link(page, app_url, artifacts):
     expect(page.get_by_text("The 1996 map is approximate.")).to_be_visible()
     wait_regions(page, 20)
     idle(page)
-    box = page.get_by_role("textbox", name="Find a settlement")
-    box.fill("Zhezkazgan")
-    box.press("Enter")
+    search(page, "Zhezkazgan")
     # Zhezkazgan, centre of its oblast until 1997, then 455 km from its centre Karaganda
     expect(page.get_by_text(re.compile(r"1996 · Zhezkazgan Region \(KZ-ZHE\)"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Karaganda: 45\d(\.\d)? km"))).to_be_visible()
@@ -353,9 +358,7 @@ def test_search_wheel_and_whole_country(page, artifacts):
     from playwright.sync_api import expect
 
     open_atlas(page)
-    box = page.get_by_role("textbox", name="Find a settlement")
-    box.fill("Talgar")
-    box.press("Enter")
+    search(page, "Talgar")
     expect(page.get_by_text(re.compile(r"Taldykorgan: 211(\.\d)? km"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 62(\.\d)? km"))).to_be_visible()
     frame = page.frame_locator(FOLIUM_FRAME).first

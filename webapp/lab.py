@@ -25,6 +25,7 @@ from webapp.lab_model import (
     MAX_SPEC_BYTES,
     Lab,
     problems_markdown,
+    scenario_key,
     spec_text,
     state_from_spec_text,
 )
@@ -87,22 +88,34 @@ def sidebar_start(lab: Lab) -> None:
         st.error(problems_markdown(name, problems, can_move=lab.base.can_move), icon=":material/error:")
 
 
-def sidebar_export(lab: Lab, state: dict, result) -> None:
-    """Download the scenario spec (TOML) and its regions (GeoJSON)."""
+def sidebar_export(lab: Lab) -> None:
+    """Download the scenario spec (TOML) and its regions (GeoJSON).
+
+    The buttons sit outside the editing fragment: their bytes are made from the scenario
+    current when they are clicked, and their file names from its id (an edit that changes
+    the id reruns the whole page, :func:`workspace`).
+    """
     from webapp.lab_model import state_key
 
+    def toml() -> bytes:
+        state = current()
+        return spec_text(lab, state, evaluate_state(lab, state)).encode("utf-8")
+
+    def geojson() -> bytes:
+        state = current()
+        return cache.cached_regions_geojson(lab.source, state_key(state), evaluate_state(lab, state))
+
+    scenario_id = current()["id"]
+    st.session_state["lab_export_id"] = scenario_id
     sb = st.sidebar
     sb.subheader("Export")
-    key = state_key(state)
     sb.download_button(
-        "Scenario spec (TOML)", data=lambda: spec_text(lab, state, result).encode("utf-8"),
-        file_name=f"{state['id']}.toml", mime="application/toml", key="lab_download_toml", on_click="ignore",
-        icon=":material/download:", width="stretch",
+        "Scenario spec (TOML)", data=toml, file_name=f"{scenario_id}.toml", mime="application/toml",
+        key="lab_download_toml", on_click="ignore", icon=":material/download:", width="stretch",
     )
     sb.download_button(
-        f"Scenario regions {lab.base.after} (GeoJSON)",
-        data=lambda: cache.cached_regions_geojson(lab.source, key, result),
-        file_name=f"{state['id']}_regions_{lab.base.after}.geojson", mime="application/geo+json",
+        f"Scenario regions {lab.base.after} (GeoJSON)", data=geojson,
+        file_name=f"{scenario_id}_regions_{lab.base.after}.geojson", mime="application/geo+json",
         key="lab_download_geojson", on_click="ignore", icon=":material/download:", width="stretch",
     )
     sb.caption(
@@ -170,35 +183,26 @@ def lab_tabs(lab: Lab, state: dict, result) -> None:
     tabs = st.tabs(["Regions vs enacted", "Scenario spec (TOML)"], key="lab_panel", on_change="rerun")
     if tabs[0].open is not False:
         with tabs[0]:
-            show_table(lab, result)
+            show_table(lab, result, scenario_key(state))
     if tabs[1].open is not False:
         with tabs[1]:
             st.code(spec_text(lab, state, result), language="toml")
 
 
-def main() -> None:
-    """Draw the scenario lab page."""
+@st.fragment
+def workspace(lab: Lab, colour_by: str, basemap: str) -> None:
+    """Headline, maps, editors and tables: an edit (a button, a click on the map) reruns only this part."""
     t0 = st.session_state.pop("lab_edit_started", None) or time.perf_counter()
-    st.title("Scenario lab")
-    st.caption(
-        "What if the 2022 reform had drawn other borders or chosen other centres? Click a district on the left "
-        "map and give it to another region, or pick a new regional centre; the scenario is compared with the "
-        "enacted reform on the right."
-    )
-    source = sidebar_source(key="lab_source")
-    colour_by, basemap = sidebar_map_options()
+    if current()["id"] != st.session_state.get("lab_export_id"):
+        st.rerun(scope="app")  # the export buttons' file names follow the scenario's id
     messages = st.container()
-    with messages:
-        lab = choose_lab(source)
-    start_history(lab)
-    open_link_once(lab)
-    sidebar_start(lab)
     for kind, text in st.session_state.pop("lab_flash", []):
         getattr(messages, kind)(text, icon=":material/error:" if kind == "error" else ":material/info:")
     state, result = evaluate_current(lab, messages)
-    headline(lab, result)
+    key = scenario_key(state)
+    headline(lab, result, key)
     selected = st.session_state.get("lab_unit") if lab.base.can_move else None
-    render_map(lab, result, colour_by=colour_by, selected=selected, basemap=basemap)
+    render_map(lab, key, result, colour_by=colour_by, selected=selected, basemap=basemap)
     timing = st.empty()
     col_move, col_centre, col_history = st.columns([1, 1.15, 1], gap="large")
     with col_move:
@@ -208,10 +212,6 @@ def main() -> None:
     with col_history:
         history_panel(lab, state, result)
     lab_tabs(lab, state, result)
-    sidebar_export(lab, state, result)
-    from webapp.atlas import sidebar_status
-
-    sidebar_status(lab.analysis)
     write_lab(state)
     timing.caption(
         "Left: the scenario — click a district to select it; hatched = in another region than in the enacted "
@@ -219,3 +219,25 @@ def main() -> None:
         f"This update took {(time.perf_counter() - t0) * 1000:,.0f} ms on the server; the browser then redraws "
         "the maps."
     )
+
+
+def main() -> None:
+    """Draw the scenario lab page."""
+    st.title("Scenario lab")
+    st.caption(
+        "What if the 2022 reform had drawn other borders or chosen other centres? Click a district on the left "
+        "map and give it to another region, or pick a new regional centre; the scenario is compared with the "
+        "enacted reform on the right."
+    )
+    source = sidebar_source(key="lab_source")
+    colour_by, basemap = sidebar_map_options()
+    with st.container():
+        lab = choose_lab(source)
+    start_history(lab)
+    open_link_once(lab)
+    sidebar_start(lab)
+    sidebar_export(lab)
+    from webapp.atlas import sidebar_status
+
+    sidebar_status(lab.analysis)
+    workspace(lab, colour_by, basemap)

@@ -100,8 +100,6 @@ def centre_candidates(lab: Lab, result, code: str, query: str) -> tuple[pd.DataF
     hits = find_settlement(lab.base.settlements[mask], query)
     ids = hits["id"].astype(str).head(30).tolist()
     table = candidate_centres(result, code, ids=ids) if ids else pd.DataFrame()
-    if table.empty:
-        st.warning(f"No settlement of {plain(lab.region_name(code))} is named “{plain(query)}”.")
     return table, f"{len(table)} match{'es' if len(table) != 1 else ''}, ranked"
 
 
@@ -127,7 +125,12 @@ def centre_editor(lab: Lab, state: dict, result) -> None:
     query = st.text_input(
         "Search a settlement of it", key="lab_centre_query", placeholder="Kaskelen · Қаскелең · Каскелен"
     ).strip()
-    table, what = centre_candidates(lab, result, code, query)
+    from webapp.lab_model import scenario_key
+
+    table, what = lab.per_state(scenario_key(state), ("candidates", code, query),
+                                lambda: centre_candidates(lab, result, code, query))
+    if query and table.empty:
+        st.warning(f"No settlement of {plain(lab.region_name(code))} is named “{plain(query)}”.")
     rows = candidate_rows(table)
     st.session_state["lab_centre_rows"] = rows
     pick = st.selectbox(

@@ -1,7 +1,10 @@
 """The scenario lab's two maps: the scenario (left, districts clickable) and the enacted reform.
 
-The data of both maps is one JSON argument of ``LAB.draw`` (``static/lab.js``), rebuilt
-per edit from geometry prepared once per data source (:class:`webapp.lab_model.Lab`).
+What never changes for a data source (the pieces' geometry, their tooltip lines, the enacted
+regions) is one JSON argument of ``LAB.base`` in the map's own script, made once per data
+source and sent once per map frame; each edit sends only ``LAB.draw``'s small argument (the
+region of every piece, fills, outlines of the regions that differ from the enacted reform,
+labels), made once per scenario state (:meth:`webapp.lab_model.Lab.per_state`).
 """
 
 from __future__ import annotations
@@ -35,16 +38,6 @@ def outline(lab: Lab, members: frozenset) -> dict:
         geom = geometry_json(shapely.coverage_union_all(lab.simple[sorted(members)]))
         lab.memo[members] = geom
     return geom
-
-
-def feature(properties: dict, geometry: dict) -> dict:
-    """Return a GeoJSON Feature."""
-    return {"type": "Feature", "properties": properties, "geometry": geometry}
-
-
-def collection(features: list[dict]) -> dict:
-    """Return a GeoJSON FeatureCollection."""
-    return {"type": "FeatureCollection", "features": features}
 
 
 def colour_scale(lab: Lab, result, colour_by: str):
@@ -134,28 +127,6 @@ def piece_heads(lab: Lab) -> list[str]:
     return heads
 
 
-def piece_tips(lab: Lab, result, metric_text: dict) -> list[str]:
-    """Tooltip HTML of every build piece on the scenario map."""
-    base = lab.base
-    before = base.build.regions[base.epochs[0]].set_index("code")["name_en"]
-    names = {c: html.escape(lab.region_name(c)) for c in base.codes}
-    tips = []
-    for i, head in enumerate(piece_heads(lab)):
-        code, enacted = str(result.piece_region[i]), str(base.piece_region[i])
-        lines = [head, f"Scenario: <b>{names[code]}</b> ({code})"]
-        if enacted != code:
-            lines.append(f"<i>moved; enacted {base.after}: {names[enacted]} ({enacted})</i>")
-        elif base.can_move:
-            lines.append(f"{base.epochs[0]}: {html.escape(str(before.get(base.piece_before[i], '')))}")
-        lines.append(f"≈{lab.piece_population[i]:,.0f} people (est.) in {lab.piece_settlements[i]:,} settlements")
-        if metric_text:
-            lines.append(f"Region: {html.escape(metric_text[code])}")
-        if base.can_move:
-            lines.append("<span style='color:#666'>click to select this district</span>")
-        tips.append("<br>".join(lines))
-    return tips
-
-
 def summary(result) -> str:
     """``1 district moved · 0 centres changed`` (or ``no change yet``)."""
     n_moved = len(result.moved_units)
@@ -166,107 +137,135 @@ def summary(result) -> str:
             f"centre{'s' if n_centres != 1 else ''} changed")
 
 
-def scenario_layers(lab: Lab, result, *, colour_by: str, selected: str | None) -> dict:
-    """Layers of the scenario map: pieces, moved ones hatched, region outlines, centres, title."""
-    from webapp.maps.features import geodesic_points
+def static_data(lab: Lab):
+    """Return the argument of ``LAB.base``: the pieces (geometry, tooltip lines) and the enacted regions (JSON, memoised)."""
     from webapp.maps.figures import MINOR_LABEL_ZOOM
+    from webapp.maps.script import Json, to_json
+
+    data = lab.memo.get("static_json")
+    if data is not None:
+        return data
+    base = lab.base
+    before = base.build.regions[base.epochs[0]].set_index("code")["name_en"]
+    pop = [f"≈{p:,.0f} people (est.) in {n:,} settlements"
+           for p, n in zip(lab.piece_population, lab.piece_settlements, strict=True)]
+    static = {
+        "pieces": lab.piece_geometry,
+        "units": base.piece_unit.astype(str).tolist(),
+        "enacted": base.piece_region.astype(str).tolist(),
+        "heads": piece_heads(lab),
+        "before": [str(before.get(b, "")) for b in base.piece_before],
+        "pop": pop,
+        "codes": list(base.codes),
+        "names": {c: lab.region_name(c) for c in base.codes},
+        "centreNames": {c: base.centre(c).name_en for c in base.codes},
+        "outlines": {c: outline(lab, frozenset(np.flatnonzero(base.piece_region == c).tolist())) for c in base.codes},
+        "enactedNames": region_labels(lab, base.piece_region),
+        "enactedTitle": f'<div class="ra-epoch">Enacted {base.after}</div><div class="ra-sub">'
+        f"{html.escape(base.spec.id)}, for comparison</div>",
+        "canMove": bool(base.can_move),
+        "after": base.after,
+        "beforeEpoch": base.epochs[0],
+        "minZoom": MINOR_LABEL_ZOOM,
+        "opacity": 0.78,
+    }
+    data = lab.memo["static_json"] = Json(to_json(static))
+    return data
+
+
+def changed_outlines(lab: Lab, result) -> dict:
+    """Outline of every region whose pieces differ from the enacted reform (the others are in the base)."""
+    base = lab.base
+    out = {}
+    for code in base.codes:
+        members = np.flatnonzero(result.piece_region == code)
+        if not np.array_equal(members, np.flatnonzero(base.piece_region == code)):
+            out[code] = outline(lab, frozenset(members.tolist()))
+    return out
+
+
+def centre_shifts(lab: Lab, result) -> list[dict]:
+    """Dotted lines from each enacted centre to the scenario's, where they differ."""
+    from webapp.maps.features import geodesic_points
 
     base = lab.base
-    fills = colour_scale(lab, result, colour_by)[1]
-    metric_text = {}
-    if colour_by != "region":
-        metric_text = {c: fmt_metric(colour_by, v) for c, v in result.metrics[colour_by].items()}
-    moved = np.flatnonzero(result.piece_region != base.piece_region)
-    units = base.piece_unit.astype(str)
-    regions = result.piece_region.astype(str)
-    tips = piece_tips(lab, result, metric_text)
-    pieces = [
-        feature({"unit": units[i], "fill": fills[regions[i]], "tip": tips[i]}, geom)
-        for i, geom in enumerate(lab.piece_geometry)
-    ]
-    chosen = [feature({}, lab.piece_geometry[i]) for i in np.flatnonzero(units == selected)]
-    outlines = [feature({}, outline(lab, frozenset(np.flatnonzero(result.piece_region == c).tolist())))
-                for c in base.codes]
     shifts = []
     for code in result.changed:
         e, s = base.centre(code), result.centre(code)
         if (e.lon, e.lat) != (s.lon, s.lat):
             tip = f"{lab.region_name(code)}: centre {e.name_en} (enacted) → {s.name_en} (scenario)"
             shifts.append({"pts": geodesic_points(e.lat, e.lon, s.lat, s.lon, 12), "tip": tip})
-    return {
-        "pieces": collection(pieces),
-        "moved": collection([feature({}, lab.piece_geometry[i]) for i in moved]),
-        "outlines": collection(outlines),
-        "selected": collection(chosen) if chosen else None,
-        "shifts": shifts,
-        "names": region_labels(lab, result.piece_region),
-        "centres": centre_points(lab, result, scenario=True),
-        "minZoom": MINOR_LABEL_ZOOM,
-        "opacity": 0.78,
-        "title": f'<div class="ra-epoch">Scenario</div><div class="ra-sub">{html.escape(summary(result))}</div>',
-    }
+    return shifts
 
 
-def enacted_layers(lab: Lab, result, *, colour_by: str) -> dict:
-    """Layers of the enacted map: regions with tooltips, the scenario's moves hatched, centres."""
-    from webapp.maps.figures import MINOR_LABEL_ZOOM
-
+def moved_tips(lab: Lab, result, moved: np.ndarray) -> dict[int, str]:
+    """Tooltip of each moved piece on the enacted map."""
     base = lab.base
-    fills = colour_scale(lab, result, colour_by)[0]
-    regions = []
-    for code in base.codes:
-        tip = (f"<b>{html.escape(lab.region_name(code))}</b> · {code}<br>"
-               f"Enacted centre: {html.escape(base.centre(code).name_en)}")
-        if colour_by != "region":
-            tip += f"<br>{html.escape(fmt_metric(colour_by, float(base.metrics.loc[code, colour_by])))}"
-        members = frozenset(np.flatnonzero(base.piece_region == code).tolist())
-        regions.append(feature({"code": code, "fill": fills[code], "isnew": False, "tip": tip}, outline(lab, members)))
-    moved = [
-        feature({"tip": f"<b>{html.escape(base.unit_names.get(str(base.piece_unit[i]), ''))}</b>: "
-                        f"{html.escape(lab.region_name(str(base.piece_region[i])))} → "
-                        f"{html.escape(lab.region_name(str(result.piece_region[i])))} in the scenario"},
-                lab.piece_geometry[i])
-        for i in np.flatnonzero(result.piece_region != base.piece_region)
-    ]
     return {
-        "regions": collection(regions),
-        "moved": collection(moved),
-        "names": region_labels(lab, base.piece_region),
-        "centres": centre_points(lab, result, scenario=False),
-        "minZoom": MINOR_LABEL_ZOOM,
-        "opacity": 0.78,
-        "title": f'<div class="ra-epoch">Enacted {base.after}</div><div class="ra-sub">'
-        f"{html.escape(base.spec.id)}, for comparison</div>",
+        int(i): f"<b>{html.escape(base.unit_names.get(str(base.piece_unit[i]), ''))}</b>: "
+        f"{html.escape(lab.region_name(str(base.piece_region[i])))} → "
+        f"{html.escape(lab.region_name(str(result.piece_region[i])))} in the scenario"
+        for i in moved
     }
 
 
 def map_data(lab: Lab, result, *, colour_by: str, selected: str | None) -> dict:
-    """Return the data of ``LAB.draw``: the scenario layers (this map) and the enacted ones (the other map)."""
+    """Return the argument of ``LAB.draw``: what one scenario state changes on both maps."""
     from webapp.maps.figures import KZ_BOUNDS
 
+    base = lab.base
+    enacted_fills, fills, _ = colour_scale(lab, result, colour_by)
+    metric = enacted_metric = None
+    if colour_by != "region":
+        metric = {c: fmt_metric(colour_by, v) for c, v in result.metrics[colour_by].items()}
+        enacted_metric = {c: fmt_metric(colour_by, float(v)) for c, v in base.metrics[colour_by].items()}
+    moved = np.flatnonzero(result.piece_region != base.piece_region)
+    units = base.piece_unit.astype(str)
     return {
         # streamlit-folium names the right map map_div2 (and lays out two maps when the base
         # script mentions that name, so it appears only here)
         "target": "map_div" + "2",
         "bounds": [list(KZ_BOUNDS[0]), list(KZ_BOUNDS[1])],
-        "scenario": scenario_layers(lab, result, colour_by=colour_by, selected=selected),
-        "enacted": enacted_layers(lab, result, colour_by=colour_by),
+        "region": result.piece_region.astype(str).tolist(),
+        "fills": fills,
+        "enactedFills": enacted_fills,
+        "metric": metric,
+        "enactedMetric": enacted_metric,
+        "moved": moved.tolist(),
+        "movedTips": moved_tips(lab, result, moved),
+        "selected": np.flatnonzero(units == selected).tolist() if selected else [],
+        "outlines": changed_outlines(lab, result),
+        "shifts": centre_shifts(lab, result),
+        "names": region_labels(lab, result.piece_region),
+        "centres": centre_points(lab, result, scenario=True),
+        "enactedCentres": centre_points(lab, result, scenario=False),
+        "title": f'<div class="ra-epoch">Scenario</div><div class="ra-sub">{html.escape(summary(result))}</div>',
     }
 
 
-def render_map(lab: Lab, result, *, colour_by: str, selected: str | None, basemap: str) -> None:
-    """Draw the scenario (clickable) and the enacted reform side by side, and the legend under them."""
+def region_legend_html(lab: Lab) -> str:
+    """Colour key of the region colouring: each region's colour chip and name (the same on both maps)."""
+    from webapp.maps.colours import STRIP_FONT, swatch
+
+    items = "".join(swatch(lab.colours[c], lab.region_name(c), square=True) for c in lab.base.codes)
+    note = "each region keeps its colour on both maps; " + HATCH_NOTE
+    return (f'<div style="{STRIP_FONT}"><b>Regions:</b> {items} '
+            f"<span style='color:#808495'>({html.escape(note)})</span></div>")
+
+
+def render_map(lab: Lab, state_key: str, result, *, colour_by: str, selected: str | None, basemap: str) -> None:
+    """Draw the scenario (clickable) and the enacted reform side by side, and the colour key under them."""
     import folium
 
     from webapp.maps.figures import show, synced_maps
-    from webapp.maps.script import JsCall
+    from webapp.maps.script import JsCall, Json, to_json
 
     fig = synced_maps(basemap, bottom=6, scripts=("ra.js", "lab.js"))
+    fig.m1.add_child(JsCall("LAB.base", static_data(lab), name="lab_base"))
+    draw = lab.per_state(state_key, ("map", colour_by, selected),
+                         lambda: Json(to_json(map_data(lab, result, colour_by=colour_by, selected=selected))))
     group = folium.FeatureGroup(name="lab", control=False)
-    group.add_child(JsCall("LAB.draw", map_data(lab, result, colour_by=colour_by, selected=selected), name="lab_layers"))
+    group.add_child(JsCall("LAB.draw", draw, name="lab_layers"))
     show(fig, [group], key=MAP_KEY, height=MAP_HEIGHT, on_change=functools.partial(on_map_click, lab))
-    legend = colour_scale(lab, result, colour_by)[2]
-    if legend:
-        st.html(legend)
-    else:
-        st.caption("Each region keeps its colour on both maps; " + HATCH_NOTE + ".")
+    legend = lab.per_state(state_key, ("legend", colour_by), lambda: colour_scale(lab, result, colour_by)[2])
+    st.html(legend or region_legend_html(lab))

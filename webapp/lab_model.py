@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,8 @@ EXAMPLES = (
     ("almaty-centre-kaskelen.toml", "Almaty Region centred on Kaskelen"),
 )
 MAX_SPEC_BYTES = 1024 * 1024
+#: Scenario states whose results a lab keeps (evaluation, map data, tables): undo and redo hit them.
+MAX_STATES = 32
 #: Region fill colours; each region keeps its colour on both maps (assigned per build).
 PALETTE = (
     "#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5", "#ffed6f",
@@ -52,6 +56,29 @@ class Lab:
     region_names: dict[str, str]
     unit_labels: dict[str, str]
     memo: dict = field(default_factory=dict)  # display data computed on first use (outlines, tooltips)
+    states: OrderedDict = field(default_factory=OrderedDict, repr=False)  # per-state results, newest last
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def per_state(self, key: str, name, compute):
+        """Return ``compute()`` for a scenario state, computed once (the :data:`MAX_STATES` latest states kept).
+
+        A lab is shared by every session of its data source, so the table is guarded by a lock;
+        two sessions may compute the same entry at once, which only costs time.
+        """
+        with self.lock:
+            entry = self.states.get(key)
+            if entry is not None:
+                self.states.move_to_end(key)
+                if name in entry:
+                    return entry[name]
+        value = compute()
+        with self.lock:
+            entry = self.states.setdefault(key, {})
+            self.states.move_to_end(key)
+            entry[name] = value
+            while len(self.states) > MAX_STATES:
+                self.states.popitem(last=False)
+        return value
 
     @property
     def build(self):
@@ -244,6 +271,13 @@ def spec_text(lab: Lab, state: dict, result) -> str:
         f"# Evaluate:  reform-atlas scenario evaluate {spec.id}.toml --data-dir DIR --out OUT\n\n"
     )
     return head + dump_spec(spec)
+
+
+def scenario_key(state: dict) -> str:
+    """Return a stable text key of what a state changes (moves and centres), for per-state results."""
+    moves = sorted(state["moves"].items())
+    centres = sorted((k, repr(c)) for k, c in state["centres"].items())  # every field of the Centre
+    return json.dumps([moves, centres], ensure_ascii=False)
 
 
 def state_key(state: dict) -> str:

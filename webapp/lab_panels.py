@@ -22,12 +22,22 @@ FIELDS = (
 )
 
 
-def comparison_table(lab: Lab, result) -> pd.DataFrame:
-    """Per region and national: scenario values and deltas vs the enacted reform."""
+def overall(lab: Lab, result, key: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """National figures of the enacted reform and of the scenario (once per data source and per state)."""
     from analysis.metrics import overall_metrics
 
+    enacted = lab.memo.get("overall")
+    if enacted is None:
+        enacted = lab.memo["overall"] = overall_metrics(lab.base.metrics)
+    if key is None:
+        return enacted, overall_metrics(result.metrics)
+    return enacted, lab.per_state(key, "overall", lambda: overall_metrics(result.metrics))
+
+
+def comparison_table(lab: Lab, result, key: str | None = None) -> pd.DataFrame:
+    """Per region and national: scenario values and deltas vs the enacted reform."""
     e, s = lab.base.metrics, result.metrics
-    eo, so = overall_metrics(e), overall_metrics(s)
+    eo, so = overall(lab, result, key)
     rows = []
     national = {
         "Code": "KZ",
@@ -58,9 +68,10 @@ def comparison_table(lab: Lab, result) -> pd.DataFrame:
     return table
 
 
-def show_table(lab: Lab, result) -> None:
+def show_table(lab: Lab, result, key: str | None = None) -> None:
     """Show the comparison table with units in the column names and a one-line caption."""
-    table = comparison_table(lab, result)
+    table = comparison_table(lab, result, key) if key is None else lab.per_state(
+        key, "table", lambda: comparison_table(lab, result, key))
     only = st.toggle(
         "Only regions that differ from the enacted reform",
         key="lab_only_changed",
@@ -90,11 +101,9 @@ def show_table(lab: Lab, result) -> None:
     )
 
 
-def headline(lab: Lab, result) -> None:
+def headline(lab: Lab, result, key: str | None = None) -> None:
     """National figures of the scenario with their change from the enacted reform."""
-    from analysis.metrics import overall_metrics
-
-    eo, so = overall_metrics(lab.base.metrics), overall_metrics(result.metrics)
+    eo, so = overall(lab, result, key)
     d = so - eo
     cols = st.columns(5)
 

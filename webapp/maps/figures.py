@@ -70,6 +70,8 @@ class MapLayers:
     settlements: SettlementLayer | None
     basemap: str = DEFAULT_BASEMAP
     attribution: str = ""
+    #: Whether the settlements show: a switch in the feature groups, so the map frame stays when it flips.
+    show_settlements: bool = True
 
 
 @dataclass
@@ -144,13 +146,24 @@ def _box(parent, html_text: str, position: str, cls: str, name: str) -> None:
 
 
 def _base_layers(m: folium.Map, layers: MapLayers, *, first: bool) -> None:
-    """Add the attribution and the settlement layer to one map (static per dataset)."""
+    """Add the attribution and the settlement layer to one map (static per dataset).
+
+    The settlements' data is in the map's own script whether they show or not (:func:`_display`
+    switches them), so that the map's script, and with it the map frame, stays the same.
+    """
     if layers.attribution:
         m.add_child(JsCall("RA.attribution", layers.attribution, name="ra_attr"))
     if layers.settlements is not None:
         # the right map of a pair reuses the data of the left one (null: no second copy)
         data = Json(layers.settlements.payload) if first else None
         m.add_child(JsCall("RA.settlementsLater", data, name="ra_settlements"))
+
+
+def _display(layers: MapLayers) -> folium.FeatureGroup:
+    """Feature group of what the map's switches change without a new map frame (settlements shown)."""
+    group = folium.FeatureGroup(name="display", control=False)
+    group.add_child(JsCall("RA.showSettlements", bool(layers.show_settlements), name="ra_show"))
+    return group
 
 
 def epoch_title(analysis, epoch: int) -> str:
@@ -168,7 +181,8 @@ def _epoch_layers(parent, layers: MapLayers, epoch: int, *, legend: bool, zoom: 
     """
     analysis = layers.analysis
     side = analysis.epochs.index(epoch)
-    opacity = 0.6 if layers.settlements is not None else 0.8
+    # lighter under the settlements; a pair keeps one opacity (its regions are in the map's own script)
+    opacity = 0.6 if layers.settlements is not None and (layers.show_settlements or pair) else 0.8
     options = {"fillOpacity": opacity, "side": side}
     regions = JsCall("RA.regions", layers.regions_json[epoch], layers.changed_json, options)
     parent.add_child(regions)
@@ -199,7 +213,7 @@ def single_map(
     m.add_child(JsCall("RA.pngButton", png, name="ra_png"))
     regions = folium.FeatureGroup(name="regions", control=False)
     _epoch_layers(regions, layers, epoch, legend=True)
-    groups = [regions]
+    groups = [regions, _display(layers)]
     if selected is not None:
         sel = folium.FeatureGroup(name="selection", control=False)
         sel.add_child(selection_layer(selected, dual=False))
@@ -242,7 +256,7 @@ def dual_map(
     # half-width maps leave no room for the legend: the app shows it under the pair
     _epoch_layers(dm.m1, layers, before, legend=False, zoom=4.25, pair=True)
     _epoch_layers(dm.m2, layers, after, legend=False, zoom=4.25, pair=True)
-    groups = []
+    groups = [_display(layers)]
     if selected is not None:
         sel = folium.FeatureGroup(name="selection", control=False)
         sel.add_child(selection_layer(selected, dual=True))
@@ -250,15 +264,20 @@ def dual_map(
     return dm, groups
 
 
-def preview_map(build, geometry: DisplayGeometry, *, basemap: str = DEFAULT_BASEMAP) -> folium.Map:
-    """Regions only, shown while the settlements are still being analysed (first load)."""
+def preview_map(spec, regions, *, basemap: str = DEFAULT_BASEMAP) -> folium.Map:
+    """Regions only, shown while the settlements are still being analysed (first load).
+
+    ``regions``: ``code`` and display geometry of the spec's ``after`` regions
+    (:func:`webapp.maps.geometry.preview_regions`, or a build's display geometry).
+    """
     m = new_map(basemap)
-    epoch = build.spec.after
-    meta = build.regions[epoch].set_index("code")
+    epoch = spec.after
+    meta = spec.regions_of(epoch)
     feats = []
-    for row in geometry.regions[epoch].itertuples(index=False):
-        r = meta.loc[row.code]
-        tip = f"<b>{html.escape(r['name_en'])}</b> · {row.code}<br>{html.escape(r['name_kk'])}"
+    for row in regions.itertuples(index=False):
+        r = meta.get(row.code)
+        name_en, name_kk = (r.name_en, r.name_kk) if r is not None else (row.code, "")
+        tip = f"<b>{html.escape(name_en)}</b> · {html.escape(row.code)}<br>{html.escape(name_kk)}"
         feats.append(
             {
                 "type": "Feature",
@@ -268,7 +287,7 @@ def preview_map(build, geometry: DisplayGeometry, *, basemap: str = DEFAULT_BASE
         )
     fc = {"type": "FeatureCollection", "features": feats}
     m.add_child(JsCall("RA.regions", fc, None, {"fillOpacity": 0.55}, name="ra_regions"))
-    period = epoch_period(build.spec, epoch)
+    period = epoch_period(spec, epoch)
     title = f'<div class="ra-epoch">{period} · {len(feats)} regions · computing distances…</div>'
     _box(m, title, "topright", "ra-title", "ra_title")
     return m

@@ -76,3 +76,17 @@ def geometry_json(geom, decimals: int = DISPLAY_DECIMALS) -> dict:
     rounded = shapely.transform(geom, lambda xy: np.round(xy, decimals))
     return json.loads(shapely.to_geojson(rounded))
 
+
+
+def preview_regions(sources, spec, *, tolerance: float = DISPLAY_TOLERANCE) -> gpd.GeoDataFrame | None:
+    """Return the source's published regions of the spec's ``after`` epoch, simplified as one coverage.
+
+    Drawn while the first analysis runs: reading and simplifying the published layer takes a
+    tenth of the time of a build. None when the source publishes no such layer (the embedded
+    default, whose regions are its units).
+    """
+    published = sources.reference.get(spec.after)
+    if published is None or published.empty:
+        return None
+    geoms = shapely.coverage_simplify(published.geometry.to_numpy(), tolerance)
+    return gpd.GeoDataFrame({"code": published["code"].astype(str).to_numpy()}, geometry=geoms, crs=published.crs)

@@ -53,7 +53,7 @@ window.RA = window.RA || (function () {
     onAdd: function (map) { (window[this._t] || map).addLayer(this._g); },
     onRemove: function (map) { this._g.remove(); }
   });
-  RA.add = function (parent, layer) { if (parent.addLayer) { parent.addLayer(layer); } return layer; };
+  RA.add = function (parent, layer) { if (parent && parent.addLayer) { parent.addLayer(layer); } return layer; };
   RA.bytes = function (b64) {
     var bin = atob(b64), out = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
@@ -208,9 +208,21 @@ window.RA = window.RA || (function () {
     if (P) { RA._settlements = P; }  // the right map of a pair reuses the left one's data
     var data = RA._settlements;
     RA.later(function () {
-      RA.settlements(map, data).bringToBack();
-      if (map._raOrder) { map._raOrder(); }  // ... above the regions and the hatching, below the rest
+      map._raSettlements = RA.settlements(null, data);
+      RA.placeSettlements(map);
     });
+  };
+  RA.placeSettlements = function (map) {  // on the map or off it, as the settlements switch says
+    var g = map._raSettlements, show = RA._showSettlements !== false;
+    if (!g || show === map.hasLayer(g)) { return; }
+    if (!show) { map.removeLayer(g); return; }
+    map.addLayer(g);
+    g.bringToBack();
+    if (map._raOrder) { map._raOrder(); }  // ... above the regions and the hatching, below the rest
+  };
+  RA.showSettlements = function (parent, show) {  // run from a feature group: the map frame stays
+    RA._showSettlements = show;
+    [window.map_div, window.map_div2].forEach(function (m) { if (m) { RA.placeSettlements(m); } });
   };
   RA.behave = function (map, home, opt) {
     // The wheel scrolls the page until the map has focus (a click on it) or with Ctrl/Cmd held;

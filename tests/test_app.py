@@ -60,7 +60,7 @@ def test_default_load_shows_17_and_20_regions(embedded):
     at = start()
     assert metric(at, "Regions 2018") == "17"
     assert metric(at, "Regions 2024") == "20"
-    assert re.fullmatch(r"[\d,]+", metric(at, "Nearer their centre (people)"))  # the unit in the label
+    assert re.fullmatch(r"[\d,]+", metric(at, "People nearer"))  # the unit in the label
     assert not at.error
     assert at.radio(key="source").value == "Embedded default"
     timeline = at.segmented_control(key="epoch")

@@ -49,3 +49,15 @@ def test_centre_labels_of_each_epoch(chain):
     assert centre_label(kz2018, "KZ-71", 2017) == "Astana (former Akmola)"
     assert centre_label(kz1997, "KZ-11", 1996) == "Akmola"
     assert centre_label(kz1997, "KZ-SEM", 1996) == "Semipalatinsk"
+
+
+def test_centre_columns_are_named_as_their_period_knew_them(chain):
+    import pandas as pd
+
+    from webapp.labels import centres_then
+
+    frame = pd.DataFrame({"centre_1996": ["Semey", None], "centre_2017": ["Oskemen", "Astana"]})
+    named = centres_then(frame, chain.spec("kz-1997"), {1996: "centre_1996", 2017: "centre_2017"})
+    assert named["centre_1996"].iloc[0] == "Semipalatinsk" and pd.isna(named["centre_1996"].iloc[1])
+    assert named["centre_2017"].tolist() == ["Oskemen", "Astana"]
+    assert frame["centre_1996"].iloc[0] == "Semey"  # the input is not changed

@@ -167,6 +167,7 @@ def winners_panel(analysis) -> None:
     """Who gained and who lost: shares per region, then the largest changes by place."""
     from webapp.atlas_panels import POPULATION_COLUMNS, km, num
     from webapp.common import whole
+    from webapp.labels import centres_then
 
     before, after = analysis.epochs
     if not len(analysis.affected):
@@ -182,7 +183,8 @@ def winners_panel(analysis) -> None:
         return
     order = ["name_latn", "name", "delta_km", dist_col(before), dist_col(after), "population", "kind",
              centre_col(before), centre_col(after), region_col(before), region_col(after), "id"]
-    table = whole(wl, *POPULATION_COLUMNS)
+    table = centres_then(whole(wl, *POPULATION_COLUMNS), analysis.build.spec,
+                         {before: centre_col(before), after: centre_col(after)})  # fmt: skip
     st.dataframe(
         table[[c for c in order if c in table.columns]],
         hide_index=True,

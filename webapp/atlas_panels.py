@@ -63,12 +63,12 @@ def summary_metrics(analysis) -> None:
         nearer = float((aff["share_pop_nearer"] * pop).sum())
         farther = float((aff["share_pop_farther"] * pop).sum())
         cols[4].metric(
-            "Nearer their centre (people)",
+            "People nearer",
             f"{nearer:,.0f}",
-            help="Estimated population of the pre-reform regions the reform changed whose trip to the "
-            "regional centre got more than 0.5 km shorter.",
+            help="Persons in the pre-reform regions the reform changed whose trip to their regional centre "
+            "got more than 0.5 km shorter.",
         )
-        cols[5].metric("Farther from it (people)", f"{farther:,.0f}", help="Same, for trips more than 0.5 km longer.")
+        cols[5].metric("People farther", f"{farther:,.0f}", help="Same, for trips more than 0.5 km longer.")
 
 
 def regions_table(analysis, epoch: int) -> None:
@@ -110,7 +110,7 @@ def regions_table(analysis, epoch: int) -> None:
         f"The {len(stats)} regions of {epoch_name(analysis.build.spec, epoch)}. Distances: geodesic from each "
         "settlement to its own regional centre; population estimated where no count is known; area on an "
         "equal-area projection."
-        + (f" Approximate epoch: {analysis.build.spec.periods[epoch].note}" if is_approximate(analysis.build.spec, epoch) else "")
+        + (f" Approximate epoch. {analysis.build.spec.periods[epoch].note}" if is_approximate(analysis.build.spec, epoch) else "")
     )
 
 
@@ -222,7 +222,10 @@ def official_panel(analysis) -> None:
 def claims_panel(analysis) -> None:
     """Places named in the address of 16 March 2022."""
     before, after = analysis.epochs
-    claims = whole(analysis.claims, *POPULATION_COLUMNS)
+    from webapp.labels import centres_then
+
+    claims = centres_then(whole(analysis.claims, *POPULATION_COLUMNS), analysis.build.spec,
+                          {before: centre_col(before), after: centre_col(after)})  # fmt: skip
     order = ["place", "name", "found", dist_col(before), dist_col(after), "delta_km", centre_col(before),
              centre_col(after), region_col(before), region_col(after), nearest_centre_col(after),
              nearest_centre_km_col(after), "population", "population_est", "id"]

@@ -58,3 +58,12 @@ def epoch_label(spec, epoch: int) -> str:
     """Return the timeline label of an epoch: ``2018 · June 2018 – June 2022``."""
     period = epoch_period(spec, epoch)
     return str(epoch) if period == str(epoch) else f"{epoch} · {period}"
+
+
+def centres_then(frame, spec, columns: dict[int, str]):
+    """Return ``frame`` with each epoch's centre column (epoch → column) named as that period knew it."""
+    out = frame.copy()
+    for epoch, col in columns.items():
+        if col in out.columns:
+            out[col] = [period_name(spec, epoch, n) if isinstance(n, str) and n else n for n in out[col]]
+    return out

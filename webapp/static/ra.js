@@ -351,6 +351,11 @@ window.RA = window.RA || (function () {
       });
     };
     follow(a, b); follow(b, a);
+    // labels opened before the pair had its layout were measured wrong (left, top and bottom labels
+    // half a map away from their centre): once laid out, place them again, as the lab does (LAB.fit)
+    setTimeout(function () {
+      [a, b].forEach(function (m) { m.invalidateSize(false); m.fire('viewreset'); });
+    }, 60);
   };
   return RA;
 })();

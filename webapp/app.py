@@ -38,5 +38,5 @@ def pages() -> list:
 
 def run() -> None:
     """Set up the page and run the page the visitor chose."""
-    st.set_page_config(page_title="Reform Atlas · Kazakhstan 2022", page_icon=":material/map:", layout="wide")
+    st.set_page_config(page_title="Reform Atlas · Kazakhstan's regional reforms", page_icon=":material/map:", layout="wide")
     st.navigation(pages()).run()

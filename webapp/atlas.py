@@ -287,12 +287,14 @@ def reform_analysis(request: Request, upload: bytes | None, enacted, epoch: int)
     Computed as ``reform-atlas analyze --reform`` computes it and cached per source and
     reform; a failure is one line and the latest reform stays on screen.
     """
+    from webapp.labels import reform_year
+
     districts = enacted.build.sources.kind != "embedded"
     reform = cache.cached_chain().reform_of(epoch, districts=districts)
     if reform.id == enacted.build.spec.id or (request.upload_digest and upload is None):
         return enacted
     try:
-        with st.spinner(f"Analysing the reform of {reform.after} (first time only)…"):
+        with st.spinner(f"Analysing the {reform_year(reform)} reform (first time only)…"):
             return cache.cached_analysis(
                 request.source, request.upload_digest, request.upload_name, upload, reform.id
             )

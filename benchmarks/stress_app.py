@@ -4,10 +4,13 @@ Starts ``streamlit run app.py`` once on a free port of 127.0.0.1 (with
 ``../shared/data`` as a second data source when present, so there are two sources to
 switch between), then drives 4 browser contexts at once (asyncio Playwright, one
 headless Debian Chromium) for a bounded time. Each session loops: choose "Uploaded
-settlements file" and upload a bad file (population 1e19, NUL bytes, broken GeoJSON,
-an empty file), switch to the other data source, switch the epoch, and every third
-round upload a spec TOML with ``after = "x"`` in the scenario lab. After every step the
-page text must show no "Traceback" and no server path. The server's RSS (its process
+settlements file" and upload a bad file (population 1e19 or 1e15, NUL bytes, broken
+GeoJSON, an empty file, a header without rows, binary bytes named .csv), switch to the
+other data source, switch the epoch, and every third round upload a spec TOML with
+``after = "x"`` in the scenario lab. Each step waits for its condition, not for a time:
+a bad upload must bring one error box naming the file with the previous data kept, a
+switch must leave its option selected. After every step the page text must show no
+"Traceback" and no server path. The server's RSS (its process
 and children, from ``/proc``: psutil is not a dependency) is sampled every 0.5 s.
 
 Prints steps done per session, failures (with the text seen) and the peak RSS. Loopback
@@ -45,11 +48,14 @@ def bad_files(folder: Path) -> list[Path]:
         "nul_bytes.csv": "\x00" * 4096,
         "broken.geojson": '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": ',
         "empty.csv": "",
+        "header_only.csv": "name,lon,lat,population\n",
+        "binary_renamed.csv": bytes(range(256)) * 16,
+        "pop_1e15.csv": "name,lon,lat,population\n**Bold** [link](http://x),76.95,43.24,1e15\n",
     }
     out = []
-    for name, text in files.items():
+    for name, content in files.items():
         path = folder / name
-        path.write_bytes(text.encode())
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
         out.append(path)
     return out
 
@@ -104,9 +110,26 @@ class Session:
         self.refusals: dict[str, str] = {}  # bad file -> the error message the page showed for it
 
     async def idle(self) -> None:
-        await self.page.wait_for_timeout(200)
+        """Wait until the app has no run in progress (its status widget hidden)."""
         await self.page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=STEP_TIMEOUT_MS)
-        await self.page.wait_for_timeout(200)
+
+    async def refused(self, name: str) -> None:
+        """Wait for the condition a bad file must bring: one error box naming it, the previous data kept."""
+        from playwright.async_api import expect
+
+        errors = self.page.get_by_test_id("stAlertContentError").filter(has_text=name)
+        await expect(errors).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+        kept = self.page.get_by_text("Still showing the previous data").first
+        if "/lab" not in self.page.url:
+            await expect(kept).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+    async def chosen(self, label: str) -> None:
+        """Wait until the radio option ``label`` is the selected one."""
+        from playwright.async_api import expect
+
+        await expect(self.page.get_by_role("radio", name=label, exact=True).first).to_be_checked(
+            timeout=STEP_TIMEOUT_MS
+        )
 
     async def check(self, step: str) -> None:
         text = await self.page.inner_text("body")
@@ -131,17 +154,44 @@ class Session:
 
     async def choose_source(self, name: str) -> None:
         await self.page.get_by_test_id("stSidebar").get_by_text(name, exact=True).first.click()
+        await self.chosen(name)
+
+    async def choose_epoch(self, label: str) -> None:
+        await self.page.get_by_text(label, exact=True).first.click()
+        await self.chosen(label)
 
     async def upload(self, path: Path) -> None:
+        """Upload ``path`` until the uploader holds it, then wait for its error box.
+
+        A file chosen while the previous switch still reruns lands on an uploader that is
+        about to be replaced (which then shows its previous file): it is chosen again, at
+        most 3 times, as a visitor would.
+        """
+        from playwright.async_api import expect
+
         await self.choose_source(UPLOAD)
-        box = self.page.get_by_test_id("stSidebar").locator("input[type=file]")
-        await box.set_input_files(str(path), timeout=STEP_TIMEOUT_MS)
+        await self.idle()
+        uploader = self.page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader")
+        for attempt in range(3):
+            box = uploader.locator("input[type=file]")
+            await box.wait_for(state="attached", timeout=STEP_TIMEOUT_MS)
+            await box.set_input_files(str(path), timeout=STEP_TIMEOUT_MS)
+            try:
+                await expect(uploader.get_by_text(path.name, exact=True)).to_be_visible(timeout=STEP_TIMEOUT_MS // 3)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                await self.idle()
+        await self.refused(path.name)
 
     async def lab(self) -> None:
         await self.page.goto(f"{self.url}/lab")
-        await self.idle()
         box = self.page.get_by_test_id("stSidebar").locator("input[type=file]")
+        await box.wait_for(state="attached", timeout=STEP_TIMEOUT_MS)
+        await self.idle()
         await box.set_input_files(str(self.spec), timeout=STEP_TIMEOUT_MS)
+        await self.refused(self.spec.name)
 
     async def run(self, deadline: float) -> None:
         await self.page.goto(self.url)
@@ -157,7 +207,7 @@ class Session:
             await self.step(f"source {source}", lambda s=source: self.choose_source(s))
             if time.monotonic() >= deadline:
                 break
-            await self.step(f"epoch {epoch}", lambda e=epoch: self.page.get_by_text(e, exact=True).first.click())
+            await self.step(f"epoch {epoch}", lambda e=epoch: self.choose_epoch(e))
             if i % 3 == 2 and time.monotonic() < deadline:
                 await self.step("lab spec after=\"x\"", self.lab)
                 await self.page.goto(self.url)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from cli.console import say
 from geo.errors import ReformAtlasError, message_line
 
 EXIT_USAGE = 2
@@ -103,9 +104,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     result = cached_build(cache, resolve_data_dir(args.data_dir), plan_id, plan)
     with atomic_output_dir(args.out) as tmp:
         written = write_build(result, tmp, gpkg=args.gpkg)
-    for line in [*build_summary(result), *cache.summary()]:
-        print(line)
-    print(f"wrote {len(written)} file(s) to {args.out}")
+    say(*build_summary(result), *cache.summary(), f"wrote {len(written)} file(s) to {args.out}")
     return 0
 
 
@@ -250,9 +249,11 @@ def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool
                 cache.put(key, replay)
         else:
             _replay_files(replay["files"], tmp)
-    for line in [*replay["lines"], *cache.summary()]:
-        print(line)
-    print(f"wrote {replay['count']} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
+    say(
+        *replay["lines"],
+        *cache.summary(),
+        f"wrote {replay['count']} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s",
+    )
     return 0
 
 
@@ -315,9 +316,11 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     with atomic_output_dir(args.out) as tmp:
         written = write_timeline(built, tables, tmp)
     source = analysis.settlement_source.description
-    for line in [f"settlements: {source}", *timeline_summary(built, tables)]:
-        print(line)
-    print(f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s")
+    say(
+        f"settlements: {source}",
+        *timeline_summary(built, tables),
+        f"wrote {len(written)} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s",
+    )
     return 0
 
 
@@ -327,7 +330,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     paths = fetch_data(args.dest, base_url=args.base_url, progress=not args.no_progress)
-    print(f"{len(paths)} file(s) verified in {args.dest} ({time.perf_counter() - t0:.1f} s)")
+    say(f"{len(paths)} file(s) verified in {args.dest} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 

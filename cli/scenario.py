@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from cli.console import say
+
 RANKING_FILE = "centre_ranking.csv"
 PMEDIAN_FILE = "best_centres.csv"
 
@@ -162,9 +164,7 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     )
     with atomic_output_dir(args.out) as tmp:
         written = write_scenario(result, tmp)
-    for line in [*scenario_summary(result), *cache.summary()]:
-        print(line)
-    print(f"wrote {len(written)} file(s) to {args.out}")
+    say(*scenario_summary(result), *cache.summary(), f"wrote {len(written)} file(s) to {args.out}")
     return 0
 
 
@@ -199,21 +199,18 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
         table[col] = table[col].round(3)
     with atomic_output_dir(args.out) as tmp:
         write_csv(table, tmp / RANKING_FILE)
-    print(
-        f"source: {analysis.build.sources.description}; settlements: {analysis.settlement_source.description}"
+    say(
+        f"source: {analysis.build.sources.description}; settlements: {analysis.settlement_source.description}",
+        result.summary(),
     )
-    print(result.summary())
     shown = table.head(args.top or 5)
     for row in shown.itertuples(index=False):
         mark = "  <- actual centre" if row.is_enacted_centre else ""
-        print(
+        say(
             f"  {row.rank:>3}. {row.candidate} ({row.population:,.0f}): "
             f"{row.pop_weighted_mean_km:.1f} km{mark}"
         )
-    print(
-        f"wrote {RANKING_FILE} ({len(table)} rows) to {args.out} "
-        f"in {time.perf_counter() - t0:.1f} s"
-    )
+    say(f"wrote {RANKING_FILE} ({len(table)} rows) to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -248,14 +245,14 @@ def cmd_centres_pmedian(args: argparse.Namespace) -> int:
     with atomic_output_dir(args.out) as tmp:
         write_csv(table.round({"pop_weighted_mean_km": 3}), tmp / PMEDIAN_FILE)
     how = "optimal" if info["optimal"] else f"heuristic, {info['n_starts']} starts"
-    print(
+    say(
         f"best {args.k} centre(s) for {', '.join(regions)} among {info['n_candidates']} "
         f"candidates ({how}): population-weighted mean {info['objective_km']:.1f} km"
     )
     for row in table.itertuples(index=False):
-        print(
+        say(
             f"  {row.candidate}: {row.assigned_population:,.0f} people in "
             f"{row.assigned_settlements:,} settlements, mean {row.pop_weighted_mean_km:.1f} km"
         )
-    print(f"wrote {PMEDIAN_FILE} to {args.out} in {time.perf_counter() - t0:.1f} s")
+    say(f"wrote {PMEDIAN_FILE} to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -84,6 +84,8 @@ _MULTIPLIERS: tuple[tuple[re.Pattern[str], float], ...] = (
 _GROUPED = re.compile(r"^\d{1,3}(?:([ ,.'’])\d{3})(?:\1\d{3})*$")
 _INTEGER = re.compile(r"^\d+$")
 _DECIMAL = re.compile(r"^(\d+)[.,](\d+)$")
+_SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?e\+?\d+$")
+_NEGATIVE = re.compile(r"^[-−]\s*\d")
 _RANGE = re.compile(r"^(.+?)\s*[-–—]\s*(.+)$")
 
 
@@ -98,6 +100,8 @@ def parse_population(values: pd.Series, *, zero_as_missing: bool = True) -> pd.S
       digits: ``"12 345"``, ``"12,345"``, ``"12.345"``, ``"1,234,567"``;
     * decimals whose fraction is zero: ``"1234.0"``; any other fraction
       (``"1.5"``, ``"12,5"``) is not a head count and is left unparsed;
+    * scientific notation of a whole number: ``"2.5e6"``, ``"1E15"`` (so an
+      absurd figure is caught by :func:`check_population_bound`, not left unparsed);
     * approximations: a leading ``~``, ``≈``, ``ca.``, ``c.``, ``circa``,
       ``approx.``, ``about``, ``около``, ``ок.``, ``примерно``, ``прибл.`` is ignored;
     * bracketed notes are ignored: ``"1200 (2009)"`` → 1200;
@@ -203,6 +207,9 @@ def _number(s: str) -> float:
     found = _DECIMAL.match(s)
     if found and set(found.group(2)) == {"0"}:
         return float(found.group(1))
+    if _SCIENTIFIC.match(s):  # 1e15, 2.5E6: infinity when out of range (then rejected as too large)
+        value = float(s)
+        return value if value.is_integer() or math.isinf(value) else math.nan
     return math.nan
 
 
@@ -272,19 +279,31 @@ MAX_PLACE_POPULATION = 50_000_000
 
 
 def check_population_bound(frame: pd.DataFrame, path: str | Path) -> None:
-    """Raise if a parsed ``population`` exceeds :data:`MAX_PLACE_POPULATION` (naming the rows)."""
-    too_big = (frame["population"] > MAX_PLACE_POPULATION).to_numpy()
-    if too_big.any():
-        rows = np.flatnonzero(too_big)
-        shown = ", ".join(
-            f"row {i + 1} ({escape_controls(str(frame['population_raw'].iloc[i]))[:30]})" for i in rows[:5]
-        )
-        more = f" and {rows.size - 5} more" if rows.size > 5 else ""
-        msg = (
-            f"{path}: population above {MAX_PLACE_POPULATION:,} for one place in {shown}{more}; "
-            "no settlement is that large: fix the value or leave it empty"
-        )
-        raise DataError(msg)
+    """Raise if a ``population`` is negative or above :data:`MAX_PLACE_POPULATION`, naming the rows.
+
+    Negative numbers are not parsed (:func:`parse_population`); they are found in
+    ``population_raw``, where a head count cannot start with a minus sign.
+    """
+    raw = frame["population_raw"].fillna("").str.strip()
+    problems = (
+        (
+            (frame["population"] > MAX_PLACE_POPULATION).to_numpy(),
+            f"population above {MAX_PLACE_POPULATION:,}",
+            "no settlement is that large",
+        ),
+        (raw.str.contains(_NEGATIVE).to_numpy(dtype=bool), "negative population", "a head count is never negative"),
+    )
+    for bad, what, why in problems:
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = ", ".join(
+                f"row {i + 1} ({escape_controls(str(frame['population_raw'].iloc[i]))[:30]})" for i in rows[:5]
+            )
+            more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+            msg = (
+                f"{path}: {what} for one place in {shown}{more}; {why}: fix the value or leave it empty"
+            )
+            raise DataError(msg)
 
 
 def _population_columns(values: pd.Series, *, zero_as_missing: bool = True) -> pd.DataFrame:

@@ -173,6 +173,11 @@ def test_bad_uploads_show_one_line_and_keep_the_previous_data(embedded):
         ("binary.gpkg", b"\x00\x01garbage" * 100, "binary.gpkg"),
         ("script.csv", b"name,lon,lat\n<script>alert(1)</script>,77,43\n", "script.csv"),
         ("nul.csv", b"\x00" * 10_000, "nul.csv"),
+        ("empty.csv", b"", "the file is empty"),
+        ("header.csv", b"name,lon,lat,population\n", "header but no rows"),
+        ("renamed.csv", bytes(range(256)) * 20, "binary data"),
+        ("pop1e15.csv", b"name,lon,lat,population\nA,77.2,43.3,1e15\n", "population above 50,000,000"),
+        ("negative.csv", b"name,lon,lat,population\nA,77.2,43.3,-40\n", "negative population"),
         ("latin1.geojson", '{"type": "Feature", "name": "é"}'.encode("latin-1"), "not UTF-8"),
     ]
     for name, data, message in cases:
@@ -186,6 +191,16 @@ def test_bad_uploads_show_one_line_and_keep_the_previous_data(embedded):
         assert "\n" not in error
         no_server_path(error)
         assert metric(at, "Regions 2024") == "20"
+
+
+def test_upload_names_are_shown_as_plain_escaped_text(embedded):
+    """A file name with Markdown and control characters is one plain line, escaped as the CLI escapes it."""
+    at = start()
+    at.radio(key="source").set_value("Uploaded settlements file").run()
+    upload(at, "**b**\n[x](e.com)\x1b.csv", b"")
+    (error,) = [e.value for e in at.error]
+    assert error.startswith(r"\*\*b\*\*\\n\[x\](e.com)\\x1b.csv: the file is empty"), error
+    assert metric(at, "Regions 2024") == "20"
 
 
 def test_good_upload_is_analysed_then_kept_after_a_bad_one(embedded):

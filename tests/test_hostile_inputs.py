@@ -198,6 +198,13 @@ SETTLEMENT_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
                         r"population above 50,000,000 for one place in row 1"),
     "population-1e15": (csv("name,lon,lat,population\nA,76.9,43.2,1\nB,77,43,1000000000000000\n"),
                         r"population above .* in row 2"),
+    "population-1e15-notation": (csv("name,lon,lat,population\nA,76.9,43.2,1e15\n"), r"population above 50,000,000 for one place in row 1 \(1e15\)"),
+    "population-7E9-spaces": (csv("name,lon,lat,population\nA,76.9,43.2,1\nB,77,43, 7E9 \n"), r"population above .* in row 2"),
+    "population-1e400": (csv("name,lon,lat,population\nA,76.9,43.2,1e400\n"), r"population above .* in row 1 \(1e400\)"),
+    "population-geojson-1e15": (geojson([point(76.9, 43.2, population=1e15)]), r"population above .* in row 1"),
+    "population-negative": (csv("name,lon,lat,population\nA,76.9,43.2,5\nB,77,43,-5\n"), r"negative population for one place in row 2 \(-5\)"),
+    "population-negative-unicode-minus": (csv("name,lon,lat,population\nA,76.9,43.2,−120\n"), r"negative population .* row 1"),
+    "population-geojson-negative": (geojson([point(76.9, 43.2, population=-3)]), r"negative population"),
     "population-400-digits": (csv("name,lon,lat,population\nA,76.9,43.2," + "9" * 400 + "\n"),
                               r"population above"),
     "duplicate-ids": (csv("id,name,lon,lat\n1,A,76.9,43.2\n1,B,77,43\n"), r"'id' repeats values"),
@@ -756,3 +763,48 @@ def test_fetch_sigterm_removes_partial_file(tmp_path):
     assert proc.returncode == 130, err
     assert err.strip().endswith("reform-atlas: interrupted; no output was written")
     assert [p for p in dest.rglob("*") if p.is_file()] == []
+
+
+# ---------------------------------------------------------------- success output
+UNSAFE_NAMES = {
+    "newline": ("pla\nces", r"pla\nces"),
+    "carriage-return": ("pla\rces", r"pla\rces"),
+    "ansi-colour": ("\x1b[31mred", r"\x1b[31mred"),
+    "osc-title": ("\x1b]0;pwned\x07t", r"\x1b]0;pwned\x07t"),
+    "c1-csi": ("a\x9bb", r"a\x9bb"),
+    "bidi-override": ("a\u202ecsv", r"a\u202ecsv"),
+}
+
+
+def assert_safe_lines(lines: list[str]) -> None:
+    assert lines and not [line for line in lines if re.search(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e]", line)]
+
+
+@pytest.mark.parametrize("case", list(UNSAFE_NAMES))
+def test_success_lines_escape_file_names(case, tmp_path, capsys):
+    """A run that succeeds echoes file names escaped, as error messages do."""
+    raw, shown = UNSAFE_NAMES[case]
+    places = tmp_path / f"{raw}.csv"
+    places.write_text(GOOD, encoding="utf-8")
+    out = tmp_path / f"out{raw}"
+    capsys.readouterr()
+    assert main(["analyze", "--settlements", str(places), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert_safe_lines(lines)
+    assert f"settlements: settlements file {tmp_path}/{shown}.csv" in lines
+    assert lines[-1].startswith(f"wrote 12 file(s) to {tmp_path}/out{shown} in ")
+    assert (out / "settlements.csv").is_file()
+
+
+@pytest.mark.parametrize("case", list(UNSAFE_NAMES))
+def test_success_lines_escape_place_names(case, tmp_path, capsys):
+    """Place names from a settlements file are escaped in the printed ranking."""
+    raw, shown = UNSAFE_NAMES[case]
+    places = tmp_path / "places.csv"
+    places.write_text(GOOD.replace("Talgar", f'"Talgar{raw}"'), encoding="utf-8")
+    capsys.readouterr()
+    argv = ["centres", "rank", "--region", "KZ-19", "--settlements", str(places), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert_safe_lines(lines)
+    assert any(line.endswith(f"1. Talgar{shown} (50,000): 0.0 km") for line in lines), lines

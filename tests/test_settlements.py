@@ -40,6 +40,9 @@ from inputs.settlements import (
         ("1,5 млн", 1_500_000),
         ("100-200", 150),
         ("100 – 300", 200),
+        ("2.5e3", 2500),
+        ("1E15", 1e15),
+        ("1e400", float("inf")),
     ],
 )
 def test_parse_population_reads_common_forms(text, expected):
@@ -47,7 +50,7 @@ def test_parse_population_reads_common_forms(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["0", "1.5", "12,5", "1,23", "abc", ">1000", "-5", "200-100", "12 34", ""]
+    "text", ["0", "1.5", "12,5", "1,23", "abc", ">1000", "-5", "200-100", "12 34", "", "1.5e0", "1e-3", "nan", "inf"]
 )
 def test_parse_population_leaves_the_rest_unparsed(text):
     assert np.isnan(parse_population(pd.Series([text])).iloc[0])

@@ -156,7 +156,7 @@ def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_l
             on_first_load(request)
         result = cache.cached_analysis(request.source, request.upload_digest, request.upload_name, upload)
     except Exception as err:  # whatever a visitor's data does: one line, previous data kept
-        st.error(one_line(err, path_names()), icon=":material/error:")
+        st.error(plain(one_line(err, path_names())), icon=":material/error:")
         good = _fallback()
         st.caption(f"Still showing the previous data: {plain(describe(good[1].settlement_source.description))}.")
         return good

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.errors import ReformAtlasError
+from geo.errors import ReformAtlasError, escape_controls, message_line
 
 #: Problems shown as one line in the page (with the previous data kept) instead of a traceback.
 EXPECTED_ERRORS = (ReformAtlasError, OSError, ValueError, TypeError, OverflowError, KeyError)
@@ -35,16 +35,26 @@ def scrub(text: str, names: Iterable[tuple[str, str]] = ()) -> str:
 
 
 def one_line(err: BaseException, names: Iterable[tuple[str, str]] = ()) -> str:
-    """Return an exception as one line of text, with no traceback and no server path."""
-    text = re.sub(r"\s+", " ", str(err)).strip() or type(err).__name__
-    if not isinstance(err, ReformAtlasError):
-        text = f"{type(err).__name__}: {text}"
-    return scrub(text, names)
+    """Return an exception as one line of text, with no traceback and no server path.
+
+    The project's errors are one line already: their control characters are escaped
+    as the command line escapes them (:func:`geo.errors.message_line`). A library's
+    message may span lines: its line breaks become spaces first.
+    """
+    if isinstance(err, ReformAtlasError):
+        text = str(err)
+    else:
+        text = re.sub(r"\s+", " ", str(err)).strip()
+        text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return message_line(scrub(text, names) or type(err).__name__)
 
 
 def plain(text: object) -> str:
-    """Text shown as itself inside Markdown (names never become bold, links or lists)."""
-    text = _MD_SPECIAL.sub(r"\\\1", str(text))
+    r"""Text shown as itself inside Markdown (names never become bold, links or lists).
+
+    Control characters are escaped first (``\n``, ``\x1b``), as in every message.
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", escape_controls(str(text)))
     return _MD_LINE_START.sub(r"\1\2\\\3", text)
 
 

@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from webapp.common import one_line
+from webapp.common import one_line, plain
 from webapp.lab_model import (
     SCENARIOS_DIR,
     Lab,
@@ -114,7 +114,7 @@ def apply_move(lab: Lab) -> None:
     try:
         evaluate_state(lab, new)
     except ReformSpecError as err:
-        flash("error", "Move not applied: " + "; ".join(err.problems))
+        flash("error", "Move not applied: " + plain("; ".join(err.problems)))
         return
     push(new)
 
@@ -207,7 +207,7 @@ def load_example(lab: Lab, file: str) -> None:
     try:
         data = path.read_bytes()
     except OSError as err:
-        flash("error", f"{file}: {one_line(err)}")
+        flash("error", plain(f"{file}: {one_line(err)}"))
         return
     state, problems = state_from_spec_text(lab, file, data)
     if state is None:

@@ -10,11 +10,7 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from geo.errors import DataError
-from inputs.settlements import MAX_PLACE_POPULATION
 from webapp.common import one_line
 
 MAX_UPLOAD_MB = 50
@@ -55,24 +51,12 @@ def _check_geojson(name: str, data: bytes) -> None:
         raise DataError(msg)
 
 
-def check_population(name: str, frame: pd.DataFrame) -> None:
-    """Reject populations no place can have (negative, over :data:`MAX_PLACE_POPULATION`)."""
-    if "population" not in frame.columns:
-        return
-    pop = pd.to_numeric(frame["population"], errors="coerce").to_numpy(dtype="float64")
-    bad = np.flatnonzero(np.isfinite(pop) & ((pop < 0) | (pop > MAX_PLACE_POPULATION)))
-    if len(bad):
-        i = int(bad[0])
-        label = frame["name"].iloc[i] if "name" in frame.columns else f"row {i + 1}"
-        msg = (
-            f"{name}: population {pop[i]:.4g} of {str(label)[:60]!r} is outside 0 – "
-            f"{MAX_PLACE_POPULATION:,} ({len(bad)} such row(s)); fix the population column"
-        )
-        raise DataError(msg)
-
-
 def load_upload(sources, name: str, data: bytes):
-    """Settlements from an uploaded file, validated; errors name the upload, not a temp path."""
+    """Settlements from an uploaded file, validated; errors name the upload, not a temp path.
+
+    The file is read as the command line reads ``--settlements`` (the same checks,
+    population bounds included: :func:`inputs.settlements.check_population_bound`).
+    """
     from analysis.pipeline import load_settlements
 
     name = Path(name).name or "upload"
@@ -84,6 +68,5 @@ def load_upload(sources, name: str, data: bytes):
             source = load_settlements(sources, settlements_file=path)
         except Exception as err:  # any failure of a visitor's file is one line about that file
             raise DataError(one_line(err, [(str(path), name), (tmp, "")])) from None
-    check_population(name, source.frame)
     source.description = f"uploaded settlements file {name} ({len(source.frame):,} places)"
     return source

@@ -1,6 +1,9 @@
 """Write a set of output files so that a folder holds the complete old set or the complete new one.
 
-:func:`atomic_output_dir` is how every command writes its ``--out`` folder.
+:func:`atomic_output_dir` is how every command writes its output folder;
+:func:`temp_sibling` is the private folder beside any path that a writer fills before
+moving its result into place (both named ``.<name>.tmp-<pid>-<random>``, and both
+removed by a later run when the process that made them is gone).
 """
 
 from __future__ import annotations
@@ -48,23 +51,46 @@ def atomic_output_dir(out: str | os.PathLike) -> Iterator[Path]:
     """
     out = _output_target(Path(out))
     parent = out.parent
-    _remove_stale_temps(parent, out.name)
+    stack = contextlib.ExitStack()
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=parent))
+        tmp = stack.enter_context(temp_sibling(out))
     except OSError as err:
         blocker = next((a for a in (parent, *parent.parents) if a.exists() and not a.is_dir()), None)
         if blocker is not None:
-            msg = f"{blocker}: is a file, not a folder; choose an --out inside a folder"
+            msg = f"{blocker}: is a file, not a folder; choose an output folder inside a folder"
             raise DataError(msg) from err
         msg = (
             f"{parent}: cannot create the output next to {out.name} ({_os_reason(err)}); "
-            "choose an --out whose parent folder is writable"
+            "choose an output folder whose parent folder is writable"
         )
         raise DataError(msg) from err
-    try:
+    with stack:
         yield tmp
         _commit(tmp, out)
+
+
+@contextlib.contextmanager
+def temp_sibling(target: str | os.PathLike) -> Iterator[Path]:
+    """Give a new private folder beside ``target``, removed on exit whatever happens.
+
+    The folder is ``.<name>.tmp-<pid>-<random>`` in the folder of ``target``, so a
+    result written into it can be moved onto ``target`` in one rename (same file
+    system). Such folders left by killed processes (their process id no longer
+    running) are removed first (:func:`remove_stale_temps`). On any exception, also
+    ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM where the caller turns it into one), the
+    folder and everything in it is removed.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be created (the caller names the fix).
+    """
+    target = Path(target)
+    remove_stale_temps(target.parent, target.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    try:
+        yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -72,10 +98,10 @@ def atomic_output_dir(out: str | os.PathLike) -> Iterator[Path]:
 def _output_target(out: Path) -> Path:
     """Return the folder to write: ``out`` itself, or where its symbolic link points."""
     if out.is_symlink() and not out.exists():
-        msg = f"{out}: a symbolic link to nothing ({os.readlink(out)}); remove it or choose another --out"
+        msg = f"{out}: a symbolic link to nothing ({os.readlink(out)}); remove it or choose another output folder"
         raise DataError(msg)
     if out.exists() and not out.is_dir():
-        msg = f"{out}: output path exists and is not a folder; choose another --out"
+        msg = f"{out}: output path exists and is not a folder; choose another output folder"
         raise DataError(msg)
     return out.resolve() if out.is_symlink() else Path(os.path.abspath(out))
 
@@ -113,11 +139,11 @@ def _check_replaceable(tmp: Path, out: Path) -> None:
             what = "folder" if target.is_dir() else "file"
             msg = (
                 f"{target}: a {what} is in the way of the new output of that name; move or "
-                "remove it, or choose another --out"
+                "remove it, or choose another output folder"
             )
             raise DataError(msg)
     if not os.access(out, os.W_OK | os.X_OK):
-        msg = f"{out}: the output folder is not writable; make it writable or choose another --out"
+        msg = f"{out}: the output folder is not writable; make it writable or choose another"
         raise DataError(msg)
 
 
@@ -179,8 +205,8 @@ def _libc() -> ctypes.CDLL | None:
 STALE_TEMP_SECONDS = 3600
 
 
-def _remove_stale_temps(parent: Path, name: str) -> None:
-    """Remove ``.<name>.tmp-*`` / ``.<name>.old-*`` folders whose run is no longer alive."""
+def remove_stale_temps(parent: Path, name: str) -> None:
+    """Remove ``.<name>.tmp-*`` / ``.<name>.old-*`` folders in ``parent`` whose process is gone."""
     try:
         entries = list(parent.glob(f".{glob.escape(name)}.[to][ml][pd]-*"))
     except OSError:

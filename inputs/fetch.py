@@ -5,8 +5,10 @@
 folder (``DIR/geokz/...``, ``DIR/hotosm/...``), checked against its pinned SHA-256 and only
 then moved into place, so an interrupted or corrupted download never leaves a file behind.
 Verification, the temporary file and the move are pooch's (:func:`pooch.retrieve` with the
-pinned hash); the transfer is :class:`BoundedDownloader`, which gives each file a total
-deadline and a size cap from its expected size (``inputs/sizes.txt``).
+pinned hash), inside a private folder beside the file (``.<name>.tmp-<pid>-<random>``,
+removed on any exit and, when a killed run left one, by the next run); the transfer is
+:class:`inputs.download.BoundedDownloader`, which gives each file a total deadline and a
+size cap from its expected size (``inputs/sizes.txt``).
 
 Files come from their public origins (:data:`PUBLIC_ORIGINS`) or, when a base URL is given
 (argument or the ``REFORM_ATLAS_MIRROR`` environment variable), from a mirror laid out like
@@ -15,34 +17,37 @@ the data folder: ``{base_url}/geokz/kaz_admbnda_adm1_2018.shp`` and so on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import http.client
 import logging
 import os
-import secrets
 import sys
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 import pooch
 from tqdm import tqdm
 
 from geo.errors import DataError, FetchError
+from geo.outdir import remove_stale_temps, temp_sibling
+from inputs.download import (
+    CHUNK_SIZE,
+    BoundedDownloader,
+    Limits,
+    disk_error,
+    one_line,
+    write_stream,
+)
 
 __all__ = [
     "CHECKSUMS_FILE",
     "MIRROR_ENV_VAR",
     "PUBLIC_ORIGINS",
     "SIZES_FILE",
-    "BoundedDownloader",
     "Origin",
     "fetch_data",
     "load_checksums",
@@ -67,14 +72,9 @@ MAX_UNKNOWN_BYTES = 512 * 2**20
 #: Environment variable holding the default mirror base URL.
 MIRROR_ENV_VAR = "REFORM_ATLAS_MIRROR"
 
-#: The hint appended to every network error.
-NETWORK_FIX = "check your network connection or pass --base-url to a mirror"
-
 #: URL schemes accepted for a mirror.
 MIRROR_SCHEMES = ("http", "https", "file")
 
-_CHUNK_SIZE = 1 << 16
-_USER_AGENT = "reform-atlas/0.1 (data fetch; Python urllib)"
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK_SIZE), b""):
+        for chunk in iter(lambda: fh.read(CHUNK_SIZE), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -327,6 +327,9 @@ def fetch_data(
     with tqdm(
         total=len(checksums), unit="file", desc="data files", file=sys.stderr, disable=not progress
     ) as bar:
+        for relpath in checksums:  # private folders of killed runs, beside any file
+            target = root.joinpath(*PurePosixPath(relpath).parts)
+            remove_stale_temps(target.parent, target.name)
         for relpath, expected in checksums.items():
             target = root.joinpath(*PurePosixPath(relpath).parts)
             size = sizes.get(relpath)
@@ -346,28 +349,39 @@ def fetch_data(
     return paths
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How much one file may take: bytes, total seconds, seconds per read."""
-
-    max_bytes: int
-    deadline_s: float
-    timeout_s: float
-
-
 def _fetch_one(
     relpath: str, expected: str, target: Path, origin: Origin, limits: Limits, *, progress: bool
 ) -> str:
-    """Make ``target`` hold the verified file and return a short status for the user."""
+    """Make ``target`` hold the verified file and return a short status for the user.
+
+    Everything is downloaded into a private folder beside ``target``
+    (:func:`geo.outdir.temp_sibling`: ``.<name>.tmp-<pid>-<random>``), removed on any
+    exit, Ctrl-C and SIGTERM included; one left by a killed run is removed by the next.
+    """
     existed = target.is_file()
     if existed and sha256_file(target) == expected:
         return "up to date"
     _make_dir(target.parent)
-    if origin.member is None:
-        _retrieve(relpath, expected, target, origin.url, limits, progress=progress)
-    else:
-        _retrieve_member(relpath, expected, target, origin, limits, progress=progress)
+    with _staging(target) as stage:
+        staged = stage / target.name
+        if origin.member is None:
+            _retrieve(relpath, expected, staged, origin.url, limits, progress=progress)
+        else:
+            _retrieve_member(relpath, expected, staged, origin, limits, progress=progress)
+        _replace(staged, target)
     return "replaced (checksum differed)" if existed else "downloaded"
+
+
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    """:func:`geo.outdir.temp_sibling` of ``target``, its creation failing as a one-line FetchError."""
+    stack = contextlib.ExitStack()
+    try:
+        folder = stack.enter_context(temp_sibling(target))
+    except OSError as exc:
+        raise disk_error(target.parent, exc) from exc
+    with stack:
+        yield folder
 
 
 def _retrieve(
@@ -393,8 +407,8 @@ def _retrieve(
         raise _mismatch(relpath, url, expected, download.digest) from exc
     except FetchError:
         raise
-    except OSError as exc:  # pooch's temporary file or the move into place
-        raise _disk_error(target, exc) from exc
+    except OSError as exc:  # pooch's temporary file or its move
+        raise disk_error(target, exc) from exc
     finally:
         pooch_logger.setLevel(level)
 
@@ -414,20 +428,16 @@ def _retrieve_member(
     """Download the zip at ``origin.url`` and extract ``origin.member`` into ``target``.
 
     Own code, not ``pooch.Unzip``: the pin is the member's checksum (the HOT archive is
-    regenerated with new timestamps), and Unzip can only verify the archive.
+    regenerated with new timestamps), and Unzip can only verify the archive. The archive
+    is kept beside ``target`` (in the caller's private folder).
     """
-    archive, tmp = _temp_path(target, ".zip"), _temp_path(target, ".part")
+    archive = target.with_name(target.name + ".zip")
     # the archive may hold a README besides the member: allow a little more than the member
     zip_limits = Limits(limits.max_bytes + (1 << 20), limits.deadline_s, limits.timeout_s)
-    try:
-        BoundedDownloader(relpath, zip_limits, progress=progress)(origin.url, archive)
-        got = _extract_member(relpath, origin, archive, tmp, max_bytes=limits.max_bytes)
-        if got != expected:
-            raise _mismatch(relpath, origin.url, expected, got)
-        _replace(tmp, target)
-    finally:
-        archive.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
+    BoundedDownloader(relpath, zip_limits, progress=progress)(origin.url, archive)
+    got = _extract_member(relpath, origin, archive, target, max_bytes=limits.max_bytes)
+    if got != expected:
+        raise _mismatch(relpath, origin.url, expected, got)
 
 
 def _extract_member(relpath: str, origin: Origin, archive: Path, tmp: Path, *, max_bytes: int) -> str:
@@ -443,10 +453,10 @@ def _extract_member(relpath: str, origin: Origin, archive: Path, tmp: Path, *, m
                 )
                 raise FetchError(msg)
             with zf.open(info) as src:
-                digest, size = _write_stream(src.read, tmp, None, max_bytes=max_bytes)
+                digest, size = write_stream(src.read, tmp, None, max_bytes=max_bytes)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
         msg = (
-            f"cannot unpack {origin.url} for {relpath}: {_one_line(exc)}; retry, or pass "
+            f"cannot unpack {origin.url} for {relpath}: {one_line(exc)}; retry, or pass "
             f"--base-url to a mirror holding the pinned files"
         )
         raise FetchError(msg) from exc
@@ -470,177 +480,15 @@ def _find_member(zf: zipfile.ZipFile, member: str) -> zipfile.ZipInfo | None:
     return same_kind[0] if len(same_kind) == 1 else None
 
 
-class BoundedDownloader:
-    """A pooch downloader with a total deadline and a size cap, for one file.
-
-    Own code, not pooch's ``HTTPDownloader``: that one (requests) has a timeout per
-    read only and no size limit, so a mirror dripping a byte every 20 s keeps a small
-    file downloading for the better part of an hour, and a body without a length can
-    fill the disk. Here the body is read one network chunk at a time
-    (``HTTPResponse.read1``) and the transfer stops as soon as the deadline has passed
-    (checked after every read; no read waits longer than ``timeout_s``) or more than
-    ``max_bytes`` arrive. It also reads ``file://`` mirrors, which pooch does not.
-
-    After a call, ``digest`` and ``size`` hold the SHA-256 and length of what was written.
-    """
-
-    def __init__(self, relpath: str, limits: Limits, *, progress: bool = False):
-        self.relpath, self.limits, self.progress = relpath, limits, progress
-        self.digest: str | None = None
-        self.size = 0
-
-    def __call__(self, url: str, output_file: str | os.PathLike[str], pooch_obj: object = None) -> None:
-        """Stream ``url`` into ``output_file`` within the limits (pooch's downloader protocol)."""
-        started = time.monotonic()
-        try:
-            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-            with urllib.request.urlopen(request, timeout=self.limits.timeout_s) as response:
-                total = self._announced(response, url)
-                with tqdm(
-                    total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=self.relpath,
-                    leave=False, file=sys.stderr, disable=not self.progress,
-                ) as bar:  # fmt: skip
-                    read = self._reader(response, url, started)
-                    self.digest, self.size = _write_stream(
-                        read, Path(output_file), bar.update, max_bytes=self.limits.max_bytes
-                    )
-        except FetchError:
-            raise
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            msg = (
-                f"cannot download {self.relpath} from {url}: HTTP {exc.code} {_one_line(exc.reason)}; "
-                f"check that the address or mirror serves this file, or pass --base-url to "
-                f"another mirror"
-            )
-            raise FetchError(msg) from exc
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            # URLError (DNS, refused, unreachable), TimeoutError, ConnectionError, SSL errors,
-            # http.client.HTTPException (IncompleteRead, RemoteDisconnected) and bad URLs.
-            msg = f"cannot download {self.relpath} from {url}: {_reason(exc)}; {NETWORK_FIX}"
-            raise FetchError(msg) from exc
-        self._check_complete(url, total)
-
-    def _announced(self, response, url: str) -> int | None:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        if total is not None and total > self.limits.max_bytes:
-            msg = (
-                f"cannot download {self.relpath} from {url}: the server announces {total:,} bytes, "
-                f"more than the expected {self.limits.max_bytes:,}; pass --base-url to a mirror "
-                "holding the pinned files"
-            )
-            raise FetchError(msg)
-        return total
-
-    def _reader(self, response, url: str, started: float) -> Callable[[int], bytes]:
-        read_one = getattr(response, "read1", response.read)  # file:// responses have no read1
-
-        def read(n: int) -> bytes:
-            if time.monotonic() - started > self.limits.deadline_s:
-                msg = (
-                    f"cannot download {self.relpath} from {url}: not finished after "
-                    f"{self.limits.deadline_s:g} s (deadline for this file); {NETWORK_FIX}"
-                )
-                raise FetchError(msg)
-            return read_one(n)
-
-        return read
-
-    def _check_complete(self, url: str, total: int | None) -> None:
-        if self.size > self.limits.max_bytes:
-            msg = (
-                f"cannot download {self.relpath} from {url}: the server sent more than the "
-                f"expected {self.limits.max_bytes:,} bytes; pass --base-url to a mirror holding "
-                "the pinned files"
-            )
-            raise FetchError(msg)
-        if total is not None and self.size != total:
-            msg = (
-                f"cannot download {self.relpath} from {url}: connection closed after {self.size} of "
-                f"{total} bytes; {NETWORK_FIX}"
-            )
-            raise FetchError(msg)
-
-
-def _write_stream(
-    read: Callable[[int], bytes],
-    path: Path,
-    on_chunk: Callable[[int], object] | None,
-    *,
-    max_bytes: int,
-) -> tuple[str, int]:
-    """Copy chunks from ``read`` into ``path``; return their SHA-256 and size.
-
-    Stops after the first chunk beyond ``max_bytes`` (the size then exceeds it). Only
-    disk errors are converted here (to :class:`FetchError`); read errors propagate.
-    """
-    digest = hashlib.sha256()
-    size = 0
-    out = _open_new(path)
-    with out:
-        while chunk := read(_CHUNK_SIZE):
-            digest.update(chunk)
-            size += len(chunk)
-            if size > max_bytes:
-                break
-            _write(out, chunk, path)
-            if on_chunk is not None:
-                on_chunk(len(chunk))
-    return digest.hexdigest(), size
-
-
-def _temp_path(target: Path, suffix: str) -> Path:
-    """Return an unused hidden temporary path in the directory of ``target``."""
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
-
-
-def _open_new(path: Path) -> BinaryIO:
-    try:
-        return open(path, "wb")  # pooch's temporary file exists already (empty)
-    except OSError as exc:
-        raise _disk_error(path, exc) from exc
-
-
-def _write(out: BinaryIO, chunk: bytes, path: Path) -> None:
-    try:
-        out.write(chunk)
-    except OSError as exc:
-        raise _disk_error(path, exc) from exc
-
-
 def _make_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _disk_error(path, exc) from exc
+        raise disk_error(path, exc) from exc
 
 
 def _replace(tmp: Path, target: Path) -> None:
     try:
         os.replace(tmp, target)
     except OSError as exc:
-        raise _disk_error(target, exc) from exc
-
-
-def _disk_error(path: Path, exc: OSError) -> FetchError:
-    msg = (
-        f"cannot write {path}: {_reason(exc)}; check that --dest is a writable folder "
-        f"with enough free space"
-    )
-    return FetchError(msg)
-
-
-def _reason(exc: BaseException) -> str:
-    """Return a short one-line reason for a network or disk error."""
-    if isinstance(exc, urllib.error.URLError):
-        if isinstance(exc.reason, str):
-            return _one_line(exc.reason)
-        exc = exc.reason
-    if isinstance(exc, OSError) and exc.strerror:
-        return _one_line(exc.strerror)
-    return _one_line(exc) or type(exc).__name__
-
-
-def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
+        raise disk_error(target, exc) from exc

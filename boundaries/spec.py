@@ -18,7 +18,8 @@ from typing import Any
 
 from boundaries.spec_model import MAX_CODE_CHARS, SpecFile, validate_spec_mapping
 from geo.errors import DataError, ReformAtlasError
-from geo.io import max_input_bytes, read_input_bytes
+from geo.io import read_input_bytes
+from inputs.limits import input_limit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -510,7 +511,7 @@ def read_spec_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
     if not path.exists() and not path.is_symlink():
         raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
     try:
-        data = read_input_bytes(path, kind="spec", what="reform spec (.toml)")
+        data = read_input_bytes(path, limit=input_limit("spec"), what="reform spec (.toml)")
     except DataError as err:  # folder, FIFO, device, unreadable, too large, binary
         reason = str(err).removeprefix(f"{path}: ")
         raise ReformSpecError(str(path), [reason]) from err
@@ -528,7 +529,7 @@ def spec_toml_from_bytes(data: bytes, *, source: str) -> dict[str, Any]:
     ReformSpecError
         One problem naming ``source``.
     """
-    limit = max_input_bytes("spec")
+    limit = input_limit("spec").max_bytes
     problem = None
     if len(data) > limit:
         problem = f"{len(data):,} bytes is over the {limit:,}-byte limit for spec files; give a smaller spec"

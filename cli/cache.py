@@ -141,8 +141,9 @@ def optional_file(path: str | os.PathLike | None, *, kind: str) -> str:
     if not Path(path).is_file():
         return f"missing:{path}"
     from geo.io import check_input_file
+    from inputs.limits import input_limit
 
-    check_input_file(path, kind=kind)
+    check_input_file(path, limit=input_limit(kind))
     return file_digest(path)
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from pyproj import Geod, Transformer
 
-#: The WGS 84 ellipsoid; every distance in Reform Atlas is a geodesic on it.
+#: The WGS 84 ellipsoid; every distance measured here is a geodesic on it.
 GEOD = Geod(ellps="WGS84")
 
 _TO_ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)

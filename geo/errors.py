@@ -1,4 +1,4 @@
-"""Exception hierarchy shared by every Reform Atlas package.
+"""Exception hierarchy shared by every package that builds on geo.
 
 Every error message names the file (or object), the feature at fault and the fix,
 so the command line can print it as a single line and exit with code 2.

@@ -13,6 +13,7 @@ import math
 import os
 import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,17 +31,36 @@ from geo.outdir import atomic_output_dir  # noqa: F401 (commands import it from 
 
 # --------------------------------------------------------------------------- bounded input
 
-#: Largest file accepted for each kind of input, in MiB (override one kind with the
-#: environment variable ``REFORM_ATLAS_MAX_<KIND>_MB``, e.g. ``REFORM_ATLAS_MAX_SETTLEMENTS_MB``).
-#: The real data is far below: the largest geokz part is 1 MB, the HOT places 3.2 MB.
-MAX_INPUT_MB: dict[str, float] = {
-    "boundaries": 200.0,  # each part of a boundary layer (.shp, .dbf, GeoJSON, …)
-    "settlements": 100.0,  # a settlements file (CSV, GeoJSON, GeoPackage)
-    "table": 16.0,  # small tables: official figures CSV, workbooks
-    "spec": 1.0,  # a reform spec or scenario (TOML)
-}
-#: Rows read from a CSV at most (Kazakhstan has about 7,000 settlements; GeoNames'
-#: whole world of places with ≥ 500 people is about 200,000).
+@dataclass(frozen=True)
+class SizeLimit:
+    """How large one input file may be, and what to tell someone whose file is larger.
+
+    The caller decides both: geo knows no kinds of input, settings or commands.
+
+    Attributes
+    ----------
+    max_bytes : int
+        Largest size accepted.
+    label : str
+        What the limit is for, in messages: "over the 1 MB limit for ``label``".
+    hint : str
+        How to raise the limit, added to the fix ("… or ``hint``"); empty for none.
+    """
+
+    max_bytes: int
+    label: str = "input files"
+    hint: str = ""
+
+    @classmethod
+    def megabytes(cls, mb: float, *, label: str = "input files", hint: str = "") -> SizeLimit:
+        """Return a limit of ``mb`` MiB (2**20 bytes)."""
+        return cls(math.ceil(mb * 2**20), label=label, hint=hint)
+
+
+#: Limit of the readers when the caller gives none.
+DEFAULT_LIMIT = SizeLimit.megabytes(200)
+#: Rows read from a CSV of points at most (GeoNames' whole world of places with ≥ 500
+#: people is about 200,000).
 MAX_CSV_ROWS = 1_000_000
 #: Columns a CSV header may have at most.
 MAX_CSV_COLUMNS = 1_000
@@ -55,36 +75,20 @@ _FILE_KINDS = (
 )
 
 
-def max_input_bytes(kind: str) -> int:
-    """Size limit in bytes for files of ``kind`` (see :data:`MAX_INPUT_MB`)."""
-    env = f"REFORM_ATLAS_MAX_{kind.upper()}_MB"
-    value = os.environ.get(env)
-    try:
-        mb = float(value) if value else MAX_INPUT_MB[kind]
-    except ValueError:
-        msg = f"{env}={value!r} is not a number of MB; unset it or give e.g. {MAX_INPUT_MB[kind]:g}"
-        raise DataError(msg) from None
-    if not (mb > 0 and np.isfinite(mb)):
-        msg = f"{env}={value!r} must be a positive number of MB; unset it or give e.g. {MAX_INPUT_MB[kind]:g}"
-        raise DataError(msg)
-    return math.ceil(mb * 2**20)
-
-
-def check_input_file(path: str | os.PathLike, *, kind: str, what: str = "file") -> Path:
+def check_input_file(path: str | os.PathLike, *, limit: SizeLimit, what: str = "file") -> Path:
     """Check that ``path`` is a readable regular file of sensible size and content.
 
     Nothing is read beyond the first 64 KiB. Raises a one-line
     :class:`~geo.errors.DataError` naming the file when it is missing, a folder, a
-    FIFO, a device or a socket, unreadable, empty, larger than the limit of ``kind``
-    (:func:`max_input_bytes`), or when its first block is all NUL bytes (or, for a
-    text format, holds any NUL byte).
+    FIFO, a device or a socket, unreadable, empty, larger than ``limit``, or when its
+    first block is all NUL bytes (or, for a text format, holds any NUL byte).
 
     Parameters
     ----------
     path : path-like
         The file to check (symbolic links are followed).
-    kind : str
-        A key of :data:`MAX_INPUT_MB`.
+    limit : SizeLimit
+        Largest size accepted, with the words for the message.
     what : str
         What the file should be, for the fix in messages (``"reform spec (.toml)"``).
 
@@ -95,13 +99,8 @@ def check_input_file(path: str | os.PathLike, *, kind: str, what: str = "file") 
     path = Path(path)
     with _open_regular(path, what=what) as fh:
         size = os.fstat(fh.fileno()).st_size
-        limit = max_input_bytes(kind)
-        if size > limit:
-            msg = (
-                f"{path}: {_megabytes(size)} is over the {_megabytes(limit)} limit for "
-                f"{kind} files; give a smaller {what} or raise REFORM_ATLAS_MAX_{kind.upper()}_MB"
-            )
-            raise DataError(msg)
+        if size > limit.max_bytes:
+            raise DataError(_too_large(path, limit, what, size=size))
         if size == 0:
             msg = f"{path}: file is empty (0 bytes); re-download or re-export it"
             raise DataError(msg)
@@ -115,25 +114,29 @@ def check_input_file(path: str | os.PathLike, *, kind: str, what: str = "file") 
     return path
 
 
-def read_input_bytes(path: str | os.PathLike, *, kind: str, what: str = "file") -> bytes:
-    """Read a checked input file (:func:`check_input_file`), never more than its limit."""
-    path = check_input_file(path, kind=kind, what=what)
-    limit = max_input_bytes(kind)
+def _too_large(path: Path, limit: SizeLimit, what: str, *, size: int | None = None) -> str:
+    hint = f" or {limit.hint}" if limit.hint else ""
+    measured = f"{_megabytes(size)} is " if size is not None else ""
+    return f"{path}: {measured}over the {_megabytes(limit.max_bytes)} limit for {limit.label}; give a smaller {what}{hint}"
+
+
+def read_input_bytes(path: str | os.PathLike, *, limit: SizeLimit, what: str = "file") -> bytes:
+    """Read a checked input file (:func:`check_input_file`), never more than ``limit``."""
+    path = check_input_file(path, limit=limit, what=what)
     with _open_regular(path, what=what) as fh:
         try:
-            data = fh.read(limit + 1)
+            data = fh.read(limit.max_bytes + 1)
         except OSError as err:
             msg = f"{path}: cannot read ({_os_reason(err)}); check the file"
             raise DataError(msg) from err
-    if len(data) > limit:  # the file grew after the check
-        msg = f"{path}: over the {_megabytes(limit)} limit for {kind} files; give a smaller {what}"
-        raise DataError(msg)
+    if len(data) > limit.max_bytes:  # the file grew after the check
+        raise DataError(_too_large(path, limit, what))
     return data
 
 
-def read_input_text(path: str | os.PathLike, *, kind: str, what: str = "file") -> str:
+def read_input_text(path: str | os.PathLike, *, limit: SizeLimit, what: str = "file") -> str:
     """Read a checked input file as UTF-8 text (:func:`read_input_bytes`); a BOM is dropped."""
-    data = read_input_bytes(path, kind=kind, what=what)
+    data = read_input_bytes(path, limit=limit, what=what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -200,7 +203,7 @@ def read_vector(
     *,
     layer: str | None = None,
     required_fields: Iterable[str] = (),
-    kind: str = "boundaries",
+    limit: SizeLimit = DEFAULT_LIMIT,
 ) -> gpd.GeoDataFrame:
     """Read a vector file with pyogrio, checking that it exists and has the fields.
 
@@ -212,9 +215,9 @@ def read_vector(
         Layer name for multi-layer sources.
     required_fields : iterable of str
         Attribute fields that must be present.
-    kind : str
-        Kind of input for the size limit (see :func:`check_input_file`); every part
-        of a shapefile is checked.
+    limit : SizeLimit
+        Largest size of each file (see :func:`check_input_file`; default
+        :data:`DEFAULT_LIMIT`); every part of a shapefile is checked.
 
     Raises
     ------
@@ -225,7 +228,7 @@ def read_vector(
     if not path.exists() and not path.is_symlink():
         msg = f"{path}: file not found; check the path or fetch the data again"
         raise DataError(msg)
-    check_input_file(path, kind=kind, what="vector file")
+    check_input_file(path, limit=limit, what="vector file")
     if path.suffix.lower() == ".shp":
         for ext in (".shx", ".dbf"):
             sidecar = path.with_suffix(ext)
@@ -235,7 +238,7 @@ def read_vector(
                     "copy all of .shp/.shx/.dbf/.prj or fetch the data again"
                 )
                 raise DataError(msg)
-            check_input_file(sidecar, kind=kind, what=f"part of shapefile {path.name}")
+            check_input_file(sidecar, limit=limit, what=f"part of shapefile {path.name}")
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:

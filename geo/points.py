@@ -21,7 +21,14 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo.crs import WGS84
 from geo.errors import DataError, message_line
-from geo.io import MAX_CSV_COLUMNS, MAX_CSV_ROWS, check_input_file, read_input_bytes
+from geo.io import (
+    DEFAULT_LIMIT,
+    MAX_CSV_COLUMNS,
+    MAX_CSV_ROWS,
+    SizeLimit,
+    check_input_file,
+    read_input_bytes,
+)
 
 #: Accepted longitude / latitude column names (lower case), in order of preference.
 LON_NAMES: tuple[str, ...] = ("longitude", "lon", "lng", "long", "x")
@@ -37,7 +44,9 @@ CSV_SUFFIXES: frozenset[str] = frozenset({".csv"})
 MAX_LISTED_ROWS = 5
 
 
-def read_points(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_points(
+    path: str | Path, *, layer: str | None = None, limit: SizeLimit = DEFAULT_LIMIT
+) -> gpd.GeoDataFrame:
     """Read a file of points into a GeoDataFrame in WGS 84 lon/lat.
 
     Parameters
@@ -53,6 +62,9 @@ def read_points(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
         Layer to read from a multi-layer source such as a GeoPackage. Without
         it, a source with several layers is read only if exactly one of them
         holds points.
+    limit : geo.io.SizeLimit
+        Largest file accepted (checked before anything is read); default
+        :data:`geo.io.DEFAULT_LIMIT`.
 
     Returns
     -------
@@ -69,9 +81,9 @@ def read_points(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
         coordinates outside the lon/lat range (e.g. projected metres).
     """
     path = Path(path)
-    _check_file(path)
+    check_input_file(path, limit=limit, what="points file (GeoJSON, GeoPackage or CSV)")
     if path.suffix.lower() in CSV_SUFFIXES:
-        gdf = _read_csv(path)
+        gdf = _read_csv(path, limit)
     else:
         gdf = _read_vector(path, layer)
     gdf = _to_wgs84(gdf, path)
@@ -82,11 +94,6 @@ def read_points(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
 
 
 # --------------------------------------------------------------------------- file level
-
-
-def _check_file(path: Path) -> None:
-    """Raise unless ``path`` is a non-empty regular file within the settlements size limit."""
-    check_input_file(path, kind="settlements", what="points file (GeoJSON, GeoPackage or CSV)")
 
 
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -152,9 +159,9 @@ def _choose_layer(path: Path, layer: str | None) -> str | None:
 # --------------------------------------------------------------------------- CSV
 
 
-def _read_csv(path: Path) -> gpd.GeoDataFrame:
+def _read_csv(path: Path, limit: SizeLimit) -> gpd.GeoDataFrame:
     """Read a CSV of lon/lat or WKT columns; every other column stays text."""
-    data = read_input_bytes(path, kind="settlements", what="CSV of points")
+    data = read_input_bytes(path, limit=limit, what="CSV of points")
     header = data[: data.find(b"\n")] if b"\n" in data else data
     if header.count(b",") >= MAX_CSV_COLUMNS:
         msg = f"{path}: the header has over {MAX_CSV_COLUMNS} columns; give a CSV with name, lon and lat columns"
@@ -174,7 +181,7 @@ def _read_csv(path: Path) -> gpd.GeoDataFrame:
         msg = f"{path}: CSV has a header but no rows; add at least one point"
         raise DataError(msg)
     if len(frame) > MAX_CSV_ROWS:
-        msg = f"{path}: over {MAX_CSV_ROWS:,} rows; split the file or keep only the settlements needed"
+        msg = f"{path}: over {MAX_CSV_ROWS:,} rows; split the file or keep only the points needed"
         raise DataError(msg)
     lon_col = _find_column(frame.columns, LON_NAMES)
     lat_col = _find_column(frame.columns, LAT_NAMES)

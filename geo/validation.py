@@ -38,7 +38,7 @@ def require_polygons(gdf: gpd.GeoDataFrame, *, name: str, id_col: str | None = N
         msg = (
             f"{name}: {len(bad)} feature(s) are not polygons ({', '.join(kinds)}): "
             f"{', '.join(labels[:5])}{' …' if len(labels) > 5 else ''}; "
-            "districts must be Polygon or MultiPolygon"
+            "give every feature a Polygon or MultiPolygon geometry"
         )
         raise DataError(msg)
 

@@ -50,6 +50,7 @@ import pandas as pd
 from geo.crs import WGS84
 from geo.errors import DataError, escape_controls
 from geo.points import read_points
+from inputs.limits import input_limit
 from inputs.names import ALT_NAMES, NAME_LATN, latin_names
 from inputs.search import find_settlement as find_settlement  # the callers' old import path
 
@@ -346,7 +347,7 @@ def load_hotosm(path: str | Path) -> gpd.GeoDataFrame:
         If the file is unreadable (see :func:`geo.points.read_points`), lacks
         ``osm_id`` or has rows without one.
     """
-    gdf = read_points(path)
+    gdf = read_points(path, limit=input_limit("settlements"))
     if "osm_id" not in gdf.columns:
         msg = f"{path}: no 'osm_id' column; use the HOT OSM export, or load_settlements_file"
         raise DataError(msg)
@@ -556,7 +557,7 @@ def load_settlements_file(path: str | Path, *, layer: str | None = None) -> gpd.
         If the file is unreadable, or its identifiers are missing or repeated,
         or ``osm_id`` holds non-integers.
     """
-    gdf = read_points(path, layer=layer)
+    gdf = read_points(path, layer=layer, limit=input_limit("settlements"))
     found = {target: _pick(gdf.columns, names) for target, names in FILE_COLUMNS.items()}
     col = _column_getter(gdf)
     frame = pd.DataFrame(index=gdf.index)

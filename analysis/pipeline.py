@@ -406,8 +406,13 @@ def read_official(path: str | os.PathLike) -> pd.DataFrame:
     return _validated_official(table, path)
 
 
+#: Largest official population of one region: more than any first-level region on Earth
+#: holds (the largest, Uttar Pradesh, has about 240 million people).
+MAX_REGION_POPULATION = 1_000_000_000
+
+
 def _validated_official(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Codes known (KZ-NN of Kazakhstan's regions), unique; figures finite and non-negative.
+    """Codes known (KZ-NN of Kazakhstan's regions), unique; figures finite, in 0..MAX_REGION_POPULATION.
 
     Every problem is collected (CSV line numbers, header = line 1) and raised once.
     """
@@ -429,12 +434,18 @@ def _validated_official(table: pd.DataFrame, path: Path) -> pd.DataFrame:
             f"line {line}: population {str(table['population'].iloc[line - 2])!r} "
             "is not a finite non-negative number"
         )
+    for line in (pop.index[np.isfinite(pop) & (pop > MAX_REGION_POPULATION)] + 2).tolist():
+        problems.append(
+            f"line {line}: population {str(table['population'].iloc[line - 2])!r} "
+            f"is above {MAX_REGION_POPULATION:,}, more than any region holds"
+        )
     table = table.assign(code=codes, population=pop)
     for code in sorted(
         table.loc[table["code"].duplicated() & table["code"].notna(), "code"].unique()
     ):
         problems.append(f"code {code} appears more than once")
     if problems:
-        msg = f"{path}: {'; '.join(problems[:5])}; give one row per region with columns code,population"
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        msg = f"{path}: {'; '.join(problems[:5])}{more}; give one row per region with columns code,population"
         raise DataError(msg)
     return table

@@ -359,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ReformAtlasError as err:
             return _fail(message_line(err))
         except OSError as err:  # permission, not a folder, read-only file system, disk full
-            return _fail(message_line(os_error_line(err)))
+            return _fail(message_line(os_error_line(err, where=_destination(args))))
         except MemoryError:
             return _fail("out of memory; give smaller inputs or free memory and retry")
         except KeyboardInterrupt:
@@ -372,9 +372,14 @@ def _fail(line: str) -> int:
     return EXIT_USAGE
 
 
-def os_error_line(err: OSError) -> str:
-    """One line for an operating-system error: the path, the reason and the fix."""
-    where = err.filename if err.filename is not None else "output"
+def _destination(args: argparse.Namespace) -> str:
+    """Return the folder a command writes (``--out`` or ``--dest``), to name in an OS error without a path."""
+    return str(getattr(args, "out", None) or getattr(args, "dest", None) or "output")
+
+
+def os_error_line(err: OSError, *, where: str = "output") -> str:
+    """One line for an operating-system error: the path (else ``where``), the reason and the fix."""
+    where = err.filename if err.filename is not None else where
     reason = err.strerror or type(err).__name__
     fix = _OS_FIXES.get(err.errno or 0, "check the path and its permissions")
     return f"{where}: {reason}; {fix}"

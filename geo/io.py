@@ -252,7 +252,7 @@ def read_vector(
     if missing:
         present = [str(c) for c in gdf.columns if c != gdf.geometry.name][:20]
         has = f"the file has {', '.join(present)}" if present else "the file has no attribute fields"
-        msg = f"{path}: missing field(s) {', '.join(missing)} ({has}); use the right layer or rename the field"
+        msg = f"{path}: missing field(s) {', '.join(missing)} ({has}); give the right file or rename the field"
         raise DataError(msg)
     if gdf.crs is None:
         msg = f"{path}: no CRS (missing .prj); add the .prj file or set a CRS with set_crs(...)"

@@ -23,7 +23,7 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str) -> N
     missing = [c for c in columns if c not in df.columns]
     if missing:
         msg = (
-            f"{name}: missing column(s) {', '.join(missing)}; add them or use the documented layer"
+            f"{name}: missing column(s) {', '.join(missing)}; add them or give the right file"
         )
         raise DataError(msg)
 

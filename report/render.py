@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from analysis.pipeline import Analysis
     from analysis.summary import ChainSummary
 
-#: Markdown metacharacters escaped in values (``*`` is kept: names never carry it).
-_MD_SPECIAL = re.compile(r"([\\`_<>\[\]|])")
+#: Markdown metacharacters escaped in values (names from a settlements file may carry any of them).
+_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]|])")
 
 
 def md_escape(value: Any) -> Markup:

@@ -510,8 +510,9 @@ def read_spec_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
         path = REFORMS_DIR / f"{path}.toml"
     if not path.exists() and not path.is_symlink():
         raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
+    limit = input_limit("spec")  # a bad setting is reported as itself, not as a spec problem
     try:
-        data = read_input_bytes(path, limit=input_limit("spec"), what="reform spec (.toml)")
+        data = read_input_bytes(path, limit=limit, what="reform spec (.toml)")
     except DataError as err:  # folder, FIFO, device, unreadable, too large, binary
         reason = str(err).removeprefix(f"{path}: ")
         raise ReformSpecError(str(path), [reason]) from err

@@ -44,8 +44,20 @@ def _add_data_args(p: argparse.ArgumentParser, *, settlements: bool = False) -> 
         )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a usage error as one line on stderr (exit 2), like every other error.
+
+    The values quoted in argparse's messages come from the user: they are escaped too.
+    Subcommand parsers are of the same class (argparse makes them with ``type(self)``).
+    """
+
+    def error(self, message: str):
+        """Print ``message`` as one line naming the help to read, then exit with code 2."""
+        self.exit(EXIT_USAGE, f"reform-atlas: error: {message_line(message)} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="reform-atlas",
         description="Regions before and after Kazakhstan's 2022 reform, distances to regional centres, population shifts.",
     )
@@ -329,7 +341,9 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     from inputs.fetch import fetch_data
 
     t0 = time.perf_counter()
-    paths = fetch_data(args.dest, base_url=args.base_url, progress=not args.no_progress)
+    # progress bars only on a terminal: in a log or a pipe they are noise around the one-line error
+    progress = not args.no_progress and sys.stderr.isatty()
+    paths = fetch_data(args.dest, base_url=args.base_url, progress=progress)
     say(f"{len(paths)} file(s) verified in {args.dest} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
@@ -349,7 +363,10 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``reform-atlas``; returns the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2, its line printed)
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     handler = {**COMMANDS, **SCENARIO_COMMANDS}[args.command]
     if isinstance(handler, dict):
         handler = handler[getattr(args, f"{args.command}_command")]

@@ -234,7 +234,12 @@ def cmd_centres_pmedian(args: argparse.Namespace) -> int:
     from geo.io import atomic_output_dir, write_csv
 
     t0 = time.perf_counter()
-    regions = [region_code(r) for r in args.regions.split(",") if r.strip()]
+    regions = list(dict.fromkeys(region_code(r) for r in args.regions.split(",") if r.strip()))
+    if not regions:
+        from geo.errors import DataError
+
+        msg = f"--regions {args.regions!r}: no region code given; give codes such as --regions KZ-19,KZ-33"
+        raise DataError(msg)
     spec, data_dir = _spec_and_data(args)
     cache = DiskCache.from_env()
     analysis = cached_analysis(cache, data_dir, *spec_plan(spec), settlements_file=args.settlements)

@@ -396,6 +396,56 @@ def test_hostile_official(case, tmp_path, capsys):
     assert not out.exists()
 
 
+# ---------------------------------------------------------------- arguments and settings
+ARG_CASES: dict[str, tuple[list[str], str]] = {
+    "no-command": ([], r"the following arguments are required: command \(see reform-atlas --help\)"),
+    "unknown-command": (["frobnicate"], r"invalid choice: 'frobnicate'"),
+    "unknown-option-with-escape": (["build", "--bogus", "a\x1b[2Jb", "--out", "{out}"], r"unrecognized arguments: --bogus a\\x1b\[2Jb"),
+    "missing-out": (["build"], r"required: --out \(see reform-atlas build --help\)"),
+    "k-zero": (["centres", "pmedian", "--regions", "KZ-19", "--k", "0", "--out", "{out}"], r"argument --k: '0' is not a positive whole number"),
+    "k-text-escape": (["centres", "pmedian", "--regions", "KZ-19", "--k", "\x1b]0;x\x07", "--out", "{out}"], r"argument --k: '\\x1b\]0;x\\x07'"),
+    "k-huge": (["centres", "pmedian", "--regions", "KZ-19,KZ-33", "--k", "1000000000", "--out", "{out}"], r"only \d+ candidate\(s\) for k=1000000000"),
+    "regions-empty": (["centres", "pmedian", "--regions", ",", "--k", "2", "--out", "{out}"], r"--regions ',': no region code given"),
+    "regions-unknown": (["centres", "pmedian", "--regions", "KZ-19,KZ-98", "--k", "2", "--out", "{out}"], r"region\(s\) KZ-98 are not 2024 regions"),
+    "top-negative": (["centres", "rank", "--region", "KZ-19", "--top", "-3", "--out", "{out}"], r"argument --top: '-3'"),
+    "min-population-negative": (["centres", "rank", "--region", "KZ-19", "--min-population", "-5", "--out", "{out}"], r"argument --min-population"),
+    "region-junk": (["centres", "rank", "--region", "\x1b[31mX", "--out", "{out}"], r"cannot read a region code from '\\x1b\[31mX'"),
+    "region-unknown": (["centres", "rank", "--region", "KZ-99", "--out", "{out}"], r"region KZ-99 is not a 2024 region"),
+    "epoch-3000": (["centres", "rank", "--region", "KZ-19", "--epoch", "3000", "--out", "{out}"], r"--epoch 3000: the spec kz-2022 has epochs 2018 and 2024"),
+    "reform-unknown": (["build", "--reform", "kz-1900", "--out", "{out}"], r"reform 'kz-1900' is not in the chain"),
+    "reform-path": (["build", "--reform", "../../etc/passwd", "--out", "{out}"], r"is not in the chain"),
+    "spec-and-reform": (["build", "--spec", "x.toml", "--reform", "kz-2018", "--out", "{out}"], r"not allowed with argument"),
+    "scenario-missing": (["scenario", "evaluate", "nope.toml", "--out", "{out}"], r"nope.toml: 1 problem\(s\) in reform spec: file not found"),
+    "scenario-enacted-device": (["scenario", "evaluate", str(ROOT / "scenarios" / "zhetysu-without-alakol.toml"), "--enacted", "/dev/zero", "--out", "{out}"], r"/dev/zero: .*character device"),
+    "base-url-ftp": (["data", "fetch", "--dest", "{out}", "--base-url", "ftp://example.org/x", "--no-progress"], r"invalid mirror address 'ftp://example.org/x'"),
+    "dest-under-device": (["data", "fetch", "--dest", "/dev/null", "--base-url", "http://127.0.0.1:9"], r"cannot write /dev/null/geokz: Not a directory"),
+}
+
+
+@pytest.mark.parametrize("case", list(ARG_CASES))
+def test_hostile_arguments(case, tmp_path, capsys):
+    argv, pattern = ARG_CASES[case]
+    out = tmp_path / "out"
+    code, err = run_cli([a.replace("{out}", str(out)) for a in argv], capsys)
+    assert_one_line_error(code, err, pattern)
+    assert not out.exists() and no_temp_left(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "pattern"),
+    [("REFORM_ATLAS_MAX_SPEC_MB", "abc", r"^reform-atlas: error: REFORM_ATLAS_MAX_SPEC_MB='abc' is not a number of MB"),
+     ("REFORM_ATLAS_MAX_SETTLEMENTS_MB", "-1", r"REFORM_ATLAS_MAX_SETTLEMENTS_MB='-1' must be a positive number"),
+     ("REFORM_ATLAS_DATA_DIR", "/nonexistent", r"/nonexistent: data directory not found")],
+)  # fmt: skip
+def test_hostile_settings(setting, value, pattern, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(setting, value)
+    places = csv(GOOD)(tmp_path)
+    out = tmp_path / "out"
+    code, err = run_cli(["analyze", "--settlements", str(places), "--out", str(out)], capsys)
+    assert_one_line_error(code, err, pattern)
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- data directories
 @pytest.fixture(scope="module")
 def geokz_copy_source(data_dir):

@@ -49,3 +49,19 @@ def message_line(error: BaseException | str, *, limit: int = MAX_MESSAGE_CHARS) 
     """
     text = escape_controls(str(error)) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Advice in a library's message about calling the library itself (GDAL's driver prefix),
+#: which no user of a command can follow: cut from quoted reasons.
+_LIBRARY_ADVICE = re.compile(r"[.;]*\s*It might help to specify the correct driver.*$", re.DOTALL)
+
+
+def library_reason(error: BaseException) -> str:
+    """Return the reason a library gives for ``error``, to quote inside a message.
+
+    Its first line, without advice about the library's own API (GDAL's "specify the
+    correct driver"), control characters escaped, at most 300 characters.
+    """
+    text = _LIBRARY_ADVICE.sub("", str(error).strip())
+    lines = text.splitlines()
+    return message_line(lines[0].strip() if lines else type(error).__name__, limit=300)

@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 
 from geo.crs import WGS84, require_crs
-from geo.errors import DataError
+from geo.errors import DataError, library_reason
 from geo.outdir import atomic_output_dir  # noqa: F401 (commands import it from here)
 
 # --------------------------------------------------------------------------- bounded input
@@ -242,10 +242,10 @@ def read_vector(
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
-        msg = f"{path}: cannot read ({_first_line(err)}); the file is truncated or not a vector file, fetch it again"
+        msg = f"{path}: cannot read ({library_reason(err)}); the file is truncated or not a vector file, fetch it again"
         raise DataError(msg) from err
     except (OSError, ValueError, RuntimeError) as err:
-        msg = f"{path}: cannot read ({_first_line(err)}); the file is truncated or corrupt, fetch it again"
+        msg = f"{path}: cannot read ({library_reason(err)}); the file is truncated or corrupt, fetch it again"
         raise DataError(msg) from err
     _check_geometries_read(gdf, path)
     missing = [f for f in required_fields if f not in gdf.columns]
@@ -278,10 +278,6 @@ def _check_coordinates_fit_crs(gdf: gpd.GeoDataFrame, path: Path) -> None:
             "metres: give the file its real CRS (.prj) or reproject it to lon/lat"
         )
         raise DataError(msg)
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _check_geometries_read(gdf: gpd.GeoDataFrame, path: Path) -> None:

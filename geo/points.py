@@ -20,7 +20,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo.crs import WGS84
-from geo.errors import DataError, message_line
+from geo.errors import DataError, library_reason
 from geo.io import (
     DEFAULT_LIMIT,
     MAX_CSV_COLUMNS,
@@ -102,11 +102,11 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         data = gpd.read_file(path, layer=chosen, engine="pyogrio")
     except DataLayerError as error:
-        msg = f"{path}: cannot read layer {chosen!r} ({message_line(error)}); check the layer name"
+        msg = f"{path}: cannot read layer {chosen!r} ({library_reason(error)}); check the layer name"
         raise DataError(msg) from error
     except (DataSourceError, RuntimeError, OSError, ValueError) as error:
         msg = (
-            f"{path}: unreadable or truncated file ({message_line(error)}); "
+            f"{path}: unreadable or truncated file ({library_reason(error)}); "
             "re-download or re-export it as valid GeoJSON, GeoPackage or CSV"
         )
         raise DataError(msg) from error
@@ -134,7 +134,7 @@ def _choose_layer(path: Path, layer: str | None) -> str | None:
         layers = pyogrio.list_layers(path)
     except (DataSourceError, RuntimeError, OSError, ValueError) as error:
         msg = (
-            f"{path}: unreadable or truncated file ({message_line(error)}); "
+            f"{path}: unreadable or truncated file ({library_reason(error)}); "
             "re-download or re-export it as valid GeoJSON, GeoPackage or CSV"
         )
         raise DataError(msg) from error
@@ -175,7 +175,7 @@ def _read_csv(path: Path, limit: SizeLimit) -> gpd.GeoDataFrame:
         msg = f"{path}: CSV has no header and no rows; write a header such as 'name,lon,lat'"
         raise DataError(msg) from error
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        msg = f"{path}: unreadable CSV ({message_line(error)}); save it as UTF-8 comma-separated text"
+        msg = f"{path}: unreadable CSV ({library_reason(error)}); save it as UTF-8 comma-separated text"
         raise DataError(msg) from error
     if frame.empty:
         msg = f"{path}: CSV has a header but no rows; add at least one point"
@@ -274,7 +274,7 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     except Exception as error:  # pyproj raises several types for broken CRS definitions
         msg = (
             f"{path}: cannot reproject from {gdf.crs.to_string()} to EPSG:4326 "
-            f"({message_line(error)}); fix the file's CRS or reproject it before loading"
+            f"({library_reason(error)}); fix the file's CRS or reproject it before loading"
         )
         raise DataError(msg) from error
 

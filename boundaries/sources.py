@@ -125,8 +125,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
+        found = "is a file, not a folder" if path.exists() else "data directory not found"
+        if path.exists() and not path.is_file():
+            found = "is not a folder (a pipe, device or socket)"
         msg = (
-            f"{path}: data directory not found; pass --data-dir DIR (or set {ENV_VAR}) "
+            f"{path}: {found}; pass --data-dir DIR (or set {ENV_VAR}) "
             "to a folder laid out like ../shared/data, or run 'reform-atlas data fetch --dest DIR'"
         )
         raise DataError(msg)

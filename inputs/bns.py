@@ -31,7 +31,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import DataError
+from geo.errors import DataError, library_reason
+from geo.io import check_input_file
+from inputs.limits import input_limit
 
 BULLETIN_FILE = Path("bns") / "bns_population_2023-01-01.xlsx"
 SERIES_FILE = Path("bns") / "bns_population_by_region_2000-2023.xlsx"
@@ -146,10 +148,12 @@ def _open_sheets(path: Path, *sheets: str) -> list[list[tuple]]:
     if not path.exists():
         msg = f"{path}: BNS workbook not found; run 'reform-atlas data fetch --dest {path.parent.parent}'"
         raise DataError(msg)
+    # a regular file within the table limit, not empty, not NUL bytes (a FIFO would hang openpyxl)
+    check_input_file(path, limit=input_limit("table"), what="BNS workbook (.xlsx)")
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises zipfile, KeyError, ValueError… on a bad file
-        msg = f"{path}: cannot read as an .xlsx workbook ({type(err).__name__}: {err}); fetch the file again"
+        msg = f"{path}: cannot read as an .xlsx workbook ({type(err).__name__}: {library_reason(err)}); fetch the file again"
         raise DataError(msg) from err
     missing = [s for s in sheets if s not in book.sheetnames]
     if missing:

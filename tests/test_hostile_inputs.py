@@ -552,15 +552,45 @@ def test_hostile_data_dir(case, data_dir, tmp_path, capsys):
     assert not out.exists() and no_temp_left(tmp_path)
 
 
+BULLETIN = "bns/bns_population_2023-01-01.xlsx"
+BNS_CASES = {
+    "empty": (lambda p: p.write_bytes(b""), r"bns_population_2023-01-01.xlsx: file is empty"),
+    "junk": (lambda p: p.write_bytes(b"<html>maintenance</html>"), r"cannot read as an .xlsx workbook \(BadZipFile: File is not a zip file\)"),
+    "nul": (lambda p: p.write_bytes(bytes(5000)), r"the file is all NUL"),
+    "fifo": (lambda p: os.mkfifo(p), r"is a named pipe \(FIFO\), not a regular file; give the path of a BNS workbook"),
+    "directory": (lambda p: p.mkdir(), r"is a folder, not a file; give the path of a BNS workbook"),
+}
+
+
+@pytest.mark.parametrize("case", list(BNS_CASES))
+def test_hostile_bns_workbook(case, data_dir, tmp_path, capsys):
+    change, pattern = BNS_CASES[case]
+    d = copy_data_dir(data_dir, tmp_path / "data")
+    shutil.copytree(data_dir / "bns", d / "bns")
+    (d / BULLETIN).unlink()
+    change(d / BULLETIN)
+    out = tmp_path / "out"
+    code, err = run_cli(["analyze", "--data-dir", str(d), "--out", str(out)], capsys)
+    assert_one_line_error(code, err, pattern)
+    assert not out.exists() and no_temp_left(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("case", "pattern"),
-    [("file", r"data directory not found"), ("missing", r"data directory not found"),
-     ("dev", r"data directory not found")],
+    [("file", r"f: is a file, not a folder; pass --data-dir DIR"), ("missing", r"data directory not found"),
+     ("dev", r"/dev/zero: is not a folder \(a pipe, device or socket\)"),
+     ("fifo", r"fifo: is not a folder \(a pipe, device or socket\)"),
+     ("symlink-loop", r"loop: data directory not found")],
 )  # fmt: skip
 def test_hostile_data_dir_path(case, pattern, tmp_path, capsys):
-    target = {"file": tmp_path / "f", "missing": tmp_path / "nope", "dev": Path("/dev/zero")}[case]
+    target = {"file": tmp_path / "f", "missing": tmp_path / "nope", "dev": Path("/dev/zero"),
+              "fifo": tmp_path / "fifo", "symlink-loop": tmp_path / "loop"}[case]  # fmt: skip
     if case == "file":
         target.write_text("x")
+    elif case == "fifo":
+        os.mkfifo(target)
+    elif case == "symlink-loop":
+        target.symlink_to(target)
     out = tmp_path / "out"
     code, err = run_cli(["build", "--data-dir", str(target), "--out", str(out)], capsys)
     assert_one_line_error(code, err, pattern)

@@ -4,9 +4,14 @@
 Every case is generated here, runs ``reform-atlas`` in-process and asserts the
 contract of the README: exit code 2, one line on stderr naming the problem (no
 traceback, no control characters, bounded length), and nothing written to
-``--out`` (or ``--dest``). Classes: settlements files, reform specs (``build``
-and ``scenario evaluate``), official figures, data directories, output folders
-and ``data fetch`` against a local server on 127.0.0.1.
+``--out`` (or ``--dest``). Classes: settlements files (kinds of file, formats,
+coordinates, populations, names), reform specs (``build`` and ``scenario
+evaluate``), official figures, data directories (geokz layers, BNS workbooks, the
+path itself), output folders (blocked, read-only, full, signals, stale temporary
+folders), command-line arguments and settings, ``data fetch`` against a local
+server on 127.0.0.1 (drip, no length, oversize, truncated, HTTP errors, silence,
+SIGTERM/SIGINT/SIGKILL), and names escaped in the lines printed on success. The
+app's uploads are in ``test_app.py`` and ``test_scenario_lab.py``.
 """
 
 from __future__ import annotations

@@ -255,7 +255,14 @@ def hostile_specs() -> list[tuple[str, bytes]]:
         ("latin1.toml", "title = 'é'".encode("latin-1")),
         ("big.toml", b"# " + b"x" * (2 * 1024 * 1024)),
         ("deep.toml", b"a = " + b"[" * 5000 + b"]" * 5000),
+        ("empty.toml", b""),
+        ("binary.toml", bytes(range(256)) * 4),
+        ("circular.toml", (enacted + CIRCULAR_MERGES).encode()),
+        ("many-problems.toml", "".join(f"k{i} = {i}\n" for i in range(10_000)).encode()),
     ]
+
+
+CIRCULAR_MERGES = '\n[[merges]]\nregions = ["KZ-10"]\ninto = "KZ-63"\n\n[[merges]]\nregions = ["KZ-63"]\ninto = "KZ-10"\n'
 
 
 def test_hostile_spec_uploads_give_one_line_problems(real_data):
@@ -267,6 +274,7 @@ def test_hostile_spec_uploads_give_one_line_problems(real_data):
         text = errors(at)
         assert name in text and "problem" in text, (name, text)
         assert "Traceback" not in text and str(ROOT) not in text and "/tmp/" not in text, text
+        assert len(text) < 5000, (name, len(text))  # the first problems and "and N more", not 10,000
         assert table(at).equals(before), name
 
 

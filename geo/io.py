@@ -109,7 +109,10 @@ def check_input_file(path: str | os.PathLike, *, limit: SizeLimit, what: str = "
         msg = f"{path}: the file is all NUL (zero) bytes, not data; re-download or re-export it"
         raise DataError(msg)
     if path.suffix.lower() in TEXT_SUFFIXES and b"\0" in head:
-        msg = f"{path}: binary data (NUL bytes) in a text file; give a UTF-8 text {what}"
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order mark
+            msg = f"{path}: UTF-16 text, not UTF-8; save the {what} as UTF-8"
+        else:
+            msg = f"{path}: binary data (NUL bytes) in a text file; give a UTF-8 text {what}"
         raise DataError(msg)
     return path
 

@@ -99,8 +99,14 @@ def control_units(
     if districts is not None and len(bulletin.districts):
         require_crs(districts, name="districts")
         match = match_districts(bulletin.districts, districts)
-        geom = districts.to_crs(WGS84).set_index("KATO").geometry
-        polys = [shapely.union_all(geom.loc[k.split(";")].to_numpy()) for k in match.units["katos"]]
+        geom = districts.geometry.to_crs(WGS84).to_numpy()
+        rows: dict[str, list[int]] = {}  # KATO -> row positions (a label lookup per unit was slow)
+        for i, kato in enumerate(districts["KATO"]):
+            rows.setdefault(kato, []).append(i)
+        polys = [
+            shapely.union_all(geom[[i for k in katos.split(";") for i in rows[k]]])
+            for katos in match.units["katos"]
+        ]
         table = match.units.assign(name=match.units["bns_names"])
         units = gpd.GeoDataFrame(table, geometry=polys, crs=WGS84)
         return ControlUnits(bulletin, units, "district", match)

@@ -98,6 +98,10 @@ class DistrictMatch:
     report: pd.DataFrame
 
 
+#: The name columns of a geokz ``adm2_2024`` polygon, in the order they are tried.
+_POLYGON_NAMES = ("ADM2_KK", "ADM2_RU", "ADM2_EN")
+
+
 def _keys(*names: object) -> set[str]:
     out = set()
     for n in names:
@@ -108,22 +112,24 @@ def _keys(*names: object) -> set[str]:
 
 def _name_links(districts: pd.DataFrame, polygons: pd.DataFrame, done: set[int]) -> list[dict]:
     """Links by name skeleton within a region, cities to city KATOs, districts to district KATOs."""
+    # plain lists, each polygon's skeletons once: filtering the polygon frame per BNS
+    # unit (220 boolean selections of a GeoDataFrame) took most of a cold analysis' match
+    katos = polygons["KATO"].tolist()
+    keys = [_keys(*names) for names in zip(*(polygons[c] for c in _POLYGON_NAMES), strict=True)]
+    city = [is_city_kato(k) for k in katos]
+    by_region: dict[str, list[int]] = {}
+    for i, region in enumerate(polygons["region"]):
+        if isinstance(region, str):
+            by_region.setdefault(region, []).append(i)
     links = []
-    # each polygon's name skeletons once (not once per BNS unit of its region): 3x faster
-    keys = pd.Series(
-        [_keys(p.ADM2_KK, p.ADM2_RU, p.ADM2_EN) for p in polygons.itertuples(index=False)],
-        index=polygons.index,
-    )
     for d in districts.itertuples(index=False):
         if d.row in done:
             continue
-        pool = polygons[polygons["region"] == d.region]
-        if d.kind == "city":
-            pool = pool[pool["KATO"].map(is_city_kato)]
-        elif d.kind == "district":
-            pool = pool[~pool["KATO"].map(is_city_kato)]
+        pool = by_region.get(d.region, [])
+        if d.kind in ("city", "district"):
+            pool = [i for i in pool if city[i] == (d.kind == "city")]
         want = _keys(d.name)
-        hits = [kato for i, kato in pool["KATO"].items() if want & keys[i]]
+        hits = [katos[i] for i in pool if want & keys[i]]
         if len(hits) == 1:
             links.append({"bns_row": d.row, "kato": hits[0], "how": "name"})
     return links
@@ -223,16 +229,26 @@ def match_districts(
 
 
 def _unit_table(links: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
+    """One row per control unit (sorted): its region, KATOs, BNS names and total."""
+    name, population = info["name_kk"].to_dict(), info["population"].to_dict()
+    groups: dict[str, tuple[str, set, set]] = {}
+    for unit, row, kato, region in zip(
+        links["unit"], links["bns_row"], links["kato"], links["region"], strict=True
+    ):
+        groups.setdefault(unit, (region, set(), set()))
+        groups[unit][1].add(row)
+        groups[unit][2].add(kato)
     rows = []
-    for unit, g in links.groupby("unit", sort=True):
-        bns_rows = sorted(set(g["bns_row"]))
+    for unit in sorted(groups):
+        region, bns_rows, katos = groups[unit]
+        bns_rows = sorted(bns_rows)
         rows.append(
             {
                 "unit": unit,
-                "region": g["region"].iloc[0],
-                "katos": ";".join(sorted(set(g["kato"]))),
-                "bns_names": ";".join(info.loc[bns_rows, "name_kk"]),
-                "population": int(info.loc[bns_rows, "population"].sum()),
+                "region": region,
+                "katos": ";".join(sorted(katos)),
+                "bns_names": ";".join(name[r] for r in bns_rows),
+                "population": int(sum(population[r] for r in bns_rows)),
             }
         )
     return pd.DataFrame(rows)
@@ -242,28 +258,33 @@ def _report(
     links: pd.DataFrame, districts: pd.DataFrame, polygons: pd.DataFrame, aliases: pd.DataFrame
 ) -> pd.DataFrame:
     """One line per BNS unit and per polygon: how it was matched and what was done."""
-    reason = {}
-    for a in aliases.itertuples(index=False):
-        reason[(a.region, a.bns_name)] = a.reason
+    reason = {(a.region, a.bns_name): a.reason for a in aliases.itertuples(index=False)}
+    by_row: dict[int, list[tuple[str, str, str]]] = {}  # bns row -> its (kato, unit, how)
+    unit_of_kato: dict[str, str] = {}  # the unit of a polygon's first link
+    katos_of_unit: dict[str, set[str]] = {}
+    for row, kato, unit, how in zip(
+        links["bns_row"], links["kato"], links["unit"], links["how"], strict=True
+    ):
+        by_row.setdefault(row, []).append((kato, unit, how))
+        unit_of_kato.setdefault(kato, unit)
+        katos_of_unit.setdefault(unit, set()).add(kato)
     rows = []
-    by_row = links.groupby("bns_row")
     for d in districts.itertuples(index=False):
-        g = by_row.get_group(d.row)
-        how = "alias" if (g["how"] == "alias").any() else "name"
+        g = by_row[d.row]
+        how = "alias" if any(h == "alias" for _, _, h in g) else "name"
         why = reason.get((d.region, d.name_kk)) or reason.get((d.region, "*"), "")
         rows.append(
-            {"side": "bns", "region": d.region, "name": d.name_kk, "kato": ";".join(g["kato"]),
-             "unit": g["unit"].iloc[0], "status": f"matched by {how}",
+            {"side": "bns", "region": d.region, "name": d.name_kk,
+             "kato": ";".join(k for k, _, _ in g), "unit": g[0][1],
+             "status": f"matched by {how}",
              "action": why or "its figure is the control total of its polygon"}
         )  # fmt: skip
-    per_kato = links.groupby("kato")
     for p in polygons.itertuples(index=False):
-        g = per_kato.get_group(p.KATO)
-        shared = len(set(links.loc[links["unit"] == g["unit"].iloc[0], "kato"])) > 1
+        unit = unit_of_kato[p.KATO]
+        shared = len(katos_of_unit[unit]) > 1
         rows.append(
             {"side": "geokz", "region": p.region, "name": p.ADM2_KK, "kato": p.KATO,
-             "unit": g["unit"].iloc[0],
-             "status": "no own BNS figure" if shared else "matched",
+             "unit": unit, "status": "no own BNS figure" if shared else "matched",
              "action": "controlled together with the other polygons of its unit" if shared else ""}
         )  # fmt: skip
     return pd.DataFrame(rows)

@@ -98,12 +98,17 @@ def allocate(
     basis[counted] = COUNTED
     rest = unit.notna() & ~counted
     w = pd.to_numeric(prior, errors="coerce").fillna(0).clip(lower=0)
-    used = out[counted].groupby(unit[counted]).sum()
-    for code, rows in unit[rest].groupby(unit[rest]).groups.items():
-        left = int(totals.get(code, 0) - used.get(code, 0))
-        out[rows] = largest_remainder(max(left, 0), w[rows].to_numpy())
-        basis[rows] = ALLOCATED
-    return out, basis
+    used = out[counted].groupby(unit[counted]).sum().to_dict()
+    total = totals.to_dict()
+    # numpy arrays by row position: a pandas assignment per unit took 0.2 s for 200 units
+    values, rules, weights = out.to_numpy(copy=True), basis.to_numpy(copy=True), w.to_numpy()
+    rest_rows = np.flatnonzero(rest.to_numpy())
+    for code, idx in unit[rest].groupby(unit[rest]).indices.items():
+        rows = rest_rows[idx]
+        left = int(total.get(code, 0) - used.get(code, 0))
+        values[rows] = largest_remainder(max(left, 0), weights[rows])
+        rules[rows] = ALLOCATED
+    return pd.Series(values, index=unit.index), pd.Series(rules, index=unit.index, dtype=object)
 
 
 def remainders(unit: pd.Series, population: pd.Series, totals: pd.Series) -> pd.Series:

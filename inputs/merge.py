@@ -180,9 +180,10 @@ def _with_alt_names(
     """Copy of ``primary`` whose ``alt_names`` also hold the names of matched secondary rows."""
     extra: dict[int, list[str]] = {}
     fields = [c for c in (*NAME_FIELDS, ALT_NAMES) if c in secondary.columns]
+    columns = [secondary[field].to_numpy(dtype=object) for field in fields]  # once, not per row
     for i in np.flatnonzero(target >= 0):
-        for field in fields:
-            value = secondary[field].iat[i]
+        for column in columns:
+            value = column[i]
             if not pd.isna(value):
                 extra.setdefault(int(target[i]), []).extend(str(value).split("|"))
     out = primary.copy()

@@ -356,7 +356,8 @@ def population_sources(settlements: pd.DataFrame, *, epoch: int) -> pd.DataFrame
     whole units, whose totals are fixed by the official figures.
     """
     col = region_col(epoch)
-    frame = pd.DataFrame(settlements.drop(columns="geometry", errors="ignore"))
+    used = [col, "population", "population_low", "population_high", "population_basis"]
+    frame = pd.DataFrame(settlements[used])  # these columns only: copying all took 0.03 s
     frame = frame[frame[col].notna()]
     g = frame.groupby(frame[col].astype(object))
     basis = frame["population_basis"].replace(

@@ -45,7 +45,7 @@ from inputs.bns import BNS_SOURCE
 from inputs.limits import input_limit
 from inputs.merge import merge_gazetteers
 from inputs.names import name_skeletons
-from inputs.search import find_settlement
+from inputs.search import find_settlement, touched_regions
 from inputs.settlements import load_geonames, load_hotosm, load_settlements_file
 
 #: Places named in the address of 16 March 2022 and other places the reform moved.
@@ -204,10 +204,11 @@ def claims_table(
     """One row per place of ``places`` (default :data:`CLAIM_PLACES`) found (largest match of any of its names)."""
     rows = []
     skeletons = name_skeletons(settlements)
+    touched = touched_regions(settlements)  # once, not once per name searched
     for label, names, *hint in places:
         hit = None
         for name in names:
-            found = find_settlement(settlements, name, skeletons=skeletons)
+            found = find_settlement(settlements, name, skeletons=skeletons, touched=touched)
             if hint:
                 found = found[found[region_col(before)] == hint[0]]
             if len(found):

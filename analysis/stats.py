@@ -222,6 +222,8 @@ def affected_regions(settlements: pd.DataFrame, *, before: int, after: int) -> p
     A trip counts as shorter or longer when it changes by more than :data:`CHANGE_KM`.
     """
     b = region_col(before)
+    used = [b, "population_est", "delta_km", dist_col(before), dist_col(after)]
+    settlements = pd.DataFrame(settlements[used])  # no geometry: selected once per region below
     moved = settlements[settlements["delta_km"].abs() > CHANGE_KM]
     rows = []
     for code in sorted(moved[b].dropna().unique()):
@@ -265,7 +267,7 @@ def winners_losers(
     """
     b = region_col(before)
     pop = pd.to_numeric(settlements["population"], errors="coerce")
-    pool = settlements[(pop >= min_population) & (settlements["delta_km"].abs() > CHANGE_KM)]
+    keep = (pop >= min_population) & (settlements["delta_km"].abs() > CHANGE_KM)
     cols = [
         "id",
         "name",
@@ -280,6 +282,8 @@ def winners_losers(
         dist_col(after),
         "delta_km",
     ]
+    # the listed columns only (no geometry): selecting from the whole frame per region was slow
+    pool = pd.DataFrame(settlements.loc[keep, [c for c in cols if c in settlements.columns]])
     frames = []
     for _, g in pool.groupby(b):
         gainers = g[g["delta_km"] < 0].nsmallest(top, "delta_km")

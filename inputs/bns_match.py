@@ -293,6 +293,14 @@ def _report(
 # --------------------------------------------------------------------------- settlements
 
 
+def _positions(values: np.ndarray) -> dict[object, np.ndarray]:
+    """Row positions (ascending) of each value other than None/NaN."""
+    codes, uniques = pd.factorize(values)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {u: order[starts[k] : starts[k + 1]] for k, u in enumerate(uniques)}
+
+
 def _candidates(keys: set[str], skeletons: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return rows[[bool(keys & skeletons[i]) for i in rows]] if rows.size else rows
 
@@ -332,6 +340,9 @@ def match_settlements(
     region = settlements[region_col].astype(object).to_numpy()
     place = settlements["place"].astype("string").fillna("").to_numpy(dtype=object)
     weight = pd.to_numeric(settlements[weight_col], errors="coerce").fillna(0).to_numpy()
+    # row positions of each unit and region, found once (not a scan of every point per place)
+    in_unit, in_region = _positions(unit), _positions(region)
+    nowhere = np.empty(0, dtype=np.intp)
     used: set[int] = set()
     out = []
     for p in places.itertuples(index=False):
@@ -344,10 +355,10 @@ def match_settlements(
         if p.kind != "village":  # Kazakh official names drop the Russian -sk: Приозер = Приозёрск
             keys |= _keys(p.name + "ск")
         status = "matched"
-        hits = _candidates(keys, skeletons, np.flatnonzero(unit == p.unit))
+        hits = _candidates(keys, skeletons, in_unit.get(p.unit, nowhere))
         if hits.size == 0:
             status = "matched in region"
-            hits = _candidates(keys, skeletons, np.flatnonzero(region == p.region))
+            hits = _candidates(keys, skeletons, in_region.get(p.region, nowhere))
         hits = np.array([h for h in hits if h not in used], dtype=int)
         if hits.size == 0:
             out.append({**row, "status": "missing"})

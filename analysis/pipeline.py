@@ -44,7 +44,7 @@ from geo.io import read_input_bytes
 from inputs.bns import BNS_SOURCE
 from inputs.limits import input_limit
 from inputs.merge import merge_gazetteers
-from inputs.names import name_skeletons
+from inputs.names import name_skeletons, skeleton
 from inputs.search import find_settlement, touched_regions
 from inputs.settlements import load_geonames, load_hotosm, load_settlements_file
 
@@ -205,10 +205,19 @@ def claims_table(
     rows = []
     skeletons = name_skeletons(settlements)
     touched = touched_regions(settlements)  # once, not once per name searched
+    # each name is searched among the rows holding its skeleton (an index built once),
+    # which find_settlement ranks as it would among all rows
+    rows_of: dict[str, list[int]] = {}
+    for position, keys in enumerate(skeletons):
+        for key in keys:
+            rows_of.setdefault(key, []).append(position)
     for label, names, *hint in places:
         hit = None
         for name in names:
-            found = find_settlement(settlements, name, skeletons=skeletons, touched=touched)
+            mine = rows_of.get(skeleton(name), [])
+            found = find_settlement(
+                settlements.iloc[mine], name, skeletons=skeletons.iloc[mine], touched=touched
+            )
             if hint:
                 found = found[found[region_col(before)] == hint[0]]
             if len(found):

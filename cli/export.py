@@ -8,6 +8,7 @@ nothing behind, and the app's downloads are byte for byte the CLI's files.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -174,12 +175,21 @@ def write_analysis(analysis, folder: str | Path, *, gpkg: bool = False) -> list[
     """Write the build outputs plus settlements, region statistics and shifts."""
     folder = Path(folder)
     before, after = analysis.epochs
-    written = write_build(analysis.build, folder, gpkg=gpkg)
-    settlements = settlement_export(analysis.settlements, before=before, after=after)
-    written.append(write_geojson(settlements, folder / "settlements.geojson"))
-    written.append(write_csv(settlements_csv(settlements), folder / "settlements.csv"))
-    if gpkg:
-        written.append(write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements"))
+    # The regions' files (mostly GEOS: precision, GeoJSON) are written on a second
+    # thread while the settlements are serialised (Python); a GeoPackage, one file
+    # for all layers, is written in order on this thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as pool:
+        build_files = None if gpkg else pool.submit(write_build, analysis.build, folder)
+        written = write_build(analysis.build, folder, gpkg=True) if gpkg else []
+        settlements = settlement_export(analysis.settlements, before=before, after=after)
+        written.append(write_geojson(settlements, folder / "settlements.geojson"))
+        written.append(write_csv(settlements_csv(settlements), folder / "settlements.csv"))
+        if gpkg:
+            written.append(
+                write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements")
+            )
+        if build_files is not None:
+            written = [*build_files.result(), *written]
     tables = {
         "region_stats.csv": analysis.region_stats,
         "shifts.csv": analysis.shifts,

@@ -333,9 +333,10 @@ def skeleton(name: str) -> str:
         and Uzunagach; empty if nothing Latin or Cyrillic is left.
     """
     text = unicodedata.normalize("NFKC", name).casefold().translate(_TRANSLATE)
-    text = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
+    if not text.isascii():  # ASCII text has nothing to decompose (most names, once translated)
+        text = "".join(
+            ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+        )
     words = [w for w in _WORD_SPLIT.split(text) if w]
     kept = [w for w in words if w not in SETTLEMENT_WORDS]
     text = "".join(kept or words)

@@ -21,8 +21,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.centres import DEFAULT_MIN_POPULATION, centre_rank_of, p_median, rank_centres
+from analysis.centres import DEFAULT_MIN_POPULATION, centre_rank_of, rank_centres
 from analysis.pipeline import Analysis
+from analysis.pmedian import p_median
 from analysis.whatif import WhatIfResult
 from boundaries.schema import CENTRE_MATCH_KM, COUNTED_BASES, region_col
 from geo.crs import WGS84
@@ -456,7 +457,7 @@ def best_centres(
     min_population: float = DEFAULT_MIN_POPULATION,
     n_starts: int = 20,
 ) -> pd.DataFrame:
-    """Best ``k`` centres for a group of regions: the p-median of :func:`analysis.centres.p_median`.
+    """Best ``k`` centres for a group of regions: the p-median of :func:`analysis.pmedian.p_median`.
 
     Demand is every settlement of the regions weighted by ``population_est``;
     candidates are their settlements with a counted population of at least
@@ -480,7 +481,7 @@ def best_centres(
     Returns
     -------
     DataFrame
-        :func:`~analysis.centres.p_median`'s table (one row per chosen centre, with
+        :func:`~analysis.pmedian.p_median`'s table (one row per chosen centre, with
         its assigned settlements, population and population-weighted mean
         distance) plus ``name_latn``, ``name_en``, ``lon`` and ``lat``; ``attrs`` carries the
         objective and the method.

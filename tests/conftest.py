@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
-from pyproj import CRS
-from shapely.geometry import Polygon, box
+from pyproj import CRS, Geod
+from shapely.geometry import Point, Polygon, box
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -207,3 +209,32 @@ def shapes(geoms, codes=None, **columns) -> gpd.GeoDataFrame:
 def square(cx=0.0, cy=0.0, side=20 * KM) -> Polygon:
     h = side / 2
     return box(cx - h, cy - h, cx + h, cy + h)
+
+
+# ------------------------------------------------- centres (test_centres, test_pmedian)
+GEOD = Geod(ellps="WGS84")
+
+
+def km(a, b) -> float:
+    return GEOD.inv(a[0], a[1], b[0], b[1])[2] / 1000.0
+
+
+@pytest.fixture
+def towns():
+    rows = [
+        # id, name, lon, lat, population, region
+        ("t1", "Big", 68.00, 48.00, 50_000, "R1"),
+        ("t2", "Mid", 68.60, 48.20, 20_000, "R1"),
+        ("t3", "Small", 67.50, 47.70, 6_000, "R1"),
+        ("t4", "Hamlet", 68.30, 48.90, 900, "R1"),
+        ("t5", "Unknown", 69.50, 48.00, np.nan, "R1"),
+        ("t6", "Far", 67.20, 48.50, 4_000, "R1"),
+        ("t7", "Other", 75.00, 50.00, 80_000, "R2"),
+        ("t8", "Other2", 75.40, 50.10, 9_000, "R2"),
+    ]
+    df = pd.DataFrame(rows, columns=["id", "name", "lon", "lat", "population", "region"])
+    return gpd.GeoDataFrame(
+        df.drop(columns=["lon", "lat"]),
+        geometry=[Point(x, y) for x, y in zip(df["lon"], df["lat"], strict=True)],
+        crs="EPSG:4326",
+    )

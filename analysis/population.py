@@ -51,71 +51,71 @@ def estimate_population(
         Known counts a (region, place) stratum needs before its median is used.
     """
     out = settlements.copy()
-    pop = pd.to_numeric(out["population"], errors="coerce").astype("float64")
-    place = (
-        out["place"].astype("string").fillna("unknown")
-        if "place" in out
-        else pd.Series("unknown", index=out.index)
-    )
-    region = out[region_col].astype("string").fillna("unassigned")
-    frame = pd.DataFrame({"population": pop, "place": place, "region": region})
-    known = frame[frame["population"].notna()]
-
-    est = pop.to_numpy(copy=True)
-    low = pop.to_numpy(copy=True)
-    high = pop.to_numpy(copy=True)
-    basis = np.where(pop.notna(), "known", "").astype(object)
-    todo = pop.isna().to_numpy().copy()
-
-    if known.empty:
-        out["population_est"] = est
-        out["population_low"] = low
-        out["population_high"] = high
-        out["population_basis"] = np.where(todo, "none", "known")
-        return out
-
-    by_region = _stratum_stats(known, ["region", "place"])
-    by_place = _stratum_stats(known, ["place"])
-    overall = (
-        known["population"].median(),
-        known["population"].quantile(0.25),
-        known["population"].quantile(0.75),
-    )
-
-    for level, stats, keys, need in (
-        ("region×place median", by_region, ["region", "place"], min_samples),
-        ("national place median", by_place, ["place"], min(min_samples, MIN_SAMPLES_NATIONAL)),
-    ):
-        good = stats[stats["count"] >= need]
-        rows = np.flatnonzero(todo)
-        if rows.size == 0:
-            break
-        idx = (
-            pd.MultiIndex.from_frame(frame.iloc[rows][keys])
-            if len(keys) > 1
-            else pd.Index(frame.iloc[rows][keys[0]])
-        )
-        pos = good.index.get_indexer(idx)
-        hit = pos >= 0
-        sel = rows[hit]
-        est[sel] = good["median"].to_numpy()[pos[hit]]
-        low[sel] = good["q25"].to_numpy()[pos[hit]]
-        high[sel] = good["q75"].to_numpy()[pos[hit]]
-        basis[sel] = level
-        todo[sel] = False
-    est[todo], low[todo], high[todo] = overall
-    basis[todo] = "national median"
-    if "population_secondary" in out:
-        sec = pd.to_numeric(out["population_secondary"], errors="coerce").to_numpy()
-        use = pop.isna().to_numpy() & ~np.isnan(sec)
-        est[use] = low[use] = high[use] = sec[use]
-        basis[use] = "secondary gazetteer figure"
-
+    frame = _strata(out, region_col=region_col)
+    pop = frame["population"]
+    if pop.isna().all():
+        est, low, high = (pop.to_numpy(copy=True) for _ in range(3))
+        basis = np.where(pop.isna().to_numpy(), "none", "known")
+    else:
+        est, low, high, basis = _imputed(frame, min_samples=min_samples)
+        if "population_secondary" in out:
+            sec = pd.to_numeric(out["population_secondary"], errors="coerce").to_numpy()
+            use = pop.isna().to_numpy() & ~np.isnan(sec)
+            est[use] = low[use] = high[use] = sec[use]
+            basis[use] = "secondary gazetteer figure"
+        basis = basis.astype(str)
     out["population_est"] = est
     out["population_low"] = low
     out["population_high"] = high
-    out["population_basis"] = basis.astype(str)
+    out["population_basis"] = basis
     return out
+
+
+def _strata(settlements: pd.DataFrame, *, region_col: str) -> pd.DataFrame:
+    """Return the ``population`` (float, NaN unknown), ``place`` and ``region`` of every row."""
+    pop = pd.to_numeric(settlements["population"], errors="coerce").astype("float64")
+    place = (
+        settlements["place"].astype("string").fillna("unknown")
+        if "place" in settlements
+        else pd.Series("unknown", index=settlements.index)
+    )
+    region = settlements[region_col].astype("string").fillna("unassigned")
+    return pd.DataFrame({"population": pop, "place": place, "region": region})
+
+
+def _imputed(
+    frame: pd.DataFrame, *, min_samples: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the estimate, band and basis of every row of :func:`_strata` (some counts known)."""
+    pop = frame["population"]
+    known = frame[pop.notna()]
+    est, low, high = (pop.to_numpy(copy=True) for _ in range(3))
+    basis = np.where(pop.notna(), "known", "").astype(object)
+    todo = pop.isna().to_numpy().copy()
+    levels = (
+        ("region×place median", ["region", "place"], min_samples),
+        ("national place median", ["place"], min(min_samples, MIN_SAMPLES_NATIONAL)),
+    )
+    stats = [_stratum_stats(known, keys) for _, keys, _ in levels]
+    for (level, keys, need), table in zip(levels, stats, strict=True):
+        rows = np.flatnonzero(todo)
+        if rows.size == 0:
+            break
+        good = table[table["count"] >= need]
+        strata = frame.iloc[rows][keys]
+        idx = pd.MultiIndex.from_frame(strata) if len(keys) > 1 else pd.Index(strata[keys[0]])
+        pos = good.index.get_indexer(idx)
+        sel, pos = rows[pos >= 0], pos[pos >= 0]
+        for values, column in ((est, "median"), (low, "q25"), (high, "q75")):
+            values[sel] = good[column].to_numpy()[pos]
+        basis[sel] = level
+        todo[sel] = False
+    known_pop = known["population"]
+    est[todo], low[todo], high[todo] = (
+        known_pop.median(), known_pop.quantile(0.25), known_pop.quantile(0.75)
+    )  # fmt: skip
+    basis[todo] = "national median"
+    return est, low, high, basis
 
 
 def population_summary(

@@ -146,6 +146,11 @@ def _read_layer(data_dir: Path, layer: str, fields: tuple[str, ...]) -> gpd.GeoD
     return gdf.to_crs(WGS84) if gdf.crs != WGS84 else gdf
 
 
+#: Fields read from the geokz district and region layers.
+DISTRICT_FIELDS = ("KATO", "ADM1_PCODE", "ADM2_PCODE", "ADM2_EN", "ADM2_KK", "ADM2_RU")
+REGION_FIELDS = ("KATO", "ADM1_PCODE", "ADM1_EN")
+
+
 def load_geokz(data_dir: str | os.PathLike) -> BoundarySources:
     """Load and normalise the geokz layers of a data directory.
 
@@ -154,27 +159,55 @@ def load_geokz(data_dir: str | os.PathLike) -> BoundarySources:
     """
     data_dir = Path(data_dir)
     repairs: list[str] = []
-    district_fields = ("KATO", "ADM1_PCODE", "ADM2_PCODE", "ADM2_EN", "ADM2_KK", "ADM2_RU")
-    region_fields = ("KATO", "ADM1_PCODE", "ADM1_EN")
-
-    def polygons(layer: str, fields: tuple[str, ...], id_col: str) -> gpd.GeoDataFrame:
-        path = geokz_path(data_dir, layer)
-        gdf = _read_layer(data_dir, layer, fields)
-        require_polygons(gdf, name=str(path), id_col=id_col)
-        fixed, report = repair_geometries(gdf, name=path.name, id_col=id_col)
-        repairs.extend(report)
-        return fixed
-
-    adm2_2018 = polygons("adm2_2018", district_fields, "ADM2_PCODE")
-    adm2_2024 = polygons("adm2_2024", district_fields, "ADM2_PCODE")
-    adm1_2018 = polygons("adm1_2018", region_fields, "ADM1_PCODE")
-    adm1_2024 = polygons("adm1_2024", region_fields, "ADM1_PCODE")
+    adm2_2018 = _polygons(data_dir, "adm2_2018", DISTRICT_FIELDS, "ADM2_PCODE", repairs)
+    adm2_2024 = _polygons(data_dir, "adm2_2024", DISTRICT_FIELDS, "ADM2_PCODE", repairs)
+    adm1_2018 = _polygons(data_dir, "adm1_2018", REGION_FIELDS, "ADM1_PCODE", repairs)
+    adm1_2024 = _polygons(data_dir, "adm1_2024", REGION_FIELDS, "ADM1_PCODE", repairs)
     # centres are validated here so a broken file is reported with the others
     _read_layer(data_dir, "cnt1_2022", ("KATO", "ADM1_PCODE", "NAME_EN"))
 
     check_districts(adm2_2018, adm1_2018, path=geokz_path(data_dir, "adm2_2018"))
+    return BoundarySources(
+        kind="geokz",
+        description=f"geokz district and region boundaries from {data_dir}",
+        attribution=[GEOKZ_ATTRIBUTION],
+        units=_district_units(adm2_2018),
+        cut_layers={
+            "adm2_2024": _coded(adm2_2024, "ADM2_PCODE", normalise=False),
+            "adm1_2024": _coded(adm1_2024, "ADM1_PCODE", normalise=False),
+        },
+        reference={
+            2018: _coded(adm1_2018, "ADM1_PCODE", normalise=True),
+            2024: _coded(adm1_2024, "ADM1_PCODE", normalise=True),
+        },
+        repairs=repairs,
+        data_dir=data_dir,
+        districts=gpd.GeoDataFrame(
+            {
+                **{c: adm2_2024[c].astype(str).to_numpy() for c in DISTRICT_FIELDS},
+                "region": adm2_2024["ADM1_PCODE"].map(region_code).to_numpy(),
+            },
+            geometry=adm2_2024.geometry.to_numpy(),
+            crs=WGS84,
+        ),
+    )
 
-    units = gpd.GeoDataFrame(
+
+def _polygons(
+    data_dir: Path, layer: str, fields: tuple[str, ...], id_col: str, repairs: list[str]
+) -> gpd.GeoDataFrame:
+    """Read a geokz polygon layer, checked and repaired (each repair appended to ``repairs``)."""
+    path = geokz_path(data_dir, layer)
+    gdf = _read_layer(data_dir, layer, fields)
+    require_polygons(gdf, name=str(path), id_col=id_col)
+    fixed, report = repair_geometries(gdf, name=path.name, id_col=id_col)
+    repairs.extend(report)
+    return fixed
+
+
+def _district_units(adm2_2018: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the 2018 districts as build units: ``unit``, ``kato``, names, ``region`` (KZ-NN)."""
+    return gpd.GeoDataFrame(
         {
             "unit": adm2_2018["ADM2_PCODE"].astype(str),
             "kato": adm2_2018["KATO"].astype(str),
@@ -187,37 +220,14 @@ def load_geokz(data_dir: str | os.PathLike) -> BoundarySources:
         crs=WGS84,
     )
 
-    def coded(gdf: gpd.GeoDataFrame, code_field: str, *, normalise: bool) -> gpd.GeoDataFrame:
-        codes = gdf[code_field].astype(str)
-        return gpd.GeoDataFrame(
-            {"code": codes.map(region_code) if normalise else codes},
-            geometry=gdf.geometry.to_numpy(),
-            crs=WGS84,
-        )
 
-    return BoundarySources(
-        kind="geokz",
-        description=f"geokz district and region boundaries from {data_dir}",
-        attribution=[GEOKZ_ATTRIBUTION],
-        units=units,
-        cut_layers={
-            "adm2_2024": coded(adm2_2024, "ADM2_PCODE", normalise=False),
-            "adm1_2024": coded(adm1_2024, "ADM1_PCODE", normalise=False),
-        },
-        reference={
-            2018: coded(adm1_2018, "ADM1_PCODE", normalise=True),
-            2024: coded(adm1_2024, "ADM1_PCODE", normalise=True),
-        },
-        repairs=repairs,
-        data_dir=data_dir,
-        districts=gpd.GeoDataFrame(
-            {
-                **{c: adm2_2024[c].astype(str).to_numpy() for c in district_fields},
-                "region": adm2_2024["ADM1_PCODE"].map(region_code).to_numpy(),
-            },
-            geometry=adm2_2024.geometry.to_numpy(),
-            crs=WGS84,
-        ),
+def _coded(gdf: gpd.GeoDataFrame, code_field: str, *, normalise: bool) -> gpd.GeoDataFrame:
+    """Return polygons with one ``code`` column (``code_field``; ``KZ-NN`` when ``normalise``)."""
+    codes = gdf[code_field].astype(str)
+    return gpd.GeoDataFrame(
+        {"code": codes.map(region_code) if normalise else codes},
+        geometry=gdf.geometry.to_numpy(),
+        crs=WGS84,
     )
 
 

@@ -26,9 +26,9 @@ from boundaries.spec import (
     ReformSpec,
     ReformSpecError,
     Region,
-    assign_after,
     check_consistency,
 )
+from boundaries.spec_units import assign_after
 
 __all__ = ["centre_from_settlement", "state_from_spec", "to_spec"]
 

@@ -33,13 +33,12 @@ from boundaries.sources import BoundarySources
 from boundaries.spec import (
     ReformSpec,
     ReformSpecError,
-    check_against_units,
     dump_spec,
     load_spec,
-    merge_target,
     parse_spec,
     read_spec_toml,
 )
+from boundaries.spec_units import check_against_units, merge_target
 from geo.crs import EQUAL_AREA
 from geo.distance import geodesic_km
 from geo.validation import iou

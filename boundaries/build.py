@@ -29,15 +29,8 @@ import shapely
 from boundaries.chain import ReformChain
 from boundaries.schema import REGION_COLUMNS, region_col, share_of_area_col
 from boundaries.sources import BoundarySources
-from boundaries.spec import (
-    Centre,
-    ReformSpec,
-    ReformSpecError,
-    Region,
-    assign_after,
-    check_against_units,
-    merge_target,
-)
+from boundaries.spec import Centre, ReformSpec, ReformSpecError, Region
+from boundaries.spec_units import assign_after, check_against_units, merge_target
 from geo.crs import WGS84, area_km2, require_crs
 from geo.errors import DataError
 from geo.validation import (

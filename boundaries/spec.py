@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -383,61 +383,6 @@ def _repeated_unit_problems(spec: ReformSpec) -> list[str]:
     return problems
 
 
-def check_against_units(
-    spec: ReformSpec,
-    unit_regions: Mapping[str, str],
-    *,
-    layer_codes: Mapping[str, Iterable[str]] | None = None,
-    source: str = "districts",
-) -> None:
-    """Check the spec against the unit (district) codes of the ``before`` epoch.
-
-    Parameters
-    ----------
-    unit_regions : mapping
-        Unit code → region code (``KZ-NN``) in the ``before`` epoch.
-    layer_codes : mapping, optional
-        Cut layer name → codes it holds, to check split cuts.
-
-    Raises
-    ------
-    ReformSpecError
-        Listing every unknown unit, every unassigned region and every unknown cut code.
-    """
-    problems: list[str] = []
-    before, after = spec.regions_of(spec.before), spec.regions_of(spec.after)
-    for u in [u for m in spec.moves for u in m.units] + [s.unit for s in spec.splits]:
-        if u not in unit_regions:
-            problems.append(
-                f"unit {u} is not a {spec.before} district code in {source}; fix the code (ADM2_PCODE)"
-            )
-    for code in sorted(set(unit_regions.values())):
-        if code not in before:
-            problems.append(
-                f"{source} has region {code} that the spec does not define for {spec.before}; add it"
-            )
-    if layer_codes is not None:
-        for s in spec.splits:
-            known = set(layer_codes.get(s.cut_layer, ()))
-            for c in s.cut_codes:
-                if c not in known:
-                    problems.append(
-                        f"[[splits]] {s.unit}: cut code {c} is not in layer {s.cut_layer}; fix cut_codes"
-                    )
-    # every after-region receives at least one unit
-    targets = assign_after(spec, unit_regions)
-    got = set(targets.values()) | {s.inside for s in spec.splits} | {s.outside for s in spec.splits}
-    got = {merge_target(spec, c) for c in got}
-    merged_away = {c for g in spec.merges for c in g.regions if c != g.into}
-    for code in after:
-        if code not in got and code not in merged_away:
-            problems.append(
-                f"{spec.after} region {code} receives no district; move units to it or remove it"
-            )
-    if problems:
-        raise ReformSpecError(spec.source, problems)
-
-
 def merge_problems(spec: ReformSpec) -> list[str]:
     """Regions merged into two different regions, and circular merges (A → B → A)."""
     problems: list[str] = []
@@ -464,26 +409,6 @@ def merge_problems(spec: ReformSpec) -> list[str]:
                 "region that is not itself merged"
             )
     return problems
-
-
-def merge_target(spec: ReformSpec, code: str) -> str:
-    """Follow [[merges]] from ``code`` to the region it ends up in."""
-    seen = set()
-    while True:
-        nxt = next((g.into for g in spec.merges if code in g.regions and g.into != code), None)
-        if nxt is None or code in seen:
-            return code
-        seen.add(code)
-        code = nxt
-
-
-def assign_after(spec: ReformSpec, unit_regions: Mapping[str, str]) -> dict[str, str]:
-    """Region of the ``after`` epoch for each whole (unsplit) unit."""
-    moved = spec.moved_units()
-    split = {s.unit for s in spec.splits}
-    return {
-        u: merge_target(spec, moved.get(u, r)) for u, r in unit_regions.items() if u not in split
-    }
 
 
 def load_spec(path: str | os.PathLike | None = None) -> ReformSpec:
@@ -558,37 +483,12 @@ def _is_bundled_id(name: str) -> bool:
 
 def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
     """Return the TOML-ready mapping of a spec (inverse of :func:`parse_spec`)."""
-
-    def centre(c: Centre) -> dict[str, Any]:
-        d = {"name_en": c.name_en, "name_kk": c.name_kk, "name_ru": c.name_ru}
-        if c.former_name_en:
-            d["former_name_en"] = c.former_name_en
-        if c.kato:
-            d["kato"] = c.kato
-        d.update(lon=c.lon, lat=c.lat)
-        return d
-
     out: dict[str, Any] = {
         "reform": dict(spec.meta)
         | {"id": spec.id, "title": spec.title, "before": spec.before, "after": spec.after}
     }
-    out["centres"] = {k: centre(c) for k, c in spec.centres.items()}
-    out["regions"] = [
-        {
-            k: v
-            for k, v in {
-                "code": r.code,
-                "epochs": list(r.epochs),
-                "parent": r.parent,
-                "name_en": r.name_en,
-                "name_kk": r.name_kk,
-                "name_ru": r.name_ru,
-                "centre": r.centre,
-            }.items()
-            if v is not None
-        }
-        for r in spec.regions
-    ]
+    out["centres"] = {k: _centre_dict(c) for k, c in spec.centres.items()}
+    out["regions"] = [_region_dict(r) for r in spec.regions]
     if spec.periods:
         out["periods"] = {
             str(e): {k: v for k, v in vars(p).items() if v not in ("", False)}
@@ -599,18 +499,7 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
     if spec.moves:
         out["moves"] = [{"to": m.to, "note": m.note, "units": list(m.units)} for m in spec.moves]
     if spec.splits:
-        out["splits"] = [
-            {
-                "unit": s.unit,
-                "name_en": s.name_en,
-                "cut_layer": s.cut_layer,
-                "cut_codes": list(s.cut_codes),
-                "inside": s.inside,
-                "outside": s.outside,
-                "note": s.note,
-            }
-            for s in spec.splits
-        ]
+        out["splits"] = [_split_dict(s) for s in spec.splits]
     if spec.members:
         out["members"] = [
             {"region": g.region, "source": g.source, "note": g.note, "units": list(g.units)}
@@ -621,6 +510,31 @@ def spec_to_dict(spec: ReformSpec) -> dict[str, Any]:
             {"regions": list(g.regions), "into": g.into, "note": g.note} for g in spec.merges
         ]
     return out
+
+
+def _centre_dict(c: Centre) -> dict[str, Any]:
+    """Return the ``[centres.<key>]`` table of a centre."""
+    d = {"name_en": c.name_en, "name_kk": c.name_kk, "name_ru": c.name_ru}
+    if c.former_name_en:
+        d["former_name_en"] = c.former_name_en
+    if c.kato:
+        d["kato"] = c.kato
+    d.update(lon=c.lon, lat=c.lat)
+    return d
+
+
+def _region_dict(r: Region) -> dict[str, Any]:
+    """Return the ``[[regions]]`` entry of a region (its unset fields left out)."""
+    d = {"code": r.code, "epochs": list(r.epochs), "parent": r.parent, "name_en": r.name_en,
+         "name_kk": r.name_kk, "name_ru": r.name_ru, "centre": r.centre}  # fmt: skip
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _split_dict(s: Split) -> dict[str, Any]:
+    """Return the ``[[splits]]`` entry of a split."""
+    return {"unit": s.unit, "name_en": s.name_en, "cut_layer": s.cut_layer,
+            "cut_codes": list(s.cut_codes), "inside": s.inside, "outside": s.outside,
+            "note": s.note}  # fmt: skip
 
 
 def _rename_dict(r: Rename) -> dict[str, Any]:

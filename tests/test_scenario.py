@@ -28,7 +28,8 @@ from analysis.scenario import (
     load_scenario,
     scenario_problems,
 )
-from boundaries.spec import ReformSpecError, check_against_units, dump_spec, load_spec, parse_spec
+from boundaries.spec import ReformSpecError, dump_spec, load_spec, parse_spec
+from boundaries.spec_units import check_against_units
 from cli.scenario import RANKING_FILE, register
 from geo.crs import area_km2
 from geo.errors import DataError

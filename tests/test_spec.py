@@ -3,7 +3,6 @@ import tomllib
 
 from boundaries.spec import (
     ReformSpecError,
-    check_against_units,
     dump_spec,
     load_spec,
     parse_spec,
@@ -78,27 +77,6 @@ def test_structural_problems_are_collected_in_one_error(spec):
     assert any("KZ-99" in p and "no such 2024 region" in p for p in problems)
     assert any("assigned 2 times" in p for p in problems)
     assert len(problems) >= 2
-
-
-def test_units_checked_against_district_codes(spec, geokz_sources):
-    units = dict(zip(geokz_sources.units["unit"], geokz_sources.units["region"], strict=True))
-    raw = _raw(spec)
-    raw["moves"][0]["units"][0] = "KZ000000"
-    bad = parse_spec(raw, source="bad.toml")
-    layers = {k: v["code"].tolist() for k, v in geokz_sources.cut_layers.items()}
-    with pytest.raises(
-        ReformSpecError, match=r"unit KZ000000 is not a 2018 district code.*fix the code"
-    ):
-        check_against_units(bad, units, layer_codes=layers)
-
-
-def test_region_left_empty_is_reported(spec, geokz_sources):
-    units = dict(zip(geokz_sources.units["unit"], geokz_sources.units["region"], strict=True))
-    raw = _raw(spec)
-    raw["moves"] = [m for m in raw["moves"] if m["to"] != "KZ-62"]
-    bad = parse_spec(raw, source="bad.toml")
-    with pytest.raises(ReformSpecError, match="2024 region KZ-62 receives no district"):
-        check_against_units(bad, units)
 
 
 def test_invalid_toml(tmp_path):

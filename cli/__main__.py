@@ -1,5 +1,5 @@
 """``python -m cli`` runs the ``reform-atlas`` command line."""
 
-from cli.main import main
+from cli.main import run
 
-raise SystemExit(main())
+run()

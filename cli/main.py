@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
 import signal
 import sys
 import threading
@@ -384,6 +385,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERRUPTED
 
 
+def run() -> None:
+    """Console entry point (``reform-atlas``, ``python -m cli``): :func:`main`, then exit at once.
+
+    The interpreter's own teardown frees every object of the finished run one by one
+    (0.15 s after a cold ``analyze``, 6 % of it); all files are closed by then, so the
+    process leaves with ``os._exit`` once the output streams are flushed. In-process
+    callers (the tests) call :func:`main`, which returns the exit code.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _fail(line: str) -> int:
     print(f"reform-atlas: error: {line}", file=sys.stderr)
     return EXIT_USAGE
@@ -433,4 +448,4 @@ def _sigterm_as_interrupt():
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    run()

@@ -160,10 +160,10 @@ def _open_sheets(path: Path, *sheets: str) -> list[list[tuple]]:
     except Exception as err:  # calamine raises its own errors, ValueError… on a bad file
         raise _unreadable(path, err) from err
     try:
-        missing = [s for s in sheets if s not in book.sheet_names]
-        if missing:
+        absent = next((s for s in sheets if s not in book.sheet_names), None)
+        if absent is not None:
             msg = (
-                f"{path}: sheet '{missing[0]}' is missing (sheets: {', '.join(book.sheet_names)}); "
+                f"{path}: sheet '{absent}' is missing (sheets: {', '.join(book.sheet_names)}); "
                 "the workbook layout changed: use the published workbook or update inputs/bns.py"
             )
             raise DataError(msg)

@@ -368,7 +368,7 @@ def name_skeletons(settlements: pd.DataFrame) -> pd.Series:
         settlements[c].astype("string").to_numpy(dtype=object, na_value=None) for c in fields
     ]
     rows = zip(*columns, strict=True) if columns else ([] for _ in range(len(settlements)))
-    if len(_SKELETON_SETS) > _MAX_SKELETON_SETS:
+    if len(_SKELETON_SETS) >= _MAX_SKELETON_SETS:
         _SKELETON_SETS.clear()
     sets = [_skeleton_set(tuple(n for n in names if n is not None)) for names in rows]
     return pd.Series(sets, index=settlements.index, dtype=object, name="skeletons")
@@ -376,7 +376,8 @@ def name_skeletons(settlements: pd.DataFrame) -> pd.Series:
 
 #: The skeleton sets of the name tuples seen (a set depends on the names only): one
 #: analysis asks for the same places' skeletons four times (gazetteer merge, official
-#: match, claims), 0.1 s each. Cleared beyond :data:`_MAX_SKELETON_SETS` entries.
+#: match, claims), 0.1 s each. At most :data:`_MAX_SKELETON_SETS` entries (emptied when
+#: full at the start of a call), so a large uploaded file cannot make it grow without bound.
 _SKELETON_SETS: dict[tuple[str, ...], frozenset[str]] = {}
 _MAX_SKELETON_SETS = 200_000
 
@@ -384,7 +385,9 @@ _MAX_SKELETON_SETS = 200_000
 def _skeleton_set(names: tuple[str, ...]) -> frozenset[str]:
     found = _SKELETON_SETS.get(names)
     if found is None:
-        found = _SKELETON_SETS[names] = frozenset(_skeletons_of(names))
+        found = frozenset(_skeletons_of(names))
+        if len(_SKELETON_SETS) < _MAX_SKELETON_SETS:
+            _SKELETON_SETS[names] = found
     return found
 
 

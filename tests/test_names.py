@@ -307,3 +307,16 @@ def test_renames_are_dated_in_order_and_sourced():
     assert all(r.source and r.old != r.new for r in RENAMES)
     # every name is in the romanisation scheme (ASCII, as name_latn)
     assert all(r.old.isascii() and r.new.isascii() for r in RENAMES)
+
+
+def test_skeleton_memo_stays_bounded(monkeypatch):
+    import inputs.names as names
+
+    monkeypatch.setattr(names, "_MAX_SKELETON_SETS", 5)
+    monkeypatch.setattr(names, "_SKELETON_SETS", {})
+    frame = pd.DataFrame({"name": [f"Place {i}" for i in range(20)], "name_ru": "Пункт"})
+    sets = names.name_skeletons(frame)
+    assert len(names._SKELETON_SETS) == 5
+    assert sets.iloc[17] == frozenset({skeleton("Place 17"), skeleton("Пункт")})
+    again = names.name_skeletons(frame)  # a full memo is emptied first, then refilled
+    assert again.equals(sets) and len(names._SKELETON_SETS) == 5

@@ -31,6 +31,7 @@ import compileall
 import json
 import multiprocessing as mp
 import os
+import queue
 import resource
 import statistics
 import subprocess
@@ -242,7 +243,14 @@ def _run(target, data_dir: str, **kwargs) -> dict:
     q = ctx.Queue()
     p = ctx.Process(target=target, args=(data_dir, q), kwargs=kwargs)
     p.start()
-    result = q.get()
+    while True:  # a stage that fails sends nothing: stop instead of waiting for ever
+        try:
+            result = q.get(timeout=1.0)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                msg = f"benchmark stage {target.__name__} failed (exit code {p.exitcode}); see above"
+                raise SystemExit(msg) from None
     p.join()
     return result
 

@@ -120,13 +120,16 @@ class _InlineExecutor:
 def stage_threads(data_dir: str, q, repeats: int = 3) -> None:
     """The cold work of ``analyze`` in one process, with its threads and without them.
 
-    With: the build beside the official and settlement loading, the regions' files
-    beside the settlements' (as the CLI runs). Without: the same steps one after the
-    other (the executors swapped for an inline stand-in). Interleaved; wall and CPU;
+    With: the build beside the official and settlement loading, a thread per epoch
+    and the coverage check's union in the build, the regions' files beside the
+    settlements' (as the CLI runs). Without: the same steps one after the other (the
+    executors swapped for an inline stand-in). Interleaved; wall and CPU;
     the in-process caches (name skeletons, romanisations, grids) emptied before each run.
     """
+    import boundaries.build
     import cli.cache
     import cli.export
+    import geo.validation
     from boundaries.sources import resolve_data_dir
     from boundaries.spec import load_spec
     from cli.cache import DiskCache, cached_analysis, spec_plan
@@ -137,7 +140,8 @@ def stage_threads(data_dir: str, q, repeats: int = 3) -> None:
     for _ in range(repeats):
         for mode in runs:
             executor = ThreadPoolExecutor if mode == "threads" else _InlineExecutor
-            cli.cache.ThreadPoolExecutor = cli.export.ThreadPoolExecutor = executor
+            for module in (cli.cache, cli.export, boundaries.build, geo.validation):
+                module.ThreadPoolExecutor = executor
             _forget_memos()
             t0, c0 = time.perf_counter(), time.process_time()
             result = cached_analysis(DiskCache(None), resolve_data_dir(data_dir), *plan)

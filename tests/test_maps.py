@@ -40,7 +40,7 @@ def test_clicks_resolve_to_settlements_and_regions(embedded_analysis):
     layer = settlement_layer(embedded_analysis)
     payload = json.loads(layer.payload)
     assert payload["n"] == len(embedded_analysis.settlements)
-    i = int(np.flatnonzero(layer.labels == "Talghar")[0])
+    i = int(np.flatnonzero(layer.labels == "Talghar (Talgar)")[0])  # the GeoNames name, then its Latin name
     click = {"last_object_clicked": {"lat": 43.3, "lng": 77.2}, "last_object_clicked_tooltip": f"ra:s:{i}"}
     kind, key = parse_click(click)
     assert kind == "s" and layer.settlement_id(key) == layer.ids[i]

@@ -47,7 +47,11 @@ def marker_radius(population: np.ndarray) -> np.ndarray:
 
 
 def settlement_label(frame: pd.DataFrame) -> np.ndarray:
-    """Display label of each settlement: local name, with the English one when it differs."""
+    """Display label of each settlement: local name, with its Latin name when it differs.
+
+    The Latin name is ``name_latn`` (one romanisation for every place, :mod:`inputs.names`),
+    else the English one: ``Өскемен (Oskemen)``, ``Uzunagach (Uzynagash)``.
+    """
 
     def text(col: str) -> pd.Series:
         if col not in frame.columns:
@@ -55,14 +59,15 @@ def settlement_label(frame: pd.DataFrame) -> np.ndarray:
         s = frame[col].astype(object)
         return s.where(s.notna(), None)
 
-    name, en, kk, ru = text("name"), text("name_en"), text("name_kk"), text("name_ru")
+    name, en, latn, kk, ru = text("name"), text("name_en"), text("name_latn"), text("name_kk"), text("name_ru")
     labels = []
-    for n, e, k, r in zip(name, en, kk, ru, strict=True):
-        local = " ".join(str(n or k or r or e or "(unnamed)").split())
-        if e and e.casefold() != str(local).casefold():
-            labels.append(f"{local} ({e})")
+    for n, e, lt, k, r in zip(name, en, latn, kk, ru, strict=True):
+        local = " ".join(str(n or k or r or lt or e or "(unnamed)").split())
+        latin = lt or e
+        if latin and str(latin).casefold() != local.casefold():
+            labels.append(f"{local} ({latin})")
         else:
-            labels.append(str(local))
+            labels.append(local)
     return np.array(labels, dtype=object)
 
 

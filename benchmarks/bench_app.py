@@ -399,6 +399,7 @@ def bench_lab(context, url: str, runs: int) -> dict[str, list[float]]:
     for i in range(runs):
         box = page.get_by_test_id("stSelectbox").filter(has_text="New centre")
         box.locator("input, [role=combobox]").first.click()
+        page.get_by_role("option").first.wait_for()
         options = [o for o in page.get_by_role("option").all() if "current" not in o.text_content()]
         options[i % len(options)].click()  # the best candidate, the next one, ... (never the current centre)
         idle(page)

@@ -333,15 +333,15 @@ def body(analysis, request: Request, view: dict, col_map, col_side, map_box) -> 
         select.settlement_search(analysis, request.key)
         panel_box = st.container()
     sel = select.current_selection(analysis)
-    with map_box:  # the map first, then what surrounds it: the browser starts loading it sooner
+    with panel_box:  # the panel before the map's half-megabyte message: after a click it shows first
+        select.side_panel(analysis, sel, request.source)
+    with map_box:
         render_map(analysis, request, view=view["view"], epoch=view["epoch"], metric=view["metric"],
                    options=view, sel=sel)
         if view["settlements"]:
             from webapp.maps.settlements import settlement_legend_html
 
             st.html(settlement_legend_html(st.session_state["settlement_layer"].counts, epochs=analysis.epochs))
-    with panel_box:
-        select.side_panel(analysis, sel, request.source)
     col_map.caption(
         "Regions coloured on one scale for both epochs; hatched = territory that changed region; outlined = new "
         "region; orange dots = new regional centres; dotted orange line = a centre that moved. Settlement circles: "

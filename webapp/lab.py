@@ -192,9 +192,9 @@ def lab_tabs(lab: Lab, state: dict, result) -> None:
 @st.fragment
 def workspace(lab: Lab, colour_by: str, basemap: str) -> None:
     """Headline, maps, editors and tables: an edit (a button, a click on the map) reruns only this part."""
-    t0 = st.session_state.pop("lab_edit_started", None) or time.perf_counter()
     if current()["id"] != st.session_state.get("lab_export_id"):
         st.rerun(scope="app")  # the export buttons' file names follow the scenario's id
+    t0 = st.session_state.pop("lab_edit_started", None) or time.perf_counter()
     messages = st.container()
     for kind, text in st.session_state.pop("lab_flash", []):
         getattr(messages, kind)(text, icon=":material/error:" if kind == "error" else ":material/info:")

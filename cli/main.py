@@ -394,8 +394,11 @@ def run() -> None:
     callers (the tests) call :func:`main`, which returns the exit code.
     """
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a reader that went away (``| head``): nothing more can be said
+            code = code or 1
     os._exit(code)
 
 

@@ -297,6 +297,30 @@ def test_the_timeline_of_reforms_and_its_link(page, app_url, artifacts):
     shot(page, artifacts, "3_link_1996")
 
 
+def test_uzynagash_search_and_its_shared_link(page, artifacts):
+    """Items 2 and 8 of issue 11: "Uzynagash" finds the Almaty-region village; its URL reopens it."""
+    from playwright.sync_api import expect
+
+    open_atlas(page)
+    search(page, "Uzynagash")
+    # the village the address names (Zhambyl district, Almaty Region), not the Kostanay one
+    expect(page.get_by_text(re.compile(r"2024 · Almaty Region \(KZ-19\)"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 90(\.\d)? km"))).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]place="))
+    idle(page)
+    shot(page, artifacts, "1_uzynagash")
+
+    link = page.url
+    other = page.context.new_page()  # the copied link, opened in a new tab
+    other.goto(link)
+    expect(other.get_by_text(re.compile(r"2024 · Almaty Region \(KZ-19\)"))).to_be_visible()
+    expect(other.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 90(\.\d)? km"))).to_be_visible()
+    expect(other.get_by_role("textbox", name="Find a settlement")).to_have_value("")  # opened by the link alone
+    idle(other)
+    shot(other, artifacts, "2_shared_link")
+    other.close()
+
+
 def test_click_to_select_in_every_state(page, artifacts):
     """Item 1 of issue 11: clicks select on a fresh page, after clearing, after switching, side by side."""
     from playwright.sync_api import expect

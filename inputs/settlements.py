@@ -25,7 +25,7 @@ EPSG:4326 with one Point per settlement, on a fresh RangeIndex, with columns
     The value as written in the source (text) or ``<NA>``.
 ``population_status``
     ``"tagged"`` (parsed), ``"unparsed"`` (text present but not usable, see
-    :func:`parse_population`) or ``"missing"`` (no value).
+    :func:`inputs.population.parse_population`) or ``"missing"`` (no value).
 
 Loaders may add helper columns: ``alt_names`` (``"|"``-joined alternative names,
 used for matching) and ``geonames_admin1`` (GeoNames admin1 code).
@@ -54,12 +54,9 @@ from inputs.population import (
     MISSING,
     UNPARSED,
     check_population_bound,
-    parse_population,  # noqa: F401 (the callers' old import path)
     population_columns,
-    population_status,  # noqa: F401 (the callers' old import path)
     raw_text,
 )
-from inputs.search import find_settlement as find_settlement  # the callers' old import path
 
 #: Column order and dtypes shared by every loader (``geometry`` comes last).
 SCHEMA: dict[str, str] = {
@@ -342,7 +339,7 @@ def load_settlements_file(path: str | Path, *, layer: str | None = None) -> gpd.
     Column names are matched case-insensitively (see :data:`FILE_COLUMNS`):
     ``name``; ``name_en``/``name:en``; ``name_kk``/``name:kk``;
     ``name_ru``/``name:ru``; ``place``; ``population``/``pop`` (text or
-    numbers, see :func:`parse_population`); ``osm_id``; an identifier from
+    numbers, see :func:`inputs.population.parse_population`); ``osm_id``; an identifier from
     ``id``, else ``osm_id``, else ``geonameid``; ``alt_names``. Other columns
     are dropped.
 

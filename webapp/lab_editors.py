@@ -91,7 +91,7 @@ def _short(population: float) -> str:
 def centre_candidates(lab: Lab, result, code: str, query: str) -> tuple[pd.DataFrame, str]:
     """Settlements of region ``code`` to choose a centre from (ranked), and what they are."""
     from analysis.ranking import candidate_centres
-    from inputs.settlements import find_settlement
+    from inputs.search import find_settlement
 
     if not query:
         table = candidate_centres(result, code)

@@ -378,7 +378,6 @@ def write_gpkg(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str) ->
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[=+\\-@\t\r]"
 
 
@@ -437,8 +436,3 @@ def _cell_text(value) -> str:
     if isinstance(value, (float, np.floating)):
         return pc.cast(pa.scalar(float(value)), pa.string()).as_py()
     return str(value)
-
-
-def neutralise_formula(text: str) -> str:
-    """``'`` + ``text`` when a spreadsheet would read ``text`` as a formula (see :func:`write_csv`)."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text

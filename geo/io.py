@@ -137,16 +137,6 @@ def read_input_bytes(path: str | os.PathLike, *, limit: SizeLimit, what: str = "
     return data
 
 
-def read_input_text(path: str | os.PathLike, *, limit: SizeLimit, what: str = "file") -> str:
-    """Read a checked input file as UTF-8 text (:func:`read_input_bytes`); a BOM is dropped."""
-    data = read_input_bytes(path, limit=limit, what=what)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        msg = f"{path}: not UTF-8 text (byte {err.start}); save the {what} as UTF-8"
-        raise DataError(msg) from err
-
-
 @contextlib.contextmanager
 def _open_regular(path: Path, *, what: str) -> Iterator[io.BufferedReader]:
     """Open ``path`` for reading without blocking, only if it is a regular file."""

@@ -48,30 +48,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    # nothing but the app: every other host fails to resolve (keeps the HTTP cache, unlike page.route)
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
-FOLIUM_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+# the same Chromium, flags, frame and in-frame scripts as the browser tests (tests/browser_kit.py)
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_kit import CHROMIUM, FOLIUM_FRAME, SETTLEMENT_AT_JS, free_port, healthy, stop_server  # noqa: E402
+from browser_kit import CHROMIUM_ARGS as BASE_ARGS  # noqa: E402
+
+# nothing but the app: every other host fails to resolve (keeps the HTTP cache, unlike page.route)
+CHROMIUM_ARGS = [*BASE_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 REGIONS_JS = """() => {
   if (!window.map || !window.map._loaded) { return 0; }
   return Object.values(window.map._layers).filter(
@@ -118,32 +109,8 @@ STATE_JS = """() => {
   return [t ? t.textContent : '', h ? h.textContent : ''];
 }"""
 TARGETS = {"cold_s": 3.0, "warm_s": 1.5, "switch_s": 1.0, "payload_mb": 2.5, "click_s": 0.5, "lab_s": 0.5}
-FOLIUM = 'iframe[title="streamlit_folium.st_folium"]'
 #: Settlements clicked in turn (Kazakh names as in the data) and the region clicked.
 CLICKS = ("Өскемен", "Семей", "Есік", "Талғар", "Қарағанды", "Павлодар")
-SETTLEMENT_AT_JS = """(prefix) => {
-  const map = window.map, group = map && Object.values(map._layers).find(l => l.raNames);
-  if (!group) { return null; }
-  const index = group.raNames.findIndex(name => name.startsWith(prefix));
-  const hit = group.getLayers().find(l => l._raIndex === index);
-  if (!map.getBounds().pad(-0.1).contains(hit.getLatLng())) { map.panTo(hit.getLatLng(), {animate: false}); }
-  const p = map.latLngToContainerPoint(hit.getLatLng());
-  return [p.x, p.y];
-}"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def start_server(data_dir: str | None) -> tuple[subprocess.Popen, str]:
@@ -289,7 +256,7 @@ def choose_metric(page, label: str) -> None:
 
 
 def frame_of(page):
-    return page.locator(FOLIUM).first.element_handle(timeout=120000).content_frame()
+    return page.locator(FOLIUM_FRAME).first.element_handle(timeout=120000).content_frame()
 
 
 def click_in_map(page, x: float, y: float) -> None:
@@ -305,7 +272,7 @@ def bench_clicks(page, runs: int) -> tuple[list[float], list[float]]:
     for i in range(runs):
         name = CLICKS[i % len(CLICKS)]
         idle(page)
-        xy = frame_of(page).evaluate(SETTLEMENT_AT_JS, name)
+        xy = frame_of(page).evaluate(SETTLEMENT_AT_JS, ["map", name])
         t0 = time.perf_counter()
         click_in_map(page, *xy)
         page.get_by_role("heading", name=re.compile(name)).wait_for(timeout=60000)
@@ -315,7 +282,7 @@ def bench_clicks(page, runs: int) -> tuple[list[float], list[float]]:
     idle(page)
     page.locator("label").filter(has=page.get_by_role("switch", name="Settlements")).click()
     idle(page)
-    page.frame_locator(FOLIUM).first.get_by_role("button", name="Whole country").click()
+    page.frame_locator(FOLIUM_FRAME).first.get_by_role("button", name="Whole country").click()
     frame_of(page).wait_for_function("() => window.map && !Object.values(window.map._layers).some(l => l.raNames)")
     for i in range(runs):
         lat_lon, heading = [([48.3, 72.5], "Karaganda Region"), ([51.0, 68.0], "Akmola Region")][i % 2]
@@ -384,7 +351,7 @@ def bench_lab(context, url: str, runs: int) -> dict[str, list[float]]:
 
     page = context.new_page()
     page.goto(f"{url}/lab")
-    page.frame_locator(FOLIUM).first.get_by_text("no change yet").wait_for(timeout=300000)
+    page.frame_locator(FOLIUM_FRAME).first.get_by_text("no change yet").wait_for(timeout=300000)
     idle(page)
     out = {"move": [], "centre": [], "undo": [], "redo": []}
     for i in range(runs):
@@ -449,15 +416,6 @@ def cold_start(data_dir: str | None, playwright) -> tuple[float, float]:
         return regions, full
     finally:
         stop_server(proc)
-
-
-def stop_server(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def bench_atlas(browser, url: str, runs: int, results: dict) -> None:

@@ -221,7 +221,7 @@ async def drive(url: str, sources: list[str], sessions: int, seconds: float, fol
     async with async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+            args=CHROMIUM_ARGS,
         )
         out = []
         for i in range(sessions):

@@ -20,26 +20,26 @@ import importlib.util
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_kit import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FOLIUM_FRAME,
+    SETTLEMENT_AT_JS,
+    free_port,
+    healthy,
+    stop_server,
+)
 from conftest import DATA
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-FOLIUM_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 TIMEOUT_MS = int(os.environ.get("REFORM_ATLAS_BROWSER_TIMEOUT_MS", "120000"))
 #: In the map frame: region polygons on map ``m`` (``map`` or ``map_div2``); ``visible``: only those in view.
 REGIONS_JS = """(m, visible) => {
@@ -47,18 +47,6 @@ REGIONS_JS = """(m, visible) => {
   if (!map || !map._loaded) { return -1; }
   return Object.values(map._layers).filter(l => l.feature && l.feature.properties && l.feature.properties.code
     && l._parts && (!visible || l._parts.length)).length;
-}"""
-#: In the map frame: container pixel of the settlement whose name starts with ``prefix`` on map ``m``
-#: (panned into view first when it is outside, as a person would drag the map).
-SETTLEMENT_AT_JS = """([m, prefix]) => {
-  const map = window[m];
-  const group = map && Object.values(map._layers).find(l => l.raNames);
-  if (!group) { return null; }
-  const index = group.raNames.findIndex(name => name.startsWith(prefix));
-  const hit = group.getLayers().find(l => l._raIndex === index);
-  if (!map.getBounds().pad(-0.1).contains(hit.getLatLng())) { map.panTo(hit.getLatLng(), {animate: false}); }
-  const p = map.latLngToContainerPoint(hit.getLatLng());
-  return [p.x, p.y];
 }"""
 
 #: In the map frame: a container pixel inside district ``unit`` on the lab's scenario map (null until drawn).
@@ -95,25 +83,11 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def app_url(chromium, tmp_path_factory):
     if not (DATA / "geokz").is_dir():
         pytest.skip(f"real data folder {DATA} is absent")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "REFORM_ATLAS_DATA_DIR": str(DATA)}
@@ -128,19 +102,14 @@ def app_url(chromium, tmp_path_factory):
         from playwright.sync_api import sync_playwright  # noqa: F401 - fail early if missing
 
         deadline_checks = 900
-        while not _healthy(url):
+        while not healthy(url):
             if proc.poll() is not None or deadline_checks == 0:
                 pytest.fail(f"streamlit did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
             deadline_checks -= 1
             proc_wait(proc, 0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def proc_wait(proc: subprocess.Popen, seconds: float) -> None:

@@ -270,11 +270,14 @@ def test_uzynagash_search_and_its_shared_link(page, artifacts):
     """Items 2 and 8 of issue 11: "Uzynagash" finds the Almaty-region village; its URL reopens it."""
     from playwright.sync_api import expect
 
+    def shows_uzynagash(p) -> None:
+        # the village the address names (Zhambyl district, Almaty Region), not the Kostanay one
+        expect(p.get_by_text(re.compile(r"2024 · Almaty Region \(KZ-19\)"))).to_be_visible()
+        expect(p.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 90(\.\d)? km"))).to_be_visible()
+
     open_atlas(page)
     search(page, "Uzynagash")
-    # the village the address names (Zhambyl district, Almaty Region), not the Kostanay one
-    expect(page.get_by_text(re.compile(r"2024 · Almaty Region \(KZ-19\)"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 90(\.\d)? km"))).to_be_visible()
+    shows_uzynagash(page)
     expect(page).to_have_url(re.compile(r"[?&]place="))
     idle(page)
     shot(page, artifacts, "1_uzynagash")
@@ -282,8 +285,7 @@ def test_uzynagash_search_and_its_shared_link(page, artifacts):
     link = page.url
     other = page.context.new_page()  # the copied link, opened in a new tab
     other.goto(link)
-    expect(other.get_by_text(re.compile(r"2024 · Almaty Region \(KZ-19\)"))).to_be_visible()
-    expect(other.get_by_text(re.compile(r"Konaev \(former Kapshagai\): 90(\.\d)? km"))).to_be_visible()
+    shows_uzynagash(other)
     expect(other.get_by_role("textbox", name="Find a settlement")).to_have_value("")  # opened by the link alone
     idle(other)
     shot(other, artifacts, "2_shared_link")

@@ -1,7 +1,7 @@
 """Write build and analysis outputs; the CLI and the app share these writers.
 
 Every file is written into a folder given by the caller (the CLI passes the
-temporary folder of :func:`geo.io.atomic_output_dir`), so a failed run leaves
+temporary folder of :func:`geo.outdir.atomic_output_dir`), so a failed run leaves
 nothing behind, and the app's downloads are byte for byte the CLI's files.
 """
 

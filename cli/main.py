@@ -110,7 +110,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from boundaries.sources import resolve_data_dir
     from cli.cache import DiskCache, cached_build
     from cli.export import build_summary, write_build
-    from geo.io import atomic_output_dir
+    from geo.outdir import atomic_output_dir
 
     plan_id, plan = _build_plan(args)
     cache = DiskCache.from_env()
@@ -249,7 +249,7 @@ def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool
     the same inputs and code give the same bytes, so a warm run replays them.
     """
     from cli.cache import DiskCache, outputs_key
-    from geo.io import atomic_output_dir
+    from geo.outdir import atomic_output_dir
 
     t0 = time.perf_counter()
     cache = DiskCache.from_env()
@@ -312,7 +312,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from boundaries.sources import resolve_data_dir
     from cli.cache import DiskCache, cached_analysis, spec_plan
     from cli.export import timeline_summary, write_timeline
-    from geo.io import atomic_output_dir
+    from geo.outdir import atomic_output_dir
 
     t0 = time.perf_counter()
     chain = load_chain()

@@ -9,7 +9,7 @@ handlers to merge into its ``COMMANDS``::
 Handlers follow the CLI's rules: every expected failure is a
 :class:`~geo.errors.ReformAtlasError` (printed as one line, exit code 2 by
 :func:`cli.main.main`), and outputs are written through
-:func:`geo.io.atomic_output_dir`, so a failed run leaves nothing in ``--out``.
+:func:`geo.outdir.atomic_output_dir`, so a failed run leaves nothing in ``--out``.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def cmd_scenario_evaluate(args: argparse.Namespace) -> int:
     from boundaries.spec import load_spec
     from cli.cache import DiskCache, cached_analysis, spec_plan
     from cli.export import write_scenario
-    from geo.io import atomic_output_dir
+    from geo.outdir import atomic_output_dir
 
     cache = DiskCache.from_env()
     enacted_spec = load_spec(args.enacted)
@@ -173,7 +173,8 @@ def cmd_centres_rank(args: argparse.Namespace) -> int:
     from analysis.ranking import rank_region_centres
     from boundaries.sources import region_code
     from cli.cache import DiskCache, cached_analysis, spec_plan
-    from geo.io import atomic_output_dir, write_csv
+    from geo.io import write_csv
+    from geo.outdir import atomic_output_dir
 
     t0 = time.perf_counter()
     region = region_code(args.region)
@@ -231,7 +232,8 @@ def cmd_centres_pmedian(args: argparse.Namespace) -> int:
     from analysis.ranking import best_centres
     from boundaries.sources import region_code
     from cli.cache import DiskCache, cached_analysis, spec_plan
-    from geo.io import atomic_output_dir, write_csv
+    from geo.io import write_csv
+    from geo.outdir import atomic_output_dir
 
     t0 = time.perf_counter()
     regions = list(dict.fromkeys(region_code(r) for r in args.regions.split(",") if r.strip()))

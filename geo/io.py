@@ -27,7 +27,6 @@ import shapely
 
 from geo.crs import WGS84, require_crs
 from geo.errors import DataError, library_reason
-from geo.outdir import atomic_output_dir  # noqa: F401 (commands import it from here)
 
 # --------------------------------------------------------------------------- bounded input
 

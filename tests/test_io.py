@@ -5,7 +5,8 @@ import pytest
 import shapely
 
 from geo.errors import DataError
-from geo.io import atomic_output_dir, geojson_text, read_vector, write_geojson
+from geo.io import geojson_text, read_vector, write_geojson
+from geo.outdir import atomic_output_dir
 
 
 def test_geojson_is_rfc7946(tmp_path):

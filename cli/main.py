@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from cli.console import say
-from geo.errors import ReformAtlasError, message_line
+from geo.errors import ReformAtlasError, message_line, os_reason
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -415,7 +415,7 @@ def _destination(args: argparse.Namespace) -> str:
 def os_error_line(err: OSError, *, where: str = "output") -> str:
     """One line for an operating-system error: the path (else ``where``), the reason and the fix."""
     where = err.filename if err.filename is not None else where
-    reason = err.strerror or type(err).__name__
+    reason = os_reason(err)
     fix = _OS_FIXES.get(err.errno or 0, "check the path and its permissions")
     return f"{where}: {reason}; {fix}"
 

@@ -65,3 +65,8 @@ def library_reason(error: BaseException) -> str:
     text = _LIBRARY_ADVICE.sub("", str(error).strip())
     lines = text.splitlines()
     return message_line(lines[0].strip() if lines else type(error).__name__, limit=300)
+
+
+def os_reason(err: OSError) -> str:
+    """``strerror`` of an OS error (no path: messages name the file themselves)."""
+    return err.strerror or type(err).__name__

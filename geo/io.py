@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 
 from geo.crs import WGS84, require_crs
-from geo.errors import DataError, library_reason
+from geo.errors import DataError, library_reason, os_reason
 
 # --------------------------------------------------------------------------- bounded input
 
@@ -129,7 +129,7 @@ def read_input_bytes(path: str | os.PathLike, *, limit: SizeLimit, what: str = "
         try:
             data = fh.read(limit.max_bytes + 1)
         except OSError as err:
-            msg = f"{path}: cannot read ({_os_reason(err)}); check the file"
+            msg = f"{path}: cannot read ({os_reason(err)}); check the file"
             raise DataError(msg) from err
     if len(data) > limit.max_bytes:  # the file grew after the check
         raise DataError(_too_large(path, limit, what))
@@ -150,7 +150,7 @@ def _open_regular(path: Path, *, what: str) -> Iterator[io.BufferedReader]:
         msg = f"{path}: is a folder, not a file; give the path of a {what}"
         raise DataError(msg) from None
     except OSError as err:
-        msg = f"{path}: cannot open ({_os_reason(err)}); give the path of a readable {what}"
+        msg = f"{path}: cannot open ({os_reason(err)}); give the path of a readable {what}"
         raise DataError(msg) from err
     try:
         mode = os.fstat(fd).st_mode
@@ -175,7 +175,7 @@ def _read_head(fh: io.BufferedReader, path: Path) -> bytes:
     try:
         return fh.read(_SNIFF_BYTES)
     except OSError as err:
-        msg = f"{path}: cannot read ({_os_reason(err)}); check the file"
+        msg = f"{path}: cannot read ({os_reason(err)}); check the file"
         raise DataError(msg) from err
 
 
@@ -183,11 +183,6 @@ def _megabytes(n: int) -> str:
     """``n`` bytes in MB (2**20 bytes): ``1,024 MB``, ``1 MB``, ``0.00195 MB``."""
     mb = n / 2**20
     return f"{mb:,.0f} MB" if mb >= 100 else f"{mb:.3g} MB"
-
-
-def _os_reason(err: OSError) -> str:
-    """``strerror`` of an OS error (no path: messages name the file themselves)."""
-    return err.strerror or type(err).__name__
 
 
 def read_vector(

@@ -22,11 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from geo.errors import DataError
-
-
-def _os_reason(err: OSError) -> str:
-    return err.strerror or type(err).__name__
+from geo.errors import DataError, os_reason
 
 
 @contextlib.contextmanager
@@ -61,7 +57,7 @@ def atomic_output_dir(out: str | os.PathLike) -> Iterator[Path]:
             msg = f"{blocker}: is a file, not a folder; choose an output folder inside a folder"
             raise DataError(msg) from err
         msg = (
-            f"{parent}: cannot create the output next to {out.name} ({_os_reason(err)}); "
+            f"{parent}: cannot create the output next to {out.name} ({os_reason(err)}); "
             "choose an output folder whose parent folder is writable"
         )
         raise DataError(msg) from err

@@ -244,8 +244,8 @@ def cached_lab(source_name: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=TTL)
-def cached_regions_geojson(source_name: str, state_key: str, _result) -> bytes:
-    """RFC 7946 GeoJSON of a scenario's regions (full resolution), once per state."""
+def cached_regions_geojson(source_name: str, scenario_key: str, _result) -> bytes:
+    """RFC 7946 GeoJSON of a scenario's regions (full resolution), once per state (keyed as its result)."""
     from cli.export import region_properties
     from geo.io import geojson_text
 

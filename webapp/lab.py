@@ -95,15 +95,13 @@ def sidebar_export(lab: Lab) -> None:
     current when they are clicked, and their file names from its id (an edit that changes
     the id reruns the whole page, :func:`workspace`).
     """
-    from webapp.lab_model import state_key
-
     def toml() -> bytes:
         state = current()
         return spec_text(lab, state, evaluate_state(lab, state)).encode("utf-8")
 
     def geojson() -> bytes:
         state = current()
-        return cache.cached_regions_geojson(lab.source, state_key(state), evaluate_state(lab, state))
+        return cache.cached_regions_geojson(lab.source, scenario_key(state), evaluate_state(lab, state))
 
     scenario_id = current()["id"]
     st.session_state["lab_export_id"] = scenario_id

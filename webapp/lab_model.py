@@ -273,12 +273,3 @@ def scenario_key(state: dict) -> str:
     moves = sorted(state["moves"].items())
     centres = sorted((k, repr(c)) for k, c in state["centres"].items())  # every field of the Centre
     return json.dumps([moves, centres], ensure_ascii=False)
-
-
-def state_key(state: dict) -> str:
-    """Return a stable text key of a state (for caches)."""
-    moves = sorted(state["moves"].items())
-    centres = sorted((k, c.name_en, c.lon, c.lat) for k, c in state["centres"].items())
-    return json.dumps([moves, centres, state["id"], state["title"]], ensure_ascii=False)
-
-

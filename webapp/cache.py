@@ -116,7 +116,10 @@ def cached_analysis(
     """Analysis keyed on the data source, the uploaded file's SHA-256 and the reform."""
     build = cached_reform_build(source_name, reform_id)
     result = compute_analysis(source_name, upload_name, _upload if upload_digest else None, build=build)
-    ready()[(source_name, upload_digest, reform_id)] = True
+    table = ready()
+    table[(source_name, upload_digest, reform_id)] = True
+    while len(table) > 4 * ANALYSES_MAX:  # bounded: forget the oldest
+        table.pop(next(iter(table)))
     return result
 
 
@@ -142,12 +145,12 @@ def ready() -> dict:
     return {}
 
 
-def is_ready(key: tuple[str, ...]) -> bool:
-    """Whether the analysis of ``key`` was computed before (it may still have expired since)."""
-    table = ready()
-    while len(table) > 4 * ANALYSES_MAX:  # bounded: forget the oldest
-        table.pop(next(iter(table)))
-    return (*key, ENACTED)[:3] in table
+def is_ready(key: tuple[str, str]) -> bool:
+    """Whether the analysis of the atlas's ``(source, upload digest)`` key (latest reform) was computed before.
+
+    It may still have expired since.
+    """
+    return (*key, ENACTED) in ready()
 
 
 @st.cache_resource(show_spinner=False, max_entries=SOURCES_MAX * len(DEFAULT_CHAIN), ttl=TTL)

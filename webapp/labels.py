@@ -30,11 +30,13 @@ def epoch_period(spec, epoch: int) -> str:
 
 
 def epoch_name(spec, epoch: int) -> str:
-    """``2018 (June 2018 – June 2022)``, ``1996 (1991 – April 1997, approximate)``: the year and its period."""
-    period = spec.periods.get(epoch)
-    if period is None:
-        return str(epoch)
-    return f"{epoch} ({period.label}{f', {APPROXIMATE}' if period.approximate else ''})"
+    """``2018 (June 2018 – June 2022)``, ``1996 (1991 – April 1997, approximate)``: the year and its period.
+
+    The report's wording (:func:`report.reforms.epoch_period`), so that app and report say it alike.
+    """
+    from report.reforms import epoch_period as year_and_period
+
+    return year_and_period(epoch, spec.periods)
 
 
 def period_name(spec, epoch: int, name: str) -> str:

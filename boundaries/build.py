@@ -301,8 +301,9 @@ def _epoch_regions(
     if not specs:
         return {}, validation
     # a thread per epoch: the dissolves and the overlays of the validation are GEOS,
-    # which releases the GIL, so the epochs share two cores (on a loaded machine this
-    # measured no faster, 1.4 s either way; bench_pipeline.py's threads stage shows it)
+    # which releases the GIL, so the epochs share two cores. Measured alone (kz-2022 on
+    # ../shared/data, 5 interleaved builds, load 3.5): 0.70 s min / 0.74 s median with
+    # it, 0.76 / 0.80 s without; bench_pipeline.py's threads stage measures all threads
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="epoch") as pool:
         tasks = {
             e: pool.submit(_epoch, pieces, specs[e], e, sources.reference.get(e)) for e in specs

@@ -48,14 +48,46 @@ def weighted_mean(values, weights) -> float:
     -------
     float
     """
+    v, w = _valid(values, weights)
+    return float(np.average(v, weights=w)) if len(v) else float("nan")
+
+
+def _valid(values, weights) -> tuple[np.ndarray, np.ndarray]:
+    """Return values and weights as floats, without NaN and non-positive weights."""
     v = np.asarray(values, dtype="float64")
     w = np.asarray(weights, dtype="float64")
     ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    if not ok.any():
+    return v[ok], w[ok]
+
+
+def weighted_quantile(
+    values: Sequence[float] | pd.Series, weights: Sequence[float] | pd.Series, q: float
+) -> float:
+    """Weighted quantile ``q`` of ``values`` (NaN and non-positive weights ignored)."""
+    v, w = _valid(values, weights)
+    if not len(v):
         return float("nan")
-    if not ok.all():
-        v, w = v[ok], w[ok]
-    return float(np.average(v, weights=w))
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w) / w.sum()
+    return float(v[min(int(np.searchsorted(cum, q)), len(v) - 1)])
+
+
+def weighted_ecdf(
+    values: Sequence[float] | pd.Series, weights: Sequence[float] | pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted values and the cumulative share of weight at each (for a step plot)."""
+    v, w = _valid(values, weights)
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    total = w.sum()
+    return v, (np.cumsum(w) / total if total else np.zeros_like(w))
+
+
+def weighted_share(mask: pd.Series, weights: pd.Series) -> float:
+    """Share of the total weight where ``mask`` holds (NaN when there is no weight)."""
+    total = float(weights.sum())
+    return float(weights[mask].sum()) / total if total else float("nan")
 
 
 def distance_summary(

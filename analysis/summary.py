@@ -14,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from analysis.stats import weighted_mean  # the one weighting rule
+from analysis.stats import (  # the one weighting rule
+    weighted_mean,
+    weighted_quantile,
+    weighted_share,
+)
 from boundaries.schema import (
     CHANGE_KM,
     DELTA_KM,
@@ -29,54 +32,11 @@ from boundaries.schema import (
 from geo.distance import geodesic_km
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from analysis.pipeline import Analysis
     from boundaries.build import BuildResult
 
 #: Distance band reported as "within reach" of the regional centre (km).
 WITHIN_KM = 100.0
-
-
-# ---------------------------------------------------------------- weighted statistics
-
-
-def _valid(values, weights) -> tuple[np.ndarray, np.ndarray]:
-    """Return values and weights as floats, without NaN and non-positive weights."""
-    v = np.asarray(values, dtype="float64")
-    w = np.asarray(weights, dtype="float64")
-    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    return v[ok], w[ok]
-
-
-def weighted_quantile(
-    values: Sequence[float] | pd.Series, weights: Sequence[float] | pd.Series, q: float
-) -> float:
-    """Weighted quantile ``q`` of ``values`` (NaN and non-positive weights ignored)."""
-    v, w = _valid(values, weights)
-    if not len(v):
-        return float("nan")
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    cum = np.cumsum(w) / w.sum()
-    return float(v[min(int(np.searchsorted(cum, q)), len(v) - 1)])
-
-
-def weighted_ecdf(
-    values: Sequence[float] | pd.Series, weights: Sequence[float] | pd.Series
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted values and the cumulative share of weight at each (for a step plot)."""
-    v, w = _valid(values, weights)
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    total = w.sum()
-    return v, (np.cumsum(w) / total if total else np.zeros_like(w))
-
-
-def weighted_share(mask: pd.Series, weights: pd.Series) -> float:
-    """Share of the total weight where ``mask`` holds (NaN when there is no weight)."""
-    total = float(weights.sum())
-    return float(weights[mask].sum()) / total if total else float("nan")
 
 
 # ---------------------------------------------------------------- the reform's footprint

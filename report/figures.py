@@ -24,13 +24,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from shapely.ops import polylabel
 
+from analysis.stats import weighted_ecdf, weighted_mean
 from analysis.summary import (
     affected_codes,
     centre_changes,
     changed_regions,
     new_regions,
-    weighted_ecdf,
-    weighted_mean,
 )
 from boundaries.schema import CHANGE_KM, DELTA_KM, POPULATION_EST, dist_col, region_col
 from geo.crs import WGS84

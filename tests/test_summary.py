@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
+from analysis.stats import weighted_ecdf, weighted_mean, weighted_quantile, weighted_share
 from analysis.summary import (
     affected_codes,
     affected_mean_distances,
@@ -19,10 +20,6 @@ from analysis.summary import (
     new_regions,
     reform_chain,
     top_lists,
-    weighted_ecdf,
-    weighted_mean,
-    weighted_quantile,
-    weighted_share,
 )
 
 

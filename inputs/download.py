@@ -23,7 +23,25 @@ from tqdm import tqdm
 
 from geo.errors import FetchError
 
-__all__ = ["NETWORK_FIX", "BoundedDownloader", "Limits", "disk_error", "one_line", "write_stream"]
+__all__ = [
+    "NETWORK_FIX",
+    "BoundedDownloader",
+    "Limits",
+    "ProgressBar",
+    "disk_error",
+    "one_line",
+    "write_stream",
+]
+
+
+class ProgressBar(tqdm):
+    """A tqdm bar without tqdm's monitor thread, which would outlive the fetch.
+
+    The bars here are updated often enough without it, and a process with a thread
+    left running can no longer fork (:mod:`cli.forked`).
+    """
+
+    monitor_interval = 0
 
 #: The hint appended to every network error.
 NETWORK_FIX = "check your network connection or pass --base-url to a mirror"
@@ -67,7 +85,7 @@ class BoundedDownloader:
             request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
             with urllib.request.urlopen(request, timeout=self.limits.timeout_s) as response:
                 total = self._announced(response, url)
-                with tqdm(
+                with ProgressBar(
                     total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=self.relpath,
                     leave=False, file=sys.stderr, disable=not self.progress,
                 ) as bar:  # fmt: skip

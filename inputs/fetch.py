@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pooch
-from tqdm import tqdm
 
 from geo.errors import DataError, FetchError
 from geo.outdir import remove_stale_temps, temp_sibling
@@ -38,6 +37,7 @@ from inputs.download import (
     CHUNK_SIZE,
     BoundedDownloader,
     Limits,
+    ProgressBar,
     disk_error,
     one_line,
     write_stream,
@@ -324,7 +324,7 @@ def fetch_data(
     mirror = resolve_base_url(base_url)
     checksums, sizes = load_checksums(), load_sizes()
     paths: list[Path] = []
-    with tqdm(
+    with ProgressBar(
         total=len(checksums), unit="file", desc="data files", file=sys.stderr, disable=not progress
     ) as bar:
         for relpath in checksums:  # private folders of killed runs, beside any file

@@ -58,35 +58,27 @@ def assign_regions(
         ``piece_index`` (row position in ``pieces``, -1 if unassigned), so a
         what-if reassignment of pieces needs no new point-in-polygon pass.
     """
-    pts = to_lonlat(settlements.geometry, name="settlements", copy=False).to_numpy()
-    polys = to_lonlat(pieces.geometry, name="pieces", copy=False).to_numpy()
+    piece_of, assign_km = _locate(settlements, pieces, max_km=max_km)
+    return with_pieces(settlements, pieces, piece_of, assign_km, epochs=epochs)
+
+
+def with_pieces(
+    settlements: gpd.GeoDataFrame,
+    pieces: gpd.GeoDataFrame,
+    piece_of: np.ndarray,
+    assign_km: np.ndarray,
+    *,
+    epochs: tuple[int, int],
+) -> gpd.GeoDataFrame:
+    """Return a copy of ``settlements`` with the columns of :func:`assign_regions`.
+
+    ``piece_of`` (row position in ``pieces``, -1 for none) and ``assign_km`` (NaN for
+    none) are an assignment already made, e.g. the ``piece_index`` and ``assign_km``
+    of rows assigned before.
+    """
+    piece_of = np.asarray(piece_of, dtype="int64")
+    assign_km = np.asarray(assign_km, dtype="float64")
     out = settlements.copy()
-    n = len(out)
-    piece_of = np.full(n, -1, dtype="int64")
-    cells, cell_piece = subdivide(polys)
-    p_idx, c_idx = shapely.STRtree(cells).query(pts, predicate="intersects")
-    # a point on a shared edge touches two pieces: keep the lowest piece, deterministically
-    order = np.lexsort((cell_piece[c_idx], p_idx))
-    p_idx, g_idx = p_idx[order], cell_piece[c_idx][order]
-    first = np.r_[True, p_idx[1:] != p_idx[:-1]] if p_idx.size else np.array([], dtype=bool)
-    piece_of[p_idx[first]] = g_idx[first]
-    assign_km = np.where(piece_of >= 0, 0.0, np.nan)
-    tree = shapely.STRtree(polys)
-
-    missing = np.flatnonzero((piece_of < 0) & ~shapely.is_missing(pts) & ~shapely.is_empty(pts))
-    if missing.size:
-        near_p, near_g = tree.query_nearest(
-            pts[missing], max_distance=_DEG_MARGIN + max_km / 80.0, all_matches=False
-        )
-        if near_p.size:
-            rows = missing[near_p]
-            lines = shapely.shortest_line(pts[rows], polys[near_g])
-            coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-            km = geodesic_km(coords[:, 0, 0], coords[:, 0, 1], coords[:, 1, 0], coords[:, 1, 1])
-            ok = km <= max_km
-            piece_of[rows[ok]] = near_g[ok]
-            assign_km[rows[ok]] = km[ok]
-
     assignment = np.where(piece_of < 0, "unassigned", np.where(assign_km > 0, "nearest", "inside"))
     for epoch in epochs:
         codes, uniques = pd.factorize(pieces[region_col(epoch)], sort=True)
@@ -98,6 +90,50 @@ def assign_regions(
     out["piece_index"] = piece_of
     out["assign_km"] = assign_km
     return out
+
+
+def _locate(
+    settlements: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame, *, max_km: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Piece (row position, -1 for none) and distance to it (km, 0 inside) of every point."""
+    pts = to_lonlat(settlements.geometry, name="settlements", copy=False).to_numpy()
+    polys, (cells, cell_piece) = _pieces_and_grid(pieces)
+    piece_of = np.full(len(pts), -1, dtype="int64")
+    p_idx, c_idx = shapely.STRtree(cells).query(pts, predicate="intersects")
+    # a point on a shared edge touches two pieces: keep the lowest piece, deterministically
+    order = np.lexsort((cell_piece[c_idx], p_idx))
+    p_idx, g_idx = p_idx[order], cell_piece[c_idx][order]
+    first = np.r_[True, p_idx[1:] != p_idx[:-1]] if p_idx.size else np.array([], dtype=bool)
+    piece_of[p_idx[first]] = g_idx[first]
+    assign_km = np.where(piece_of >= 0, 0.0, np.nan)
+    missing = np.flatnonzero((piece_of < 0) & ~shapely.is_missing(pts) & ~shapely.is_empty(pts))
+    if missing.size:
+        near_p, near_g = shapely.STRtree(polys).query_nearest(
+            pts[missing], max_distance=_DEG_MARGIN + max_km / 80.0, all_matches=False
+        )
+        if near_p.size:
+            rows = missing[near_p]
+            lines = shapely.shortest_line(pts[rows], polys[near_g])
+            coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+            km = geodesic_km(coords[:, 0, 0], coords[:, 0, 1], coords[:, 1, 0], coords[:, 1, 1])
+            ok = km <= max_km
+            piece_of[rows[ok]] = near_g[ok]
+            assign_km[rows[ok]] = km[ok]
+    return piece_of, assign_km
+
+
+def grid_of_pieces(pieces: gpd.GeoDataFrame) -> None:
+    """Cut the pieces along the grid of :func:`subdivide` now, for the assignments to come.
+
+    The cut is remembered; a caller with time to spare (waiting for the settlements)
+    saves it from the first :func:`assign_regions`.
+    """
+    _pieces_and_grid(pieces)
+
+
+def _pieces_and_grid(pieces: gpd.GeoDataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    polys = to_lonlat(pieces.geometry, name="pieces", copy=False).to_numpy()
+    return polys, subdivide(polys)
 
 
 def subdivide(polys: np.ndarray, *, cell_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

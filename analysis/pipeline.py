@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.assign import assign_regions, assignment_counts
+from analysis.assign import assign_regions, assignment_counts, with_pieces
 from analysis.distances import settlement_distances
 from analysis.official import (
     ControlUnits,
@@ -279,17 +279,30 @@ def controlled_source(
     weights by the same official figures. A user's settlements file is returned
     as given.
     """
+    return _controlled_source(source, build, units)[0]
+
+
+def _controlled_source(
+    source: SettlementSource, build: BuildResult, units: ControlUnits
+) -> tuple[SettlementSource, tuple[np.ndarray, np.ndarray] | None]:
+    """:func:`controlled_source`, and the assignment of its rows to ``build``'s pieces made on the way.
+
+    The assignment is ``(piece_index, assign_km)`` of every row (None for a source
+    returned as given): :func:`analysis.assign.with_pieces` gives the columns
+    :func:`analysis.assign.assign_regions` would, without a second pass.
+    """
     if source.kind != "gazetteer":
-        return source
+        return source, None
     before, after = build.spec.epochs
     assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
     prior = estimate_population(assigned, region_col=region_col(before))
     frame, result = _controlled(prior, build, units)
+    located = (frame["piece_index"].to_numpy("int64"), frame["assign_km"].to_numpy("float64"))
     frame = frame.drop(
         columns=[*_BUILD_COLUMNS, region_col(before), region_col(after)], errors="ignore"
     )
     added = int((frame["source"] == "bns").sum())
-    return SettlementSource(
+    controlled = SettlementSource(
         gpd.GeoDataFrame(frame, geometry="geometry", crs=frame.crs),
         f"{source.description}; figures controlled to BNS totals of {units.bulletin.date}"
         + (f" (+{added} representative points)" if added else ""),
@@ -298,6 +311,22 @@ def controlled_source(
         kind="controlled",
         official=result,
     )
+    return controlled, located
+
+
+def _assigned(
+    source: SettlementSource, build: BuildResult, control: ControlUnits | None
+) -> tuple[SettlementSource, gpd.GeoDataFrame]:
+    """Return the source (controlled to ``control`` if given) and its rows assigned to ``build``'s pieces.
+
+    Control assigns the rows on the way; that assignment is reused.
+    """
+    located = None
+    if control is not None:
+        source, located = _controlled_source(source, build, control)
+    if located is None:
+        return source, assign_regions(source.frame, build.pieces, epochs=build.spec.epochs)
+    return source, with_pieces(source.frame, build.pieces, *located, epochs=build.spec.epochs)
 
 
 def analyze(
@@ -319,10 +348,8 @@ def analyze(
     """
     t0 = time.perf_counter()
     before, after = build.spec.epochs
-    if control is not None:
-        source = controlled_source(source, build, control)
+    source, assigned = _assigned(source, build, control)
     result = source.official
-    assigned = assign_regions(source.frame, build.pieces, epochs=(before, after))
     check_plausible_assignment(assigned, source=source.description)
     if source.kind != "controlled":
         assigned = estimate_population(assigned, region_col=region_col(before))

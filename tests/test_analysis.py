@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import shapely
 from geographiclib.geodesic import Geodesic
+from geopandas.testing import assert_geodataframe_equal
 
 from analysis.assign import assign_regions
 from analysis.population import estimate_population
@@ -143,6 +144,21 @@ def test_flows_describe_the_reform(real):
         ("KZ-35", "KZ-62"),
         ("KZ-11", "KZ-71"),
     }
+
+
+def test_control_hands_its_assignment_to_the_analysis(geokz_build):
+    """The analysis reuses the assignment control made: what a second pass would give."""
+    from analysis.official import control_units
+    from analysis.pipeline import _assigned, load_settlements
+    from inputs.bns import load_bulletin
+
+    sources = geokz_build.sources
+    raw = load_settlements(sources)
+    units = control_units(load_bulletin(sources.data_dir), districts=sources.districts)
+    source, assigned = _assigned(raw, geokz_build, units)
+    assert source.kind == "controlled" and (source.frame["source"] == "bns").any()
+    again = assign_regions(source.frame, geokz_build.pieces, epochs=geokz_build.spec.epochs)
+    assert_geodataframe_equal(assigned, again)
 
 
 def test_population_estimate_keeps_known_counts_and_is_documented(real):

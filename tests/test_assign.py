@@ -6,9 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, box
 
-from analysis.assign import assign_regions, assignment_counts, subdivide
+from analysis.assign import assign_regions, assignment_counts, subdivide, with_pieces
 from boundaries.schema import MAX_NEAREST_KM
 from geo.distance import geodesic_km
 from geo.errors import CRSError
@@ -53,6 +54,14 @@ def test_inside_edge_nearest_and_unassigned(pieces):
     assert 0 < expected <= MAX_NEAREST_KM
     assert pd.isna(out["region_2018"].iloc[4]) and np.isnan(out["assign_km"].iloc[4])
     assert out["piece_index"].tolist() == [0, 1, 0, 0, -1]
+
+
+def test_an_assignment_made_before_gives_the_same_columns(pieces):
+    pts = points([(70.5, 48.5), (71.5, 48.5), (70.5, 49.005), (70.5, 49.02)])
+    out = assign_regions(pts, pieces, epochs=(2018, 2024))
+    again = with_pieces(pts, pieces, out["piece_index"], out["assign_km"], epochs=(2018, 2024))
+    assert_geodataframe_equal(again, out)
+    assert "piece_index" not in pts.columns  # input untouched
 
 
 def test_counts_conserve_every_settlement(pieces):

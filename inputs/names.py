@@ -109,6 +109,26 @@ def _scheme() -> TranslitSchema:
     )
 
 
+@cache
+def _letter_table() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Return the scheme's letter mapping as a ``str.translate`` table and a pattern of its contexts.
+
+    iuliia translates letter by letter in Python (0.3 s for the names of one analysis
+    of the real data); a name in which no context rule can apply (no letter with a
+    rule on its previous or next letter: ц ё ь ъ й and capitals; no word ending
+    with a rule: ий, ый) is translated by the plain letter mapping alone, which
+    ``str.translate`` does in C with the same result (``tests/test_names.py``
+    checks that both agree on every name of the real data). Other names still go
+    through iuliia.
+    """
+    scheme = _scheme()
+    letters = {key[-1] for key in scheme.prev_map} | {key[0] for key in scheme.next_map}
+    letters |= {key[0] for key in scheme.map if len(key) != 1}  # none in this scheme
+    alternatives = sorted(map(re.escape, [*letters, *scheme.ending_map]), key=len, reverse=True)
+    table = str.maketrans({key: value for key, value in scheme.map.items() if len(key) == 1})
+    return table, re.compile("|".join(alternatives))
+
+
 @lru_cache(maxsize=200_000)
 def romanise(name: str) -> str:
     """Spell a Kazakh or Russian name in ASCII Latin letters (:data:`ROMANISATION`).
@@ -130,7 +150,8 @@ def romanise(name: str) -> str:
     """
     text = unicodedata.normalize("NFC", name)
     if _CYRILLIC_LETTER.search(text):
-        text = _scheme().translate(text)
+        table, context = _letter_table()
+        text = _scheme().translate(text) if context.search(text) else text.translate(table)
     return _SPACES.sub(" ", anyascii(text)).strip()
 
 
@@ -380,6 +401,18 @@ def name_skeletons(settlements: pd.DataFrame) -> pd.Series:
 #: full at the start of a call), so a large uploaded file cannot make it grow without bound.
 _SKELETON_SETS: dict[tuple[str, ...], frozenset[str]] = {}
 _MAX_SKELETON_SETS = 200_000
+
+
+def skeleton_memo() -> dict[tuple[str, ...], frozenset[str]]:
+    """Return a copy of the skeleton sets remembered (name tuple → set), for another process."""
+    return dict(_SKELETON_SETS)
+
+
+def remember_skeletons(memo: dict[tuple[str, ...], frozenset[str]]) -> None:
+    """Remember skeleton sets computed elsewhere (:func:`skeleton_memo` of a worker process)."""
+    if len(_SKELETON_SETS) + len(memo) > _MAX_SKELETON_SETS:
+        _SKELETON_SETS.clear()
+    _SKELETON_SETS.update(list(memo.items())[:_MAX_SKELETON_SETS])
 
 
 def _skeleton_set(names: tuple[str, ...]) -> frozenset[str]:

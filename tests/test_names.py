@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import geopandas as gpd
@@ -12,6 +13,8 @@ import pytest
 from boundaries.chain import load_chain
 from geo.distance import geodesic_km
 from inputs.names import (
+    ALT_NAMES,
+    NAME_FIELDS,
     latin_names,
     name_skeletons,
     names_in_period,
@@ -109,6 +112,24 @@ def test_romanise_agrees_with_most_geokz_names(data_dir):
     agree = sum(romanise(kazakh) == english for kazakh, english in pairs)
     assert len(pairs) > 200
     assert agree / len(pairs) >= 0.7
+
+
+def test_romanise_translation_table_agrees_with_iuliia_on_every_real_name(hot, geonames):
+    """The ``str.translate`` shortcut of :func:`romanise` spells every name of the real
+    gazetteers (all name fields and alternative names) as the iuliia scheme does."""
+    from inputs.names import _letter_table, _scheme
+
+    names = set()
+    for frame in (hot, geonames):
+        for column in [*NAME_FIELDS, ALT_NAMES]:
+            if column in frame.columns:
+                for value in frame[column].dropna():
+                    names.update(re.split(r"[|;]", value))
+    table, context = _letter_table()
+    shortcut = [n for n in names if re.search(r"[\u0400-\u04ff]", n) and not context.search(n)]
+    assert len(shortcut) > 1_000  # most names take the shortcut
+    differ = [n for n in shortcut if n.translate(table) != _scheme().translate(n)]
+    assert differ == []
 
 
 def test_spec_centres_are_the_romanised_kazakh_or_russian_name(spec):

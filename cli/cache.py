@@ -44,10 +44,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
+
+from cli import forked
 
 ENV_VAR = "REFORM_ATLAS_CACHE_DIR"
 
@@ -307,21 +308,61 @@ def cached_build(
     return cache.get_or_compute(build_key(data_dir, plan_key), lambda: plan(load_sources(data_dir)))
 
 
+def settlements_key(data_dir: Path | None, settlements_file: str | None) -> str:
+    """Key of the settlements of an analysis on ``data_dir`` (and a ``--settlements`` file)."""
+    parts = [
+        data_fingerprint(data_dir),
+        str(settlements_file),
+        optional_file(settlements_file, kind="settlements"),
+    ]
+    return make_key("settlements", parts)
+
+
 def cached_settlements(
     cache: DiskCache, data_dir: Path | None, sources, settlements_file: str | None
 ) -> Any:
     """Load the settlements of an analysis (:func:`analysis.pipeline.load_settlements`), cached."""
     from analysis.pipeline import load_settlements
 
-    parts = [
-        data_fingerprint(data_dir),
-        str(settlements_file),
-        optional_file(settlements_file, kind="settlements"),
-    ]
     return cache.get_or_compute(
-        make_key("settlements", parts),
+        settlements_key(data_dir, settlements_file),
         lambda: load_settlements(sources, settlements_file=settlements_file),
     )
+
+
+class AnalysisInputs(NamedTuple):
+    """What :func:`analysis_inputs` reads."""
+
+    #: :func:`cli.main.load_official`: ``(bulletin, series, units)``
+    bns: tuple
+    #: the settlements (:func:`cached_settlements`)
+    source: Any
+    #: the name keys computed for them (:func:`inputs.names.skeleton_memo`)
+    skeletons: dict
+    #: the cache entries reused (:attr:`DiskCache.hits`)
+    hits: list[str]
+
+
+def analysis_inputs(
+    cache: DiskCache, data_dir: Path | None, settlements_file: str | None, *, sources=None
+) -> AnalysisInputs:
+    """Read the official population and the settlements of an analysis, with their name keys.
+
+    The analysis asks for the name keys again: run in a forked process
+    (:mod:`cli.forked`), this hands them back, with the cache entries it reused. The
+    boundary ``sources`` are read from ``data_dir`` unless given. The official figures
+    are read first, so a changed workbook fails before the rest.
+    """
+    from boundaries.sources import load_sources
+    from cli.main import load_official
+    from inputs.names import name_skeletons, skeleton_memo
+
+    sources = sources if sources is not None else load_sources(data_dir)
+    bns = load_official(sources)
+    before = len(cache.hits)
+    source = cached_settlements(cache, data_dir, sources, settlements_file)
+    name_skeletons(source.frame)
+    return AnalysisInputs(bns, source, skeleton_memo(), cache.hits[before:])
 
 
 def cached_analysis(
@@ -332,32 +373,51 @@ def cached_analysis(
     *,
     settlements_file: str | None = None,
     official_file: str | None = None,
+    on_build: Callable[[Any], None] | None = None,
+    inputs: forked.Child | None = None,
 ) -> Any:
     """Run the whole analysis (:func:`analysis.pipeline.analyze`) of these inputs, cached.
 
     On a miss the build and the settlements come from their own entries when
-    those are cached (another command may have made them).
+    those are cached (another command may have made them), and ``on_build`` is
+    called with the build before the analysis starts (the command line writes the
+    build's files meanwhile); on a hit it is not called. ``inputs``: the
+    :func:`analysis_inputs` of these inputs, already started.
     """
+    from analysis.assign import grid_of_pieces
     from analysis.pipeline import read_official
     from boundaries.sources import load_sources
-    from cli.main import load_official, official_analysis
+    from cli.main import official_analysis
+    from inputs.names import remember_skeletons
+
+    given = inputs
 
     def compute():
         official = read_official(official_file) if official_file else None
         built = cache.get(build_key(data_dir, plan_key))
-        sources = built.sources if built is not None else load_sources(data_dir)
-        # The build runs on a second core meanwhile: it is mostly GEOS, which releases
-        # the GIL, and the loading below is mostly Python (bench_pipeline.py measures it)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="build") as pool:
-            building = pool.submit(plan, sources) if built is None else None
-            # official population (BNS) read first: a changed workbook fails before any work
-            bns = load_official(sources)
-            # settlements before the build: a settlements error is reported first
-            source = cached_settlements(cache, data_dir, sources, settlements_file)
-            if building is not None:
-                built = building.result()
+        # Without a stored build, a forked process reads the official figures and the
+        # settlements (Python) while this one builds (GEOS, on threads of its own); each
+        # reads the boundary sources (bench_pipeline.py measures it)
+        start = forked.start if built is None else forked.deferred
+        sources = None if built is None else built.sources
+        step = (analysis_inputs, cache, data_dir, settlements_file)
+        with given or start(*step, sources=sources) as inputs:
+            if built is None:
+                sources = load_sources(data_dir)
+                try:
+                    built = plan(sources)
+                except Exception:
+                    inputs()  # an error in the inputs is reported first, as without the fork
+                    raise
                 cache.put(build_key(data_dir, plan_key), built)
-        return official_analysis(built, source, official=official, bns=bns)
+            if on_build is not None:
+                on_build(built)
+            # the pieces' point-in-polygon grid is cut while the settlements may still load
+            grid_of_pieces(built.pieces)
+            read = inputs()
+        remember_skeletons(read.skeletons)
+        cache.hits.extend(hit for hit in read.hits if hit not in cache.hits)
+        return official_analysis(built, read.source, official=official, bns=read.bns)
 
     parts = [
         data_fingerprint(data_dir),

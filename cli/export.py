@@ -8,7 +8,7 @@ nothing behind, and the app's downloads are byte for byte the CLI's files.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ from boundaries.schema import (
     share_of_area_col,
 )
 from boundaries.spec import save_spec
+from cli import forked
 from geo.errors import DataError
 from geo.io import write_csv, write_geojson, write_gpkg
 
@@ -171,25 +172,37 @@ def settlement_export(
     return out
 
 
-def write_analysis(analysis, folder: str | Path, *, gpkg: bool = False) -> list[Path]:
-    """Write the build outputs plus settlements, region statistics and shifts."""
+def write_analysis(
+    analysis, folder: str | Path, *, gpkg: bool = False, build_files: Callable[[], list[Path]] | None = None
+) -> list[Path]:
+    """Write the build outputs plus settlements, region statistics and shifts.
+
+    ``build_files``: the call that waits for the build's files, already being
+    written into ``folder`` (:func:`cli.forked.start` of :func:`write_build`), else
+    they are written here (by a forked process meanwhile).
+    """
     folder = Path(folder)
     before, after = analysis.epochs
-    # The regions' files (mostly GEOS: precision, GeoJSON) are written on a second
-    # thread while the settlements are serialised (Python); a GeoPackage, one file
-    # for all layers, is written in order on this thread.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as pool:
-        build_files = None if gpkg else pool.submit(write_build, analysis.build, folder)
-        written = write_build(analysis.build, folder, gpkg=True) if gpkg else []
-        settlements = settlement_export(analysis.settlements, before=before, after=after)
-        written.append(write_geojson(settlements, folder / "settlements.geojson"))
-        written.append(write_csv(settlements_csv(settlements), folder / "settlements.csv"))
-        if gpkg:
-            written.append(
-                write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements")
-            )
-        if build_files is not None:
-            written = [*build_files.result(), *written]
+    settlements = settlement_export(analysis.settlements, before=before, after=after)
+    # a GeoPackage, one file for all layers, is written in order, here
+    if gpkg:
+        build_files = forked.deferred(write_build, analysis.build, folder, gpkg=True)
+    elif build_files is None:
+        build_files = forked.start(write_build, analysis.build, folder)
+    settlement_files = [
+        write_geojson(settlements, folder / "settlements.geojson"),
+        write_csv(settlements_csv(settlements), folder / "settlements.csv"),
+    ]
+    written = [*build_files(), *settlement_files]
+    if gpkg:
+        written.append(write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements"))
+    for name, table in analysis_tables(analysis).items():
+        written.append(write_csv(table.round(3), folder / name))
+    return written
+
+
+def analysis_tables(analysis) -> dict[str, pd.DataFrame]:
+    """Return the analysis's tables by file name, in the order they are written."""
     tables = {
         "region_stats.csv": analysis.region_stats,
         "shifts.csv": analysis.shifts,
@@ -206,9 +219,7 @@ def write_analysis(analysis, folder: str | Path, *, gpkg: bool = False) -> list[
     ):
         if table is not None:
             tables[name] = table
-    for name, table in tables.items():
-        written.append(write_csv(table.round(3), folder / name))
-    return written
+    return tables
 
 
 def settlements_csv(settlements: gpd.GeoDataFrame) -> pd.DataFrame:

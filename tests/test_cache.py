@@ -112,9 +112,46 @@ def test_cli_reuses_the_cache_and_writes_the_same_files(tmp_path, capsys, monkey
         assert (tmp_path / "cold" / name).read_bytes() == (tmp_path / "warm" / name).read_bytes()
 
 
+def test_entries_reused_by_the_forked_reading_are_reported(tmp_path, capsys, monkeypatch):
+    """The settlements entry is read by the inputs' forked process: the summary still says so."""
+    monkeypatch.setenv("REFORM_ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    official = tmp_path / "official.csv"
+    official.write_text("code,population\nKZ-11,1000\n")
+    assert main(["analyze", "--out", str(tmp_path / "first")]) == 0
+    capsys.readouterr()
+    # another --official file: another analysis, on the same build and settlements
+    assert main(["analyze", "--official", str(official), "--out", str(tmp_path / "second")]) == 0
+    assert "cache: reused build, settlements from" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("value", ["off", ""])
 def test_cache_can_be_turned_off(monkeypatch, value):
     from cli.cache import cache_dir
 
     monkeypatch.setenv("REFORM_ATLAS_CACHE_DIR", value)
     assert cache_dir() is None
+
+
+def test_analysis_inputs_from_a_forked_process_are_those_read_here(geokz_sources, tmp_path):
+    """The cold analysis reads its inputs in a forked process: same values, same errors."""
+    from cli import forked
+    from cli.cache import analysis_inputs
+    from geo.errors import DataError
+    from inputs import names
+
+    data_dir = geokz_sources.data_dir
+    names._SKELETON_SETS.clear()
+    there = forked.start(analysis_inputs, DiskCache(None), data_dir, None)()
+    assert names._SKELETON_SETS == {}  # computed in the child, not here
+    here = analysis_inputs(DiskCache(None), data_dir, None, sources=geokz_sources)
+    (_, series, units), source, skeletons, hits = there
+    assert skeletons == here.skeletons and len(skeletons) > 1000  # the child's name keys came back
+    assert source.description == here.source.description and source.counts == here.source.counts
+    assert source.frame.equals(here.source.frame)
+    assert list(source.frame.dtypes) == list(here.source.frame.dtypes)
+    assert series.equals(here.bns[1]) and units.units.equals(here.bns[2].units)
+    assert hits == here.hits == []
+    bad = tmp_path / "bad.csv"
+    bad.write_text("no,coordinates\n1,2\n")
+    with pytest.raises(DataError, match=r"bad\.csv"):
+        forked.start(analysis_inputs, DiskCache(None), data_dir, str(bad))()

@@ -118,39 +118,44 @@ class _InlineExecutor:
 
 
 def stage_threads(data_dir: str, q, repeats: int = 3) -> None:
-    """The cold work of ``analyze`` in one process, with its threads and without them.
+    """The cold work of ``analyze``, with its forked processes and threads and without them.
 
-    With: the build beside the official and settlement loading, a thread per epoch
-    and the coverage check's union in the build, the regions' files beside the
-    settlements' (as the CLI runs). Without: the same steps one after the other (the
-    executors swapped for an inline stand-in). Interleaved; wall and CPU;
-    the in-process caches (name skeletons, romanisations, grids) emptied before each run.
+    ``reform-atlas analyze`` run in this process with the cache off. With: as the
+    command runs (the official figures and settlements read by a forked process
+    beside the build, a thread per epoch and the coverage check's union in the build,
+    the regions' files and half the settlements' GeoJSON written by forked processes,
+    :mod:`cli.forked`). Without: the same steps one after the other in this process
+    (:func:`cli.forked.can_fork` false, the thread pools swapped for an inline
+    stand-in). Interleaved; wall, and CPU of this process and its children; the
+    in-process caches (name skeletons, romanisations, grids) emptied before each run.
     """
-    import boundaries.build
-    import cli.cache
-    import cli.export
-    import geo.validation
-    from boundaries.sources import resolve_data_dir
-    from boundaries.spec import load_spec
-    from cli.cache import DiskCache, cached_analysis, spec_plan
-    from cli.export import write_analysis
+    import contextlib
+    import io
 
-    plan = spec_plan(load_spec())
-    runs: dict[str, list[tuple[float, float]]] = {"threads": [], "one thread": []}
+    import boundaries.build
+    import cli.forked
+    import geo.validation
+    from cli.main import main
+
+    os.environ["REFORM_ATLAS_CACHE_DIR"] = "off"
+    can_fork = cli.forked.can_fork
+    runs: dict[str, list[tuple[float, float]]] = {"forks and threads": [], "one thread": []}
     for _ in range(repeats):
-        for mode in runs:
-            executor = ThreadPoolExecutor if mode == "threads" else _InlineExecutor
-            for module in (cli.cache, cli.export, boundaries.build, geo.validation):
-                module.ThreadPoolExecutor = executor
+        for mode, r in runs.items():
+            alone = mode == "one thread"
+            for module in (boundaries.build, geo.validation):
+                module.ThreadPoolExecutor = _InlineExecutor if alone else ThreadPoolExecutor
+            cli.forked.can_fork = (lambda: False) if alone else can_fork
             _forget_memos()
-            t0, c0 = time.perf_counter(), time.process_time()
-            result = cached_analysis(DiskCache(None), resolve_data_dir(data_dir), *plan)
-            with tempfile.TemporaryDirectory() as tmp:
-                write_analysis(result, tmp)
-            runs[mode].append((time.perf_counter() - t0, time.process_time() - c0))
+            t0, c0, k0 = time.perf_counter(), time.process_time(), _children_cpu()
+            with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+                if main(["analyze", "--data-dir", data_dir, "--out", f"{tmp}/out"]) != 0:
+                    raise SystemExit("stage_threads: analyze failed")
+            cpu = time.process_time() - c0 + _children_cpu() - k0
+            r.append((time.perf_counter() - t0, cpu))
     q.put(
         {
-            "stage": "cold analyze work in one process (build, load, analyse, write): threads vs one thread",
+            "stage": "cold analyze work in one process (build, load, analyse, write): forks and threads vs one thread",
             **{f"{mode}_wall_s_min": min(w for w, _ in r) for mode, r in runs.items()},
             **{
                 f"{mode}_wall_s_median": statistics.median(w for w, _ in r)
@@ -164,6 +169,12 @@ def stage_threads(data_dir: str, q, repeats: int = 3) -> None:
             "load_average_1min": round(os.getloadavg()[0], 2),
         }
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the ended child processes of this one."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _forget_memos() -> None:

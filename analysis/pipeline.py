@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,6 +337,7 @@ def analyze(
     official: pd.DataFrame | None = None,
     control: ControlUnits | None = None,
     series: pd.DataFrame | None = None,
+    on_settlements: Callable[[gpd.GeoDataFrame, tuple[int, int]], None] | None = None,
 ) -> Analysis:
     """Run the whole analysis for one build and one set of settlements.
 
@@ -344,7 +346,9 @@ def analyze(
     (:func:`controlled_source`; ``build`` must then be the reform the totals
     describe); a source already controlled is used as it is. Places abroad are
     listed but count in no total. ``series`` (the BNS regional series) adds the
-    official before/after shift and the 2021 check.
+    official before/after shift and the 2021 check. ``on_settlements`` is called
+    with the settlements (:attr:`Analysis.settlements`, final) and the epochs before
+    the tables are made (the command line writes the settlements' files meanwhile).
     """
     t0 = time.perf_counter()
     before, after = build.spec.epochs
@@ -354,6 +358,8 @@ def analyze(
     if source.kind != "controlled":
         assigned = estimate_population(assigned, region_col=region_col(before))
     settlements = settlement_distances(assigned, build.regions, before=before, after=after)
+    if on_settlements is not None:
+        on_settlements(settlements, (before, after))
     stats = region_stats(settlements, build.regions)
     counted = settlements[~settlements["abroad"]] if "abroad" in settlements else settlements
     shifts = flow_matrix(counted, build.crosswalk, before=before, after=after)

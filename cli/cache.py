@@ -374,6 +374,7 @@ def cached_analysis(
     settlements_file: str | None = None,
     official_file: str | None = None,
     on_build: Callable[[Any], None] | None = None,
+    on_settlements: Callable[..., None] | None = None,
     inputs: forked.Child | None = None,
 ) -> Any:
     """Run the whole analysis (:func:`analysis.pipeline.analyze`) of these inputs, cached.
@@ -381,8 +382,9 @@ def cached_analysis(
     On a miss the build and the settlements come from their own entries when
     those are cached (another command may have made them), and ``on_build`` is
     called with the build before the analysis starts (the command line writes the
-    build's files meanwhile); on a hit it is not called. ``inputs``: the
-    :func:`analysis_inputs` of these inputs, already started.
+    build's files meanwhile), ``on_settlements`` as :func:`analysis.pipeline.analyze`
+    says; on a hit neither is called. ``inputs``: the :func:`analysis_inputs` of these
+    inputs, already started.
     """
     from analysis.assign import grid_of_pieces
     from analysis.pipeline import read_official
@@ -417,7 +419,9 @@ def cached_analysis(
             read = inputs()
         remember_skeletons(read.skeletons)
         cache.hits.extend(hit for hit in read.hits if hit not in cache.hits)
-        return official_analysis(built, read.source, official=official, bns=read.bns)
+        return official_analysis(
+            built, read.source, official=official, bns=read.bns, on_settlements=on_settlements
+        )
 
     parts = [
         data_fingerprint(data_dir),

@@ -8,7 +8,7 @@ nothing behind, and the app's downloads are byte for byte the CLI's files.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -173,32 +173,50 @@ def settlement_export(
 
 
 def write_analysis(
-    analysis, folder: str | Path, *, gpkg: bool = False, build_files: Callable[[], list[Path]] | None = None
+    analysis,
+    folder: str | Path,
+    *,
+    gpkg: bool = False,
+    started: Mapping[str, Callable[[], list[Path]]] | None = None,
 ) -> list[Path]:
     """Write the build outputs plus settlements, region statistics and shifts.
 
-    ``build_files``: the call that waits for the build's files, already being
-    written into ``folder`` (:func:`cli.forked.start` of :func:`write_build`), else
-    they are written here (by a forked process meanwhile).
+    ``started``: the files already being written into ``folder`` (``"build"``:
+    :func:`write_build`, ``"settlements"``: :func:`write_settlements`), as the calls
+    that wait for them (:func:`cli.forked.start`); the build's files are otherwise
+    written by a forked process meanwhile. A GeoPackage, one file for all layers, is
+    written in order, here.
     """
     folder = Path(folder)
-    before, after = analysis.epochs
-    settlements = settlement_export(analysis.settlements, before=before, after=after)
-    # a GeoPackage, one file for all layers, is written in order, here
+    started = {} if gpkg or started is None else started
     if gpkg:
         build_files = forked.deferred(write_build, analysis.build, folder, gpkg=True)
-    elif build_files is None:
-        build_files = forked.start(write_build, analysis.build, folder)
-    settlement_files = [
-        write_geojson(settlements, folder / "settlements.geojson"),
-        write_csv(settlements_csv(settlements), folder / "settlements.csv"),
-    ]
-    written = [*build_files(), *settlement_files]
+    else:
+        build_files = started.get("build") or forked.start(write_build, analysis.build, folder)
+    settlement_files = started.get("settlements") or forked.deferred(
+        write_settlements, analysis.settlements, folder, epochs=analysis.epochs
+    )
+    written = [*build_files(), *settlement_files()]
     if gpkg:
+        before, after = analysis.epochs
+        settlements = settlement_export(analysis.settlements, before=before, after=after)
         written.append(write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements"))
     for name, table in analysis_tables(analysis).items():
         written.append(write_csv(table.round(3), folder / name))
     return written
+
+
+def write_settlements(
+    settlements: gpd.GeoDataFrame, folder: str | Path, *, epochs: tuple[int, int]
+) -> list[Path]:
+    """Write ``settlements.geojson`` and ``settlements.csv`` (:func:`settlement_export`)."""
+    folder = Path(folder)
+    before, after = epochs
+    out = settlement_export(settlements, before=before, after=after)
+    return [
+        write_geojson(out, folder / "settlements.geojson"),
+        write_csv(settlements_csv(out), folder / "settlements.csv"),
+    ]
 
 
 def analysis_tables(analysis) -> dict[str, pd.DataFrame]:

@@ -171,7 +171,7 @@ def controlled_chain_source(source, built, bulletin, *, districts=None):
     return source if units is None else controlled_source(source, enacted, units)
 
 
-def official_analysis(built, source, *, official=None, bns=None):
+def official_analysis(built, source, *, official=None, bns=None, on_settlements=None):
     """Analyse ``source`` on ``built`` with the official population (BNS): the CLI's and the app's one wiring.
 
     For the reform the official figures describe (its ``after`` regions are the
@@ -191,6 +191,8 @@ def official_analysis(built, source, *, official=None, bns=None):
         A ``--official`` table to compare with.
     bns : tuple, optional
         ``(bulletin, series, units)`` already read (:func:`load_official`), else read here.
+    on_settlements : callable, optional
+        Passed to :func:`analysis.pipeline.analyze`.
     """
     from analysis.pipeline import analyze
 
@@ -199,7 +201,12 @@ def official_analysis(built, source, *, official=None, bns=None):
     if units is None and built.chain is not None:
         source = controlled_chain_source(source, built, bulletin, districts=districts)
     return analyze(
-        built, source, official=official, control=units, series=series if units is not None else None
+        built,
+        source,
+        official=official,
+        control=units,
+        series=series if units is not None else None,
+        on_settlements=on_settlements,
     )
 
 
@@ -238,7 +245,7 @@ def reform_plan(reform: str):
     return plan_id(f"reform {reform}", chain.specs), plan
 
 
-def _analysis(args: argparse.Namespace, cache, *, on_build=None, inputs=None):
+def _analysis(args: argparse.Namespace, cache, **hooks):
     from boundaries.sources import resolve_data_dir
     from cli.cache import cached_analysis
 
@@ -250,8 +257,7 @@ def _analysis(args: argparse.Namespace, cache, *, on_build=None, inputs=None):
         plan,
         settlements_file=args.settlements,
         official_file=args.official,
-        on_build=on_build,
-        inputs=inputs,
+        **hooks,
     )
 
 
@@ -306,29 +312,38 @@ def _early_inputs(args: argparse.Namespace, cache):
     return forked.start(analysis_inputs, cache, data_dir, args.settlements)
 
 
+def _early_writers(tmp, started: dict, args: argparse.Namespace, outputs: bool) -> dict:
+    """Hooks that start writing the build's files, then the settlements', as soon as each is known.
+
+    Each is written by a forked process (:mod:`cli.forked`) while the analysis goes
+    on; the calls that wait for them land in ``started`` for
+    :func:`cli.export.write_analysis`. None without outputs, or for a GeoPackage (one
+    file for all layers, written in order).
+    """
+    from cli import forked
+    from cli.export import write_build, write_settlements
+
+    if not outputs or args.gpkg:
+        return {}
+
+    def on_build(built) -> None:
+        started["build"] = forked.start(write_build, built, tmp)
+
+    def on_settlements(settlements, epochs) -> None:
+        started["settlements"] = forked.start(write_settlements, settlements, tmp, epochs=epochs)
+
+    return {"on_build": on_build, "on_settlements": on_settlements}
+
+
 def _analyze_into(
     args: argparse.Namespace, cache, tmp, inputs, *, report: bool, outputs: bool
 ) -> dict:
     """Analyse and write into ``tmp``; return the files' bytes, their count and the summary."""
-    from cli import forked
-    from cli.export import analysis_summary, build_summary, write_analysis, write_build
+    from cli.export import analysis_summary, build_summary, write_analysis
 
-    # the build's files are written by a forked process while the settlements are
-    # analysed, as soon as the build is there (a GeoPackage is written in order)
-    build_files: list = []
-    result = _analysis(
-        args,
-        cache,
-        on_build=(lambda built: build_files.append(forked.start(write_build, built, tmp)))
-        if outputs and not args.gpkg
-        else None,
-        inputs=inputs,
-    )
-    written = (
-        write_analysis(result, tmp, gpkg=args.gpkg, build_files=build_files[0] if build_files else None)
-        if outputs
-        else []
-    )
+    started: dict = {}
+    result = _analysis(args, cache, inputs=inputs, **_early_writers(tmp, started, args, outputs))
+    written = write_analysis(result, tmp, gpkg=args.gpkg, started=started) if outputs else []
     if report:
         from report.render import write_report
 

@@ -161,6 +161,21 @@ def test_control_hands_its_assignment_to_the_analysis(geokz_build):
     assert_geodataframe_equal(assigned, again)
 
 
+def test_the_settlements_are_handed_out_final_before_the_tables(embedded_build):
+    """``on_settlements`` gets the frame the analysis keeps (the CLI writes it meanwhile)."""
+    from analysis.pipeline import analyze, load_settlements
+
+    seen = []
+    result = analyze(
+        embedded_build,
+        load_settlements(embedded_build.sources),
+        on_settlements=lambda frame, epochs: seen.append((frame.copy(), epochs)),
+    )
+    (frame, epochs), = seen
+    assert epochs == embedded_build.spec.epochs
+    assert_geodataframe_equal(frame, result.settlements)  # not changed after it was handed out
+
+
 def test_population_estimate_keeps_known_counts_and_is_documented(real):
     s = real.settlements
     tagged = s["population_osm"].notna()

@@ -9,9 +9,7 @@ OUT ?= out
 $(BIN)/reform-atlas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# compat mode: the project folder on sys.path through a .pth line, not setuptools'
-	# import finder (loaded by every Python start, 10-15 ms of each command)
-	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# an editable install leaves the project uncompiled (and PYTHONDONTWRITEBYTECODE
 	# may forbid caching later): compile once, as pip does for regular installs
 	$(BIN)/python -m compileall -q geo boundaries inputs analysis report webapp cli

@@ -400,10 +400,15 @@ def cached_analysis(
         # Without a stored build, a forked process reads the official figures and the
         # settlements (Python) while this one builds (GEOS, on threads of its own); each
         # reads the boundary sources (bench_pipeline.py measures it)
-        start = forked.start if built is None else forked.deferred
-        sources = None if built is None else built.sources
-        step = (analysis_inputs, cache, data_dir, settlements_file)
-        with given or start(*step, sources=sources) as inputs:
+        if given is not None:
+            reading = given
+        elif built is None:
+            reading = forked.start(analysis_inputs, cache, data_dir, settlements_file)
+        else:
+            reading = forked.deferred(
+                analysis_inputs, cache, data_dir, settlements_file, sources=built.sources
+            )
+        with reading as inputs:
             if built is None:
                 sources = load_sources(data_dir)
                 try:

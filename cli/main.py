@@ -139,12 +139,11 @@ def load_official(sources):
     return bulletin, load_series(sources.data_dir), units
 
 
-def official_units(bulletin, sources, enacted, *, districts=None):
-    """Control units of ``bulletin`` on the districts of ``sources`` (or ``enacted``'s regions).
+def official_units(bulletin, enacted, districts):
+    """Control units of ``bulletin``: ``districts`` (:func:`load_official`), else ``enacted``'s regions.
 
-    ``districts``: those units already made (:func:`load_official`). None when the
-    build's ``after`` regions are not the bulletin's (an earlier reform of the chain,
-    e.g. ``--reform kz-2018``): its figures then stay as estimated.
+    None when the build's ``after`` regions are not the bulletin's (an earlier reform
+    of the chain, e.g. ``--reform kz-2018``): its figures then stay as estimated.
     """
     from analysis.official import control_units
 
@@ -152,12 +151,10 @@ def official_units(bulletin, sources, enacted, *, districts=None):
     regions = enacted.regions[after]
     if set(regions["code"]) != set(bulletin.regions["region"]):
         return None
-    if districts is not None:
-        return districts
-    return control_units(bulletin, districts=sources.districts, regions=regions)
+    return districts if districts is not None else control_units(bulletin, regions=regions)
 
 
-def controlled_chain_source(source, built, bulletin, *, districts=None):
+def controlled_chain_source(source, built, bulletin, districts):
     """Settlements controlled to ``bulletin`` on the latest map of ``built``'s reform chain.
 
     For an earlier reform of the chain (``--reform kz-2018``) and the timeline: the
@@ -167,7 +164,7 @@ def controlled_chain_source(source, built, bulletin, *, districts=None):
     from analysis.pipeline import controlled_source
 
     enacted = built.enacted()
-    units = official_units(bulletin, built.sources, enacted, districts=districts)
+    units = official_units(bulletin, enacted, districts)
     return source if units is None else controlled_source(source, enacted, units)
 
 
@@ -197,9 +194,9 @@ def official_analysis(built, source, *, official=None, bns=None, on_settlements=
     from analysis.pipeline import analyze
 
     bulletin, series, districts = bns if bns is not None else load_official(built.sources)
-    units = official_units(bulletin, built.sources, built, districts=districts)
+    units = official_units(bulletin, built, districts)
     if units is None and built.chain is not None:
-        source = controlled_chain_source(source, built, bulletin, districts=districts)
+        source = controlled_chain_source(source, built, bulletin, districts)
     return analyze(
         built,
         source,

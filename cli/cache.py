@@ -308,24 +308,19 @@ def cached_build(
     return cache.get_or_compute(build_key(data_dir, plan_key), lambda: plan(load_sources(data_dir)))
 
 
-def settlements_key(data_dir: Path | None, settlements_file: str | None) -> str:
-    """Key of the settlements of an analysis on ``data_dir`` (and a ``--settlements`` file)."""
-    parts = [
-        data_fingerprint(data_dir),
-        str(settlements_file),
-        optional_file(settlements_file, kind="settlements"),
-    ]
-    return make_key("settlements", parts)
-
-
 def cached_settlements(
     cache: DiskCache, data_dir: Path | None, sources, settlements_file: str | None
 ) -> Any:
     """Load the settlements of an analysis (:func:`analysis.pipeline.load_settlements`), cached."""
     from analysis.pipeline import load_settlements
 
+    parts = [
+        data_fingerprint(data_dir),
+        str(settlements_file),
+        optional_file(settlements_file, kind="settlements"),
+    ]
     return cache.get_or_compute(
-        settlements_key(data_dir, settlements_file),
+        make_key("settlements", parts),
         lambda: load_settlements(sources, settlements_file=settlements_file),
     )
 
@@ -392,36 +387,34 @@ def cached_analysis(
     from cli.main import official_analysis
     from inputs.names import remember_skeletons
 
-    given = inputs
-
     def compute():
         official = read_official(official_file) if official_file else None
         built = cache.get(build_key(data_dir, plan_key))
         # Without a stored build, a forked process reads the official figures and the
         # settlements (Python) while this one builds (GEOS, on threads of its own); each
         # reads the boundary sources (bench_pipeline.py measures it)
-        if given is not None:
-            reading = given
+        if inputs is not None:
+            reading = inputs
         elif built is None:
             reading = forked.start(analysis_inputs, cache, data_dir, settlements_file)
         else:
             reading = forked.deferred(
                 analysis_inputs, cache, data_dir, settlements_file, sources=built.sources
             )
-        with reading as inputs:
+        with reading:
             if built is None:
                 sources = load_sources(data_dir)
                 try:
                     built = plan(sources)
                 except Exception:
-                    inputs()  # an error in the inputs is reported first, as without the fork
+                    reading()  # an error in the inputs is reported first, as without the fork
                     raise
                 cache.put(build_key(data_dir, plan_key), built)
             if on_build is not None:
                 on_build(built)
             # the pieces' point-in-polygon grid is cut while the settlements may still load
             grid_of_pieces(built.pieces)
-            read = inputs()
+            read = reading()
         remember_skeletons(read.skeletons)
         cache.hits.extend(hit for hit in read.hits if hit not in cache.hits)
         return official_analysis(

@@ -188,7 +188,7 @@ def write_analysis(
     written in order, here.
     """
     folder = Path(folder)
-    started = {} if gpkg or started is None else started
+    started = started or {}
     if gpkg:
         build_files = forked.deferred(write_build, analysis.build, folder, gpkg=True)
     else:

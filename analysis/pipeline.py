@@ -43,7 +43,7 @@ from boundaries.sources import GEONAMES_ATTRIBUTION, HOTOSM_ATTRIBUTION, Boundar
 from geo.errors import DataError
 from geo.io import read_input_bytes
 from inputs.bns import BNS_SOURCE
-from inputs.limits import input_limit
+from inputs.limits import INPUT_WHAT, input_limit
 from inputs.merge import merge_gazetteers
 from inputs.names import name_skeletons, skeleton
 from inputs.search import find_settlement, touched_regions
@@ -436,7 +436,7 @@ def read_official(path: str | os.PathLike) -> pd.DataFrame:
     """
     path = Path(path)
     fix = "give a CSV with columns code,population"
-    data = read_input_bytes(path, limit=input_limit("table"), what="CSV of official figures (code,population)")
+    data = read_input_bytes(path, limit=input_limit("table"), what=INPUT_WHAT["table"])
     try:
         table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, nrows=10_000)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:

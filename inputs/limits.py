@@ -22,6 +22,13 @@ MAX_INPUT_MB: dict[str, float] = {
     "spec": 1.0,  # a reform spec or scenario (TOML)
 }
 
+#: What a file of each kind is, as the fixes in messages name it.
+INPUT_WHAT: dict[str, str] = {
+    "settlements": "points file (GeoJSON, GeoPackage or CSV)",
+    "table": "CSV of official figures (code,population)",
+    "spec": "reform spec (.toml)",
+}
+
 
 def env_var(kind: str) -> str:
     """Return the environment variable that overrides the limit of ``kind``."""

@@ -317,10 +317,6 @@ LAB_MOVES = (
 )
 
 
-def settled(page) -> None:
-    """Wait until no script runs (no fixed wait: used inside timed steps)."""
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=120000)
-
 
 def lab_step(page, click, title: str, *, changed: bool) -> float:
     """Seconds from a click in the lab until the scenario map says ``title`` and the metrics follow."""
@@ -383,12 +379,6 @@ def bench_centres(page, runs: int, out: dict[str, list[float]]) -> None:
         out["centre"].append(lab_step(page, button(page, "Set centre"), "1 centre changed", changed=True))
         out["undo"].append(lab_step(page, button(page, "Undo"), "no change yet", changed=False))
 
-
-def fmt(seconds: list[float]) -> str:
-    return (
-        f"median {statistics.median(seconds):.2f} s, min {min(seconds):.2f} s, max {max(seconds):.2f} s "
-        f"(n={len(seconds)})"
-    )
 
 
 def row(name: str, values: list[float], target: float | None, unit: str = "s") -> tuple[str, bool]:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -340,9 +341,9 @@ class WhatIfResult:
     redone_settlements: int
     seconds: float
 
-    @property
+    @cached_property
     def overall(self) -> pd.Series:
-        """National figures (:func:`analysis.metrics.overall_metrics`)."""
+        """National figures (:func:`analysis.metrics.overall_metrics`), made once per result."""
         return overall_metrics(self.metrics)
 
     def centre(self, code: str) -> Centre:

@@ -198,7 +198,7 @@ def workspace(lab: Lab, colour_by: str, basemap: str) -> None:
         getattr(messages, kind)(text, icon=":material/error:" if kind == "error" else ":material/info:")
     state, result = evaluate_current(lab, messages)
     key = scenario_key(state)
-    headline(lab, result, key)
+    headline(lab, result)
     selected = st.session_state.get("lab_unit") if lab.base.can_move else None
     render_map(lab, key, result, colour_by=colour_by, selected=selected, basemap=basemap)
     timing = st.empty()

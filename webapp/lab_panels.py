@@ -22,22 +22,20 @@ FIELDS = (
 )
 
 
-def overall(lab: Lab, result, key: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """National figures of the enacted reform and of the scenario (once per data source and per state)."""
+def overall(lab: Lab, result) -> tuple[pd.Series, pd.Series]:
+    """National figures of the enacted reform (once per data source) and of the scenario (its result's)."""
     from analysis.metrics import overall_metrics
 
     enacted = lab.memo.get("overall")
     if enacted is None:
         enacted = lab.memo["overall"] = overall_metrics(lab.base.metrics)
-    if key is None:
-        return enacted, overall_metrics(result.metrics)
-    return enacted, lab.per_state(key, "overall", lambda: overall_metrics(result.metrics))
+    return enacted, result.overall
 
 
-def comparison_table(lab: Lab, result, key: str | None = None) -> pd.DataFrame:
+def comparison_table(lab: Lab, result) -> pd.DataFrame:
     """Per region and national: scenario values and deltas vs the enacted reform."""
     e, s = lab.base.metrics, result.metrics
-    eo, so = overall(lab, result, key)
+    eo, so = overall(lab, result)
     rows = []
     national = {
         "Code": "KZ",
@@ -68,10 +66,9 @@ def comparison_table(lab: Lab, result, key: str | None = None) -> pd.DataFrame:
     return table
 
 
-def show_table(lab: Lab, result, key: str | None = None) -> None:
-    """Show the comparison table with units in the column names and a one-line caption."""
-    table = comparison_table(lab, result, key) if key is None else lab.per_state(
-        key, "table", lambda: comparison_table(lab, result, key))
+def show_table(lab: Lab, result, key: str) -> None:
+    """Show the comparison table (made once per state ``key``) with units in the column names and a caption."""
+    table = lab.per_state(key, "table", lambda: comparison_table(lab, result))
     only = st.toggle(
         "Only regions that differ from the enacted reform",
         key="lab_only_changed",
@@ -101,9 +98,9 @@ def show_table(lab: Lab, result, key: str | None = None) -> None:
     )
 
 
-def headline(lab: Lab, result, key: str | None = None) -> None:
+def headline(lab: Lab, result) -> None:
     """National figures of the scenario with their change from the enacted reform."""
-    eo, so = overall(lab, result, key)
+    eo, so = overall(lab, result)
     d = so - eo
     cols = st.columns(5)
 

@@ -91,13 +91,17 @@ def _short(population: float) -> str:
 def centre_candidates(lab: Lab, result, code: str, query: str) -> tuple[pd.DataFrame, str]:
     """Settlements of region ``code`` to choose a centre from (ranked), and what they are."""
     from analysis.ranking import candidate_centres
+    from inputs.names import name_skeletons
     from inputs.search import find_settlement
 
     if not query:
-        table = candidate_centres(result, code)
+        table = candidate_centres(result, code)  # the ranking is kept (analysis.ranking)
         return table, f"{len(table)} towns of ≥ 5,000 people (counted), ranked"
+    skeletons = lab.memo.get("skeletons")  # the settlements' name keys, once per lab
+    if skeletons is None:
+        skeletons = lab.memo["skeletons"] = name_skeletons(lab.base.settlements)
     mask = np.asarray(result.settlement_region == code, dtype=bool)
-    hits = find_settlement(lab.base.settlements[mask], query)
+    hits = find_settlement(lab.base.settlements[mask], query, skeletons=skeletons[mask])
     ids = hits["id"].astype(str).head(30).tolist()
     table = candidate_centres(result, code, ids=ids) if ids else pd.DataFrame()
     return table, f"{len(table)} match{'es' if len(table) != 1 else ''}, ranked"
@@ -125,10 +129,7 @@ def centre_editor(lab: Lab, state: dict, result) -> None:
     query = st.text_input(
         "Search a settlement of it", key="lab_centre_query", placeholder="Kaskelen · Қаскелең · Каскелен"
     ).strip()
-    from webapp.lab_model import scenario_key
-
-    table, what = lab.per_state(scenario_key(state), ("candidates", code, query),
-                                lambda: centre_candidates(lab, result, code, query))
+    table, what = centre_candidates(lab, result, code, query)
     if query and table.empty:
         st.warning(f"No settlement of {plain(lab.region_name(code))} is named “{plain(query)}”.")
     rows = candidate_rows(table)

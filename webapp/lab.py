@@ -15,6 +15,7 @@ import time
 
 import streamlit as st
 
+from inputs.limits import input_limit
 from webapp import cache
 from webapp.common import one_line, plain
 from webapp.datasource import EMBEDDED_NAME, path_names, sidebar_basemap, sidebar_source
@@ -22,7 +23,6 @@ from webapp.lab_editors import centre_editor, history_panel, move_editor
 from webapp.lab_map import COLOUR_BY, render_map
 from webapp.lab_model import (
     EXAMPLES,
-    MAX_SPEC_BYTES,
     Lab,
     problems_markdown,
     scenario_key,
@@ -64,13 +64,14 @@ def sidebar_start(lab: Lab) -> None:
     for i, (file, label) in enumerate(EXAMPLES):
         sb.button(f"Example: {label}", key=f"lab_example_{i}", on_click=load_example, args=(lab, file),
                   icon=":material/science:", width="stretch", help=f"scenarios/{file}")
+    limit_mb = max(1, input_limit("spec").max_bytes // (1024 * 1024))  # the command line's limit
     upload = sb.file_uploader(
         "Scenario spec (.toml)",
         type=["toml"],
         key="lab_upload",
-        help="A reform spec like boundaries/reforms/kz-2022.toml (at most 1 MB): moves of 2018 districts "
-        "and regional centres; every problem is listed if it does not fit.",
-        max_upload_size=MAX_SPEC_BYTES // (1024 * 1024),
+        help=f"A reform spec like boundaries/reforms/kz-2022.toml (at most {limit_mb} MB): moves of 2018 "
+        "districts and regional centres; every problem is listed if it does not fit.",
+        max_upload_size=limit_mb,
     )
     if upload is None:
         st.session_state.pop("lab_upload_seen", None)

@@ -24,8 +24,6 @@ EXAMPLES = (
     ("zhetysu-without-alakol.toml", "Zhetysu without Alakol"),
     ("almaty-centre-kaskelen.toml", "Almaty Region centred on Kaskelen"),
 )
-#: The uploader's limit: the spec limit of the command line (inputs.limits, 1 MB by default).
-MAX_SPEC_BYTES = 1024 * 1024
 #: Scenario states whose results a lab keeps (evaluation, map data, tables): undo and redo hit them.
 MAX_STATES = 32
 #: Region fill colours; each region keeps its colour on both maps (assigned per build).

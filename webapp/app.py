@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp.common import one_line, plain
-from webapp.datasource import path_names
+from webapp.datasource import error_text
 
 
 def _safely(page):
@@ -20,7 +19,7 @@ def _safely(page):
         try:
             page()
         except Exception as err:  # last line of defence (Streamlit's stop and rerun are BaseExceptions)
-            st.error(f"Something went wrong: {plain(one_line(err, path_names()))}", icon=":material/error:")
+            st.error(f"Something went wrong: {error_text(err)}", icon=":material/error:")
 
     run_page.__name__ = page.__name__
     return run_page

@@ -17,12 +17,13 @@ import streamlit as st
 from webapp import atlas_panels as panels
 from webapp import atlas_select as select
 from webapp import cache, urlstate
-from webapp.common import one_line, plain
+from webapp.common import plain
 from webapp.datasource import (
     EMBEDDED_NAME,
     UPLOAD_CHOICE,
     configured_sources,
     default_source,
+    error_text,
     path_names,
     sidebar_basemap,
     sidebar_source,
@@ -156,7 +157,7 @@ def choose_analysis(request: Request | None, upload: bytes | None, *, on_first_l
             on_first_load(request)
         result = cache.cached_analysis(request.source, request.upload_digest, request.upload_name, upload)
     except Exception as err:  # whatever a visitor's data does: one line, previous data kept
-        st.error(plain(one_line(err, path_names())), icon=":material/error:")
+        st.error(error_text(err), icon=":material/error:")
         good = _fallback()
         st.caption(f"Still showing the previous data: {plain(describe(good[1].settlement_source.description))}.")
         return good
@@ -299,7 +300,7 @@ def reform_analysis(request: Request, upload: bytes | None, enacted, epoch: int)
                 request.source, request.upload_digest, request.upload_name, upload, reform.id
             )
     except Exception as err:  # whatever the data does: one line, the latest reform kept
-        st.error(plain(one_line(err, path_names())), icon=":material/error:")
+        st.error(error_text(err), icon=":material/error:")
         return enacted
 
 

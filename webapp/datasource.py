@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from boundaries.sources import ENV_VAR
+from webapp.common import one_line, plain
 
 ALLOWED_ENV = "REFORM_ATLAS_ALLOWED_DATA_DIRS"
 EMBEDDED_NAME = "Embedded default"
@@ -69,6 +70,11 @@ def path_names(sources: dict[str, DataSource] | None = None) -> list[tuple[str, 
     """``(path, name)`` pairs for :func:`webapp.common.scrub`."""
     sources = configured_sources() if sources is None else sources
     return [(s.path, s.name) for s in sources.values() if s.path]
+
+
+def error_text(err: BaseException) -> str:
+    """Return an error as the app shows it: one line, no server path, as itself in Markdown."""
+    return plain(one_line(err, path_names()))
 
 
 def sidebar_source(*, key: str, uploads: bool = False) -> str:

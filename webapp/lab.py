@@ -17,8 +17,7 @@ import streamlit as st
 
 from inputs.limits import input_limit
 from webapp import cache
-from webapp.common import one_line, plain
-from webapp.datasource import EMBEDDED_NAME, path_names, sidebar_basemap, sidebar_source
+from webapp.datasource import EMBEDDED_NAME, error_text, sidebar_basemap, sidebar_source
 from webapp.lab_editors import centre_editor, history_panel, move_editor
 from webapp.lab_map import COLOUR_BY, render_map
 from webapp.lab_model import (
@@ -131,7 +130,7 @@ def choose_lab(source: str) -> Lab:
     except Exception as err:  # whatever the data does: one line, the embedded default instead
         if source == EMBEDDED_NAME:
             raise
-        st.error(plain(one_line(err, path_names())), icon=":material/error:")
+        st.error(error_text(err), icon=":material/error:")
         st.caption("Showing the embedded default instead.")
         with st.spinner("Loading the embedded default…"):
             return cache.cached_lab(EMBEDDED_NAME)

@@ -255,27 +255,21 @@ def affected_regions(settlements: pd.DataFrame, *, before: int, after: int) -> p
     """
     b = region_col(before)
     used = [b, "population_est", "delta_km", dist_col(before), dist_col(after)]
-    settlements = pd.DataFrame(settlements[used])  # no geometry: selected once per region below
+    settlements = pd.DataFrame(settlements[used])  # no geometry
     moved = settlements[settlements["delta_km"].abs() > CHANGE_KM]
+    rows_of = settlements.groupby(b, observed=True, sort=False).indices  # one pass, not one per region
     rows = []
     for code in sorted(moved[b].dropna().unique()):
-        g = settlements[settlements[b] == code]
+        g = settlements.iloc[rows_of[code]]
         w = g["population_est"]
-        total = w.sum()
         rows.append(
             {
                 region_col(before): code,
                 "settlements": len(g),
-                "population": float(total),
-                "share_pop_nearer": float(w[g["delta_km"] < -CHANGE_KM].sum() / total)
-                if total
-                else np.nan,
-                "share_pop_farther": float(w[g["delta_km"] > CHANGE_KM].sum() / total)
-                if total
-                else np.nan,
-                "share_pop_unchanged": float(w[g["delta_km"].abs() <= CHANGE_KM].sum() / total)
-                if total
-                else np.nan,
+                "population": float(w.sum()),
+                "share_pop_nearer": weighted_share(g["delta_km"] < -CHANGE_KM, w),
+                "share_pop_farther": weighted_share(g["delta_km"] > CHANGE_KM, w),
+                "share_pop_unchanged": weighted_share(g["delta_km"].abs() <= CHANGE_KM, w),
                 pw_mean_col(before): weighted_mean(g[dist_col(before)], w),
                 pw_mean_col(after): weighted_mean(g[dist_col(after)], w),
                 "median_delta_km": float(g["delta_km"].median()),

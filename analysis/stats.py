@@ -57,7 +57,7 @@ def _valid(values, weights) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(values, dtype="float64")
     w = np.asarray(weights, dtype="float64")
     ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    return v[ok], w[ok]
+    return (v, w) if ok.all() else (v[ok], w[ok])
 
 
 def weighted_quantile(
@@ -315,7 +315,7 @@ def winners_losers(
         gainers = g[g["delta_km"] < 0].nsmallest(top, "delta_km")
         losers = g[g["delta_km"] > 0].nlargest(top, "delta_km")
         for kind, part in (("gainer", gainers), ("loser", losers)):
-            part = part[[c for c in cols if c in part.columns]].copy()
+            part = part.copy()
             part.insert(0, "kind", kind)
             frames.append(part)
     if not frames:

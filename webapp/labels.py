@@ -40,14 +40,14 @@ def epoch_name(spec, epoch: int) -> str:
 
 
 def period_name(spec, epoch: int, name: str) -> str:
-    """Name a place as the epoch's period knew it (``Astana / Nur-Sultan`` for June 2018 – June 2022)."""
-    from boundaries.chain import known_renames
-    from inputs.names import period_name as names_then
+    """Name a place as the epoch's period knew it (``Astana / Nur-Sultan`` for June 2018 – June 2022).
 
-    period = spec.periods.get(epoch)
-    if period is None:
-        return name
-    return names_then(name, period.first_day, period.last_day, renames=known_renames(spec))
+    The report's wording (:func:`report.reforms.name_then`), with the spec's renames.
+    """
+    from boundaries.chain import known_renames
+    from report.reforms import name_then
+
+    return name_then(name, epoch, spec.periods, known_renames(spec))
 
 
 def reform_year(spec) -> str:
@@ -64,8 +64,13 @@ def epoch_label(spec, epoch: int) -> str:
 
 def centres_then(frame, spec, columns: dict[int, str]):
     """Return ``frame`` with each epoch's centre column (epoch → column) named as that period knew it."""
+    from boundaries.chain import known_renames
+    from report.reforms import name_then
+
+    renames = known_renames(spec)  # once, and each distinct name once (about 20 centres)
     out = frame.copy()
     for epoch, col in columns.items():
         if col in out.columns:
-            out[col] = [period_name(spec, epoch, n) if isinstance(n, str) and n else n for n in out[col]]
+            names = {n: name_then(n, epoch, spec.periods, renames) for n in set(out[col]) if isinstance(n, str)}
+            out[col] = [names.get(n, n) if isinstance(n, str) else n for n in out[col]]
     return out

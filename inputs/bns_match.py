@@ -293,14 +293,6 @@ def _report(
 # --------------------------------------------------------------------------- settlements
 
 
-def _positions(values: np.ndarray) -> dict[object, np.ndarray]:
-    """Row positions (ascending) of each value other than None/NaN."""
-    codes, uniques = pd.factorize(values)
-    order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return {u: order[starts[k] : starts[k + 1]] for k, u in enumerate(uniques)}
-
-
 def _candidates(keys: set[str], skeletons: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return rows[[bool(keys & skeletons[i]) for i in rows]] if rows.size else rows
 
@@ -340,8 +332,11 @@ def match_settlements(
     region = settlements[region_col].astype(object).to_numpy()
     place = settlements["place"].astype("string").fillna("").to_numpy(dtype=object)
     weight = pd.to_numeric(settlements[weight_col], errors="coerce").fillna(0).to_numpy()
-    # row positions of each unit and region, found once (not a scan of every point per place)
-    in_unit, in_region = _positions(unit), _positions(region)
+    # row positions (ascending) of each unit and region, found once (not a scan of every
+    # point per place); missing units and regions have none
+    positions = pd.Series(np.arange(len(settlements)))
+    in_unit = positions.groupby(unit, sort=False).indices
+    in_region = positions.groupby(region, sort=False).indices
     nowhere = np.empty(0, dtype=np.intp)
     used: set[int] = set()
     out = []

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from geo.errors import FetchError
 
 __all__ = [
-    "NETWORK_FIX",
+    "CHUNK_SIZE",
     "BoundedDownloader",
     "Limits",
     "ProgressBar",
@@ -32,6 +32,13 @@ __all__ = [
     "one_line",
     "write_stream",
 ]
+
+
+#: The hint appended to every network error.
+NETWORK_FIX = "check your network connection or pass --base-url to a mirror"
+
+CHUNK_SIZE = 1 << 16
+_USER_AGENT = "reform-atlas/0.1 (data fetch; Python urllib)"
 
 
 class ProgressBar(tqdm):
@@ -42,12 +49,6 @@ class ProgressBar(tqdm):
     """
 
     monitor_interval = 0
-
-#: The hint appended to every network error.
-NETWORK_FIX = "check your network connection or pass --base-url to a mirror"
-
-CHUNK_SIZE = 1 << 16
-_USER_AGENT = "reform-atlas/0.1 (data fetch; Python urllib)"
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        found = "is a file, not a folder" if path.exists() else "data directory not found"
-        if path.exists() and not path.is_file():
+        if not path.exists():
+            found = "data directory not found"
+        elif path.is_file():
+            found = "is a file, not a folder"
+        else:
             found = "is not a folder (a pipe, device or socket)"
         msg = (
             f"{path}: {found}; pass --data-dir DIR (or set {ENV_VAR}) "

@@ -30,11 +30,6 @@ INPUT_WHAT: dict[str, str] = {
 }
 
 
-def env_var(kind: str) -> str:
-    """Return the environment variable that overrides the limit of ``kind``."""
-    return f"REFORM_ATLAS_MAX_{kind.upper()}_MB"
-
-
 def input_limit(kind: str) -> SizeLimit:
     """Return the size limit of files of ``kind`` (a key of :data:`MAX_INPUT_MB`), with its setting.
 
@@ -43,7 +38,7 @@ def input_limit(kind: str) -> SizeLimit:
     DataError
         The environment variable is set to something other than a positive number.
     """
-    env = env_var(kind)
+    env = f"REFORM_ATLAS_MAX_{kind.upper()}_MB"
     value = os.environ.get(env)
     try:
         mb = float(value) if value else MAX_INPUT_MB[kind]

@@ -100,11 +100,9 @@ def control_units(
         require_crs(districts, name="districts")
         match = match_districts(bulletin.districts, districts)
         geom = districts.geometry.to_crs(WGS84).to_numpy()
-        rows: dict[str, list[int]] = {}  # KATO -> row positions (a label lookup per unit was slow)
-        for i, kato in enumerate(districts["KATO"]):
-            rows.setdefault(kato, []).append(i)
+        rows = districts.groupby("KATO", sort=False).indices  # KATO -> row positions, once
         polys = [
-            shapely.union_all(geom[[i for k in katos.split(";") for i in rows[k]]])
+            shapely.union_all(geom[np.concatenate([rows[k] for k in katos.split(";")])])
             for katos in match.units["katos"]
         ]
         table = match.units.assign(name=match.units["bns_names"])

@@ -55,7 +55,7 @@ def estimate_population(
     pop = frame["population"]
     if pop.isna().all():
         est, low, high = (pop.to_numpy(copy=True) for _ in range(3))
-        basis = np.where(pop.isna().to_numpy(), "none", "known")
+        basis = np.full(len(pop), "none")  # no figure anywhere
     else:
         est, low, high, basis = _imputed(frame, min_samples=min_samples)
         if "population_secondary" in out:

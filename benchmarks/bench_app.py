@@ -58,7 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 # the same Chromium, flags, frame and in-frame scripts as the browser tests (tests/browser_kit.py)
 sys.path.insert(0, str(ROOT / "tests"))
-from browser_kit import CHROMIUM, FOLIUM_FRAME, SETTLEMENT_AT_JS, free_port, healthy, stop_server  # noqa: E402
+import browser_kit  # noqa: E402
+from browser_kit import CHROMIUM, FOLIUM_FRAME, SETTLEMENT_AT_JS, stop_server  # noqa: E402
 from browser_kit import CHROMIUM_ARGS as BASE_ARGS  # noqa: E402
 
 # nothing but the app: every other host fails to resolve (keeps the HTTP cache, unlike page.route)
@@ -114,42 +115,15 @@ CLICKS = ("Өскемен", "Семей", "Есік", "Талғар", "Қара�
 
 
 def start_server(data_dir: str | None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    """Start the app on ``data_dir`` (None: the embedded default) and return it and its URL."""
     env = dict(os.environ)
     env.pop("REFORM_ATLAS_DATA_DIR", None)
     if data_dir:
         env["REFORM_ATLAS_DATA_DIR"] = data_dir
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while not healthy(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("streamlit did not start")
-        time.sleep(0.1)
-    return proc, url
+    try:
+        return browser_kit.start_server(env)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
 
 
 def live_frame(page):

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Headless Chromium with no traffic of its own (updates, sync, QUIC).
@@ -48,6 +52,36 @@ def healthy(url: str) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def start_server(env: dict[str, str], *, output=subprocess.DEVNULL, timeout_s: float = 90.0):
+    """Start the app (``streamlit run app.py``, headless, on a free local port) with ``env``.
+
+    Returns the process and its URL once it answers its health check; its output
+    goes to ``output`` (a file opened for writing, or nowhere). Raises RuntimeError
+    when it exits first or ``timeout_s`` passes (the process is then stopped). The
+    wait is on the process, not a sleep.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + timeout_s
+    while not healthy(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            code = proc.poll()
+            stop_server(proc)
+            msg = f"streamlit did not start (exit {code})"
+            raise RuntimeError(msg)
+        try:
+            proc.wait(timeout=0.1)  # returns at once if the server exits
+        except subprocess.TimeoutExpired:
+            pass
+    return proc, url
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -20,8 +20,6 @@ import importlib.util
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,8 +28,7 @@ from browser_kit import (
     CHROMIUM_ARGS,
     FOLIUM_FRAME,
     SETTLEMENT_AT_JS,
-    free_port,
-    healthy,
+    start_server,
     stop_server,
 )
 from conftest import DATA
@@ -87,37 +84,20 @@ def chromium() -> Path:
 def app_url(chromium, tmp_path_factory):
     if not (DATA / "geokz").is_dir():
         pytest.skip(f"real data folder {DATA} is absent")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "REFORM_ATLAS_DATA_DIR": str(DATA)}
     env.pop("REFORM_ATLAS_ALLOWED_DATA_DIRS", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT)
-    try:
-        # the server answers its health check once it listens (a wait on a condition, not a sleep)
-        from playwright.sync_api import sync_playwright  # noqa: F401 - fail early if missing
+    from playwright.sync_api import sync_playwright  # noqa: F401 - fail early if missing
 
-        deadline_checks = 900
-        while not healthy(url):
-            if proc.poll() is not None or deadline_checks == 0:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
-            deadline_checks -= 1
-            proc_wait(proc, 0.1)
+    with log.open("wb") as out:
+        try:
+            proc, url = start_server(env, output=out)
+        except RuntimeError as err:
+            pytest.fail(f"{err}: {log.read_text()[-2000:]}")
+    try:
         yield url
     finally:
         stop_server(proc)
-
-
-def proc_wait(proc: subprocess.Popen, seconds: float) -> None:
-    """Wait for the server process to exit, at most ``seconds`` (it normally does not)."""
-    try:
-        proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 @pytest.fixture(scope="module")

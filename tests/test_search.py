@@ -11,6 +11,7 @@ from inputs.names import name_skeletons
 from inputs.search import (
     SEARCH_COLUMNS,
     find_settlement,
+    ranking_columns,
     relevance,
     search_settlements,
     touched_regions,
@@ -176,3 +177,17 @@ def test_real_find_settlement_callers_see_the_same_first_place(real):
     found = find_settlement(settlements, "Узынагаш", skeletons=skeletons)
     assert found.iloc[0]["region_2024"] == "KZ-19"
     assert found["id"].is_unique and len(found) >= 2
+
+
+@pytest.mark.parametrize("query", ["Ұзынағаш", "Aktobe", "Talgar", "Kurchatov", "Новоишимское"])
+def test_real_ranking_columns_rank_as_the_whole_frame(real, query):
+    """Searching only :func:`ranking_columns` finds the same places in the same order."""
+    settlements, skeletons, _ = real
+    touched = touched_regions(settlements)
+    whole = find_settlement(settlements, query, skeletons=skeletons, touched=touched)
+    narrow = pd.DataFrame(settlements[ranking_columns(settlements)])
+    found = find_settlement(narrow, query, skeletons=skeletons, touched=touched)
+    assert len(whole) >= 1
+    assert found["name"].tolist() == whole["name"].tolist()
+    assert found["population_est"].tolist() == whole["population_est"].tolist()
+    assert "region_2018" in found.columns and "geometry" not in found.columns

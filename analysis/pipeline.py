@@ -33,8 +33,7 @@ from analysis.shifts import flow_matrix
 from analysis.stats import affected_regions, region_stats, winners_losers
 from boundaries.build import BuildResult
 from boundaries.schema import (
-    centre_col,
-    dist_col,
+    change_cols,
     nearest_centre_col,
     nearest_centre_km_col,
     region_col,
@@ -243,13 +242,7 @@ def _claim_columns(before: int, after: int) -> tuple[str, ...]:
         "name",
         "population",
         "population_est",
-        region_col(before),
-        region_col(after),
-        centre_col(before),
-        centre_col(after),
-        dist_col(before),
-        dist_col(after),
-        "delta_km",
+        *change_cols(before, after),
         nearest_centre_col(after),
         nearest_centre_km_col(after),
     )

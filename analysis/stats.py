@@ -24,7 +24,7 @@ from boundaries.schema import (
     POPULATION_EST,
     PW_MEAN_KM,
     THRESHOLDS_KM,
-    centre_col,
+    change_cols,
     dist_col,
     pw_mean_col,
     region_col,
@@ -294,20 +294,7 @@ def winners_losers(
     b = region_col(before)
     pop = pd.to_numeric(settlements["population"], errors="coerce")
     keep = (pop >= min_population) & (settlements["delta_km"].abs() > CHANGE_KM)
-    cols = [
-        "id",
-        "name",
-        "name_latn",
-        "name_en",
-        "population",
-        b,
-        region_col(after),
-        centre_col(before),
-        centre_col(after),
-        dist_col(before),
-        dist_col(after),
-        "delta_km",
-    ]
+    cols = ["id", "name", "name_latn", "name_en", "population", *change_cols(before, after)]
     # the listed columns only (no geometry): selecting from the whole frame per region was slow
     pool = pd.DataFrame(settlements.loc[keep, [c for c in cols if c in settlements.columns]])
     frames = []

@@ -100,6 +100,19 @@ def dist_col(epoch: int | str) -> str:
     return f"dist_{epoch}_km"
 
 
+def change_cols(before: int | str, after: int | str) -> tuple[str, ...]:
+    """List the columns of a place's region, centre and distance in both epochs, then ``delta_km``."""
+    return (
+        region_col(before),
+        region_col(after),
+        centre_col(before),
+        centre_col(after),
+        dist_col(before),
+        dist_col(after),
+        DELTA_KM,
+    )
+
+
 def nearest_centre_col(epoch: int | str) -> str:
     """Name of the nearest regional centre of ``epoch`` (``nearest_centre_2024``)."""
     return f"nearest_centre_{epoch}"

@@ -194,29 +194,36 @@ def write_analysis(
     else:
         build_files = started.get("build") or forked.start(write_build, analysis.build, folder)
     settlement_files = started.get("settlements") or forked.deferred(
-        write_settlements, analysis.settlements, folder, epochs=analysis.epochs
+        write_settlements, analysis.settlements, folder, epochs=analysis.epochs, gpkg=gpkg
     )
     written = [*build_files(), *settlement_files()]
-    if gpkg:
-        before, after = analysis.epochs
-        settlements = settlement_export(analysis.settlements, before=before, after=after)
-        written.append(write_gpkg(settlements, folder / "reform_atlas.gpkg", layer="settlements"))
     for name, table in analysis_tables(analysis).items():
         written.append(write_csv(table.round(3), folder / name))
     return written
 
 
 def write_settlements(
-    settlements: gpd.GeoDataFrame, folder: str | Path, *, epochs: tuple[int, int]
+    settlements: gpd.GeoDataFrame,
+    folder: str | Path,
+    *,
+    epochs: tuple[int, int],
+    gpkg: bool = False,
 ) -> list[Path]:
-    """Write ``settlements.geojson`` and ``settlements.csv`` (:func:`settlement_export`)."""
+    """Write ``settlements.geojson`` and ``settlements.csv`` (:func:`settlement_export`).
+
+    With ``gpkg``, also the ``settlements`` layer of ``reform_atlas.gpkg`` (after the
+    build's layers: :func:`write_build` comes first).
+    """
     folder = Path(folder)
     before, after = epochs
     out = settlement_export(settlements, before=before, after=after)
-    return [
+    written = [
         write_geojson(out, folder / "settlements.geojson"),
         write_csv(settlements_csv(out), folder / "settlements.csv"),
     ]
+    if gpkg:
+        written.append(write_gpkg(out, folder / "reform_atlas.gpkg", layer="settlements"))
+    return written
 
 
 def analysis_tables(analysis) -> dict[str, pd.DataFrame]:

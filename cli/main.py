@@ -142,8 +142,8 @@ def load_official(sources):
     return bulletin, load_series(sources.data_dir), units
 
 
-def official_units(bulletin, enacted, districts):
-    """Control units of ``bulletin``: ``districts`` (:func:`load_official`), else ``enacted``'s regions.
+def official_units(bulletin, enacted, district_units):
+    """Control units of ``bulletin``: ``district_units`` (:func:`load_official`), else ``enacted``'s regions.
 
     None when the build's ``after`` regions are not the bulletin's (an earlier reform
     of the chain, e.g. ``--reform kz-2018``): its figures then stay as estimated.
@@ -154,10 +154,12 @@ def official_units(bulletin, enacted, districts):
     regions = enacted.regions[after]
     if set(regions["code"]) != set(bulletin.regions["region"]):
         return None
-    return districts if districts is not None else control_units(bulletin, regions=regions)
+    if district_units is not None:
+        return district_units
+    return control_units(bulletin, regions=regions)
 
 
-def controlled_chain_source(source, built, bulletin, districts):
+def controlled_chain_source(source, built, bulletin, district_units):
     """Settlements controlled to ``bulletin`` on the latest map of ``built``'s reform chain.
 
     For an earlier reform of the chain (``--reform kz-2018``) and the timeline: the
@@ -167,7 +169,7 @@ def controlled_chain_source(source, built, bulletin, districts):
     from analysis.pipeline import controlled_source
 
     enacted = built.enacted()
-    units = official_units(bulletin, enacted, districts)
+    units = official_units(bulletin, enacted, district_units)
     return source if units is None else controlled_source(source, enacted, units)
 
 
@@ -196,10 +198,10 @@ def official_analysis(built, source, *, official=None, bns=None, on_settlements=
     """
     from analysis.pipeline import analyze
 
-    bulletin, series, districts = bns if bns is not None else load_official(built.sources)
-    units = official_units(bulletin, built, districts)
+    bulletin, series, district_units = bns if bns is not None else load_official(built.sources)
+    units = official_units(bulletin, built, district_units)
     if units is None and built.chain is not None:
-        source = controlled_chain_source(source, built, bulletin, districts)
+        source = controlled_chain_source(source, built, bulletin, district_units)
     return analyze(
         built,
         source,

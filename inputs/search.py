@@ -55,6 +55,9 @@ SEARCH_COLUMNS: tuple[str, ...] = (
     "lat",
 )
 
+#: Columns whose names a search compares with the query as spelt (:func:`_has_exact_name`).
+_SPELT_COLUMNS = (*NAME_FIELDS, NAME_LATN, ALT_NAMES)
+
 #: ``region_<year>`` columns (:func:`boundaries.schema.region_col`) of any epoch.
 _REGION_COLUMN = re.compile(re.escape(region_col("YEAR")).replace("YEAR", r"\d{4}") + "$")
 
@@ -305,10 +308,10 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 def ranking_columns(settlements: pd.DataFrame) -> list[str]:
     """List the columns of ``settlements`` that :func:`find_settlement` reads to rank its rows.
 
-    Several searches of a wide frame can search these columns only, and take
-    what they report from the full frame.
+    Several searches of a wide frame can search a copy of these columns only (with
+    the columns they report).
     """
-    fields = (*NAME_FIELDS, NAME_LATN, ALT_NAMES, POPULATION_EST, POPULATION)
+    fields = (*_SPELT_COLUMNS, POPULATION_EST, POPULATION)
     return [c for c in fields if c in settlements.columns] + _region_columns(settlements)
 
 
@@ -329,8 +332,7 @@ def _has_exact_name(settlements: pd.DataFrame, query: str) -> np.ndarray:
     """Boolean array: rows with a name (or alternative name) equal to ``query`` ignoring case."""
     wanted = query.strip().casefold()
     exact = np.zeros(len(settlements), dtype=bool)
-    fields = (*NAME_FIELDS, NAME_LATN, ALT_NAMES)  # see ranking_columns
-    for column in (c for c in fields if c in settlements.columns):
+    for column in (c for c in _SPELT_COLUMNS if c in settlements.columns):
         names = settlements[column].astype("string").to_numpy(dtype=object, na_value=None)
         exact |= np.array(
             [

@@ -203,7 +203,8 @@ def claims_table(
 ) -> pd.DataFrame:
     """One row per place of ``places`` (default :data:`CLAIM_PLACES`) found (largest match of any of its names)."""
     rows = []
-    reported = [c for c in _claim_columns(before, after) if c in settlements.columns]
+    columns = _claim_columns(before, after)
+    reported = [c for c in columns if c in settlements.columns]
     # the searches read and take only these columns (a copy of ~20 of ~45, no geometry)
     table = pd.DataFrame(
         settlements[list(dict.fromkeys([*ranking_columns(settlements), *reported]))]
@@ -230,7 +231,7 @@ def claims_table(
                 break
         row = {"place": label, "found": hit is not None}
         if hit is not None:
-            row.update({col: hit.get(col) for col in _claim_columns(before, after)})
+            row.update({col: hit.get(col) for col in columns})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -297,8 +297,8 @@ def _early_writers(tmp, started: dict, args: argparse.Namespace, outputs: bool) 
 
     Each is written by a forked process (:mod:`cli.forked`) while the analysis goes
     on; the calls that wait for them land in ``started`` for
-    :func:`cli.export.write_analysis`. None without outputs, or for a GeoPackage (one
-    file for all layers, written in order).
+    :func:`cli.export.write_analysis`. No hooks without outputs, or for a GeoPackage
+    (one file for all layers, written in order).
     """
     from cli import forked
     from cli.export import write_build, write_settlements
@@ -462,7 +462,7 @@ def run() -> None:
 _MALLOPT = {
     "M_TRIM_THRESHOLD": (-1, 256 * 2**20),
     "M_TOP_PAD": (-2, 64 * 2**20),
-    "M_MMAP_THRESHOLD": (-3, 32 * 2**20),  # the largest glibc accepts on 64-bit
+    "M_MMAP_THRESHOLD": (-3, 32 * 2**20),  # glibc's cap for MALLOC_MMAP_THRESHOLD_ on 64-bit
 }
 
 

@@ -86,8 +86,12 @@ def load_page():
     from webapp.maps.script import to_json
 
     def lab_of(data_dir: str):
+        # the name the app gives this folder: "bench" here, unless the folder is already
+        # configured under another name (the page's $REFORM_ATLAS_DATA_DIR, see below)
         os.environ["REFORM_ATLAS_ALLOWED_DATA_DIRS"] = f"bench={data_dir}"
-        name = "bench" if data_dir else next(iter(configured_sources()))
+        sources = configured_sources()
+        folder = str(Path(data_dir).resolve()) if data_dir else None
+        name = next((n for n, s in sources.items() if folder and s.path == folder), next(iter(sources)))
         return compute_lab(name, compute_analysis(name))
 
     return SimpleNamespace(
